@@ -1,0 +1,54 @@
+/** `natal init` and `natal doctor`: install natal's schema and check it. */
+import type { Command } from 'commander';
+import { runWithRegistry } from '../run.js';
+
+export function registerSchemaCommands(program: Command, withGlobals: (c: Command) => Command) {
+  withGlobals(
+    program
+      .command('init')
+      .description("install or upgrade natal's schema (idempotent)"),
+  ).action((_opts, cmd: Command) =>
+    runWithRegistry(
+      cmd,
+      async (registry) => {
+        const result = await registry.init();
+        const where = `schema ${registry.schema} at ${registry.db.location}`;
+        return {
+          json: { schema: registry.schema, location: registry.db.location, ...result },
+          text: result.upToDate
+            ? `natal is up to date in ${where}; nothing changed`
+            : `applied ${result.applied.join(', ')} to ${where}`,
+        };
+      },
+      { requireReady: false },
+    ),
+  );
+
+  withGlobals(
+    program
+      .command('doctor')
+      .description('compare the live schema with what the migrations should have produced'),
+  ).action((_opts, cmd: Command) =>
+    runWithRegistry(
+      cmd,
+      async (registry) => {
+        const report = await registry.doctor();
+        const lines = report.findings.map((f) => {
+          const detail =
+            f.problem === 'changed'
+              ? `: expected ${f.expected}, found ${f.actual}`
+              : `: ${f.expected ?? f.actual ?? ''}`;
+          return `  ${f.problem.padEnd(10)} ${f.kind} ${f.name}${detail}`;
+        });
+        return {
+          json: report,
+          text: report.clean
+            ? `schema ${report.schema} is clean: it matches the migrations`
+            : [`schema ${report.schema}: ${report.findings.length} difference(s)`, ...lines].join('\n'),
+          exitCode: report.clean ? 0 : 1,
+        };
+      },
+      { requireReady: false },
+    ),
+  );
+}

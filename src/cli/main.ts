@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/** The `natal` command: parses flags and calls the library. */
+import { Command, CommanderError, Option } from 'commander';
+import { NATAL_VERSION } from '../paths.js';
+import { registerSchemaCommands } from './commands/schema.js';
+
+/** The flags every command takes, wherever they appear on the line. */
+function withGlobals(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--db <url>', 'PostgreSQL server URL (or NATAL_DATABASE_URL)'))
+    .addOption(new Option('--data-dir <dir>', 'embedded data directory (default ./.natal)'))
+    .addOption(new Option('--schema <name>', "natal's schema (default natal)"))
+    .addOption(new Option('--json', 'machine-readable output on stdout'));
+}
+
+export function buildProgram(): Command {
+  const program = withGlobals(new Command('natal'))
+    .description('natal: a birth registry for PostgreSQL entities')
+    .version(NATAL_VERSION, '-V, --version', 'print the version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander's own error text is replaced by one line of ours (below).
+      outputError: () => undefined,
+    });
+  registerSchemaCommands(program, withGlobals);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ outputError: () => undefined });
+  }
+  return program;
+}
+
+function usageMessage(err: CommanderError): string {
+  const text = err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message;
+  return `natal: ${text}; see natal --help`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    process.stdout.write(program.helpInformation());
+    return;
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
+        process.exitCode = 0;
+        return;
+      }
+      if (err.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      process.stderr.write(`${usageMessage(err)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,65 @@
+/**
+ * How every command runs: open the registry from the global flags, call the library,
+ * print text or JSON, close, and turn errors into one line and an exit code.
+ */
+import type { Command } from 'commander';
+import { NatalError, errorMessage } from '../errors.js';
+import { Registry } from '../registry.js';
+
+export interface GlobalOptions {
+  db?: string;
+  dataDir?: string;
+  schema?: string;
+  json?: boolean;
+}
+
+/** A command's answer: its JSON form, its text form and its exit code. */
+export interface Outcome {
+  json: unknown;
+  text: string;
+  exitCode?: 0 | 1;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function reportError(err: unknown, json: boolean): number {
+  const natal = err instanceof NatalError ? err : undefined;
+  const code = natal?.code ?? 'QUERY_FAILED';
+  const first = (errorMessage(err).split('\n')[0] ?? '').trim() || 'unknown error';
+  const message = natal ? first : `${first} (${code})`;
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  process.stderr.write(`natal: ${message}\n`);
+  if (process.env.NATAL_DEBUG && err instanceof Error && err.stack) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  return natal?.exitCode ?? 1;
+}
+
+/** Opens the registry, runs `body`, prints its outcome and sets the exit code. */
+export async function runWithRegistry(
+  cmd: Command,
+  body: (registry: Registry) => Promise<Outcome>,
+  options: { requireReady?: boolean } = {},
+): Promise<void> {
+  const g = globalOptions(cmd);
+  let registry: Registry | undefined;
+  try {
+    registry = await Registry.open({
+      db: g.db,
+      dataDir: g.dataDir,
+      schema: g.schema,
+      env: process.env,
+    });
+    if (options.requireReady !== false) await registry.assertReady();
+    const outcome = await body(registry);
+    if (g.json) process.stdout.write(`${JSON.stringify(outcome.json, null, 2)}\n`);
+    else if (outcome.text) process.stdout.write(`${outcome.text}\n`);
+    process.exitCode = outcome.exitCode ?? 0;
+  } catch (err) {
+    process.exitCode = reportError(err, g.json === true);
+  } finally {
+    await registry?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,25 @@
+/** Chooses the backend: a server when a URL is given, else the embedded data directory. */
+import { NatalError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { DEFAULT_DATA_DIR, openEmbedded } from './embedded.js';
+import { openServer } from './server.js';
+
+export interface ConnectOptions {
+  /** A PostgreSQL URL; wins over `dataDir`. Falls back to NATAL_DATABASE_URL. */
+  db?: string | undefined;
+  /** The embedded data directory (default `./.natal`), or `memory://`. */
+  dataDir?: string | undefined;
+  /** Read NATAL_DATABASE_URL when `db` is not given (the CLI does; tests may not). */
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+export function connect(options: ConnectOptions = {}): Promise<Backend> {
+  const url = options.db ?? options.env?.NATAL_DATABASE_URL;
+  if (options.db !== undefined && options.dataDir !== undefined) {
+    throw new NatalError('USAGE', 'give either --db or --data-dir, not both');
+  }
+  if (url !== undefined && url !== '' && options.dataDir === undefined) {
+    return openServer(url);
+  }
+  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
+}

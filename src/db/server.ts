@@ -1,0 +1,149 @@
+/** The server backend: any PostgreSQL 13+ reached by URL, through a `pg` pool. */
+import pg from 'pg';
+import { NatalError, SqlState, errorMessage, sqlState } from '../errors.js';
+import type { Backend, QueryResult, Queryable } from './backend.js';
+
+const INT8_OID = 20;
+
+/** The URL with its password replaced, for messages and `location`. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}
+
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    // Counts and ids fit in a double; natal returns plain numbers on both backends.
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const res = await client.query(sql, params);
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  };
+}
+
+/** Turns a driver's connection failure into one line that says what to do. */
+export function connectError(url: string, err: unknown): NatalError {
+  const where = maskUrl(url);
+  const state = sqlState(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  let why: string;
+  if (state === SqlState.invalidPassword || state === SqlState.invalidAuthorization) {
+    why = `authentication failed (${errorMessage(err)}); check the user and password in the URL`;
+  } else if (state === SqlState.invalidCatalogName) {
+    why = `${errorMessage(err)}; create it first or name an existing database`;
+  } else if (code === 'ECONNREFUSED') {
+    why = 'connection refused; is the server running and listening on that host and port?';
+  } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    why = 'unknown host; check the host name in the URL';
+  } else if (code === 'ETIMEDOUT' || /timeout/i.test(errorMessage(err))) {
+    why = 'timed out; check the host and port, and that the server accepts connections';
+  } else {
+    why = errorMessage(err).split('\n')[0] ?? 'unknown error';
+  }
+  return new NatalError('CONNECT_FAILED', `cannot connect to ${where}: ${why}`, { cause: err });
+}
+
+function checkUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new NatalError(
+      'CONNECT_FAILED',
+      `"${maskUrl(url)}" is not a database URL; use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`,
+    );
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new NatalError(
+      'CONNECT_FAILED',
+      `"${maskUrl(url)}" is not a PostgreSQL URL; it must start with postgres:// or postgresql://`,
+    );
+  }
+}
+
+class ServerBackend implements Backend {
+  readonly kind = 'server' as const;
+  #closed = false;
+  readonly #direct: Queryable;
+
+  constructor(
+    readonly location: string,
+    private readonly pool: pg.Pool,
+  ) {
+    this.#direct = wrap(pool);
+  }
+
+  #open(): void {
+    if (this.#closed) {
+      throw new NatalError('DATABASE_CLOSED', 'the database is closed; open a new registry');
+    }
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    this.#open();
+    return this.#direct.query<R>(sql, params);
+  }
+
+  exec(sql: string): Promise<void> {
+    this.#open();
+    return this.#direct.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#open();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(wrap(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end();
+  }
+}
+
+export async function openServer(url: string, options: { max?: number } = {}): Promise<Backend> {
+  checkUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 10_000,
+    types: typeParsers,
+    application_name: 'natal',
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw connectError(url, err);
+  }
+  return new ServerBackend(maskUrl(url), pool);
+}

@@ -1,0 +1,63 @@
+/**
+ * natal's typed errors. Every failure the library reports is a NatalError with a stable
+ * `code` (scripts match on it) and a message that tells the user what to do next.
+ */
+
+export type NatalErrorCode =
+  | 'USAGE'
+  | 'CONNECT_FAILED'
+  | 'DATA_DIR_IN_USE'
+  | 'DATABASE_CLOSED'
+  | 'SERVER_TOO_OLD'
+  | 'NOT_INITIALIZED'
+  | 'SCHEMA_OUTDATED'
+  | 'SCHEMA_TOO_NEW'
+  | 'MIGRATION_TAMPERED'
+  | 'INVALID_IDENTIFIER'
+  | 'MIGRATION_FAILED'
+  | 'QUERY_FAILED';
+
+export class NatalError extends Error {
+  readonly code: NatalErrorCode;
+  /** Exit status the CLI uses: 2 for usage errors, 1 for everything else. */
+  readonly exitCode: 1 | 2;
+
+  constructor(code: NatalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NatalError';
+    this.code = code;
+    this.exitCode = code === 'USAGE' ? 2 : 1;
+  }
+}
+
+/** SQLSTATE values natal reacts to, by name. */
+export const SqlState = {
+  invalidPassword: '28P01',
+  invalidAuthorization: '28000',
+  invalidCatalogName: '3D000',
+  undefinedTable: '42P01',
+  undefinedColumn: '42703',
+  undefinedFunction: '42883',
+  duplicateObject: '42710',
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  notNullViolation: '23502',
+  invalidTextRepresentation: '22P02',
+  raiseException: 'P0001',
+  adminShutdown: '57P01',
+  cannotConnectNow: '57P03',
+} as const;
+
+/** The SQLSTATE of a driver error, if it has one. */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,9 @@
+/** natal's TypeScript API. */
+export type { Backend, BackendKind, Queryable, QueryResult } from './db/backend.js';
+export { quoteIdent, qualify } from './db/ident.js';
+export { NatalError, type NatalErrorCode, SqlState } from './errors.js';
+export { NATAL_VERSION } from './paths.js';
+export { DEFAULT_SCHEMA, Registry } from './registry.js';
+export type { DoctorFinding, DoctorReport } from './schema/doctor.js';
+export type { MigrateResult } from './schema/migrations.js';
+export type * from './types.js';

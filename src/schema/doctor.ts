@@ -1,0 +1,104 @@
+/**
+ * `natal doctor`: compares the live schema with what the migrations should have produced.
+ * The expectation is built, not hand-written: every known migration is applied to a scratch
+ * schema inside a transaction that is rolled back, and both catalogs are compared.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Backend, Queryable } from '../db/backend.js';
+import { NatalError } from '../errors.js';
+import { loadSql } from '../paths.js';
+import { applyMigration, knownMigrations, readSchemaState } from './migrations.js';
+
+export type DoctorProblem = 'missing' | 'unexpected' | 'changed' | 'tampered' | 'too-new' | 'pending';
+
+export interface DoctorFinding {
+  kind: string;
+  name: string;
+  problem: DoctorProblem;
+  expected?: string;
+  actual?: string;
+}
+
+export interface DoctorReport {
+  schema: string;
+  clean: boolean;
+  findings: DoctorFinding[];
+}
+
+interface CatalogRow {
+  kind: string;
+  name: string;
+  definition: string;
+}
+
+/** Call inside a transaction: with only pg_catalog on the path every other name is qualified. */
+async function snapshot(tx: Queryable, schema: string): Promise<Map<string, CatalogRow>> {
+  await tx.exec('SET LOCAL search_path TO pg_catalog');
+  const { rows } = await tx.query<CatalogRow>(loadSql('schema/snapshot.sql'), [schema]);
+  return new Map(rows.map((r) => [`${r.kind} ${r.name}`, r]));
+}
+
+class Rollback extends Error {}
+
+async function expectedCatalog(db: Backend): Promise<Map<string, CatalogRow>> {
+  const scratch = `natal_doctor_${randomBytes(6).toString('hex')}`;
+  let expected: Map<string, CatalogRow> | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      for (const migration of knownMigrations()) await applyMigration(tx, scratch, migration);
+      expected = await snapshot(tx, scratch);
+      throw new Rollback();
+    });
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err;
+  }
+  if (!expected) throw new Error('natal doctor: scratch catalog was not built');
+  return expected;
+}
+
+export async function doctor(db: Backend, schema: string): Promise<DoctorReport> {
+  const findings: DoctorFinding[] = [];
+  try {
+    const state = await readSchemaState(db, schema);
+    if (state.status === 'absent') {
+      findings.push({ kind: 'schema', name: schema, problem: 'missing', expected: 'run natal init' });
+      return { schema, clean: false, findings };
+    }
+    if (state.status === 'pending') {
+      for (const m of state.pending) {
+        findings.push({ kind: 'migration', name: m.name, problem: 'pending', expected: 'run natal init' });
+      }
+    }
+  } catch (err) {
+    if (err instanceof NatalError && err.code === 'MIGRATION_TAMPERED') {
+      findings.push({ kind: 'migration', name: schema, problem: 'tampered', actual: err.message });
+    } else if (err instanceof NatalError && err.code === 'SCHEMA_TOO_NEW') {
+      findings.push({ kind: 'migration', name: schema, problem: 'too-new', actual: err.message });
+      return { schema, clean: false, findings };
+    } else {
+      throw err;
+    }
+  }
+  const expected = await expectedCatalog(db);
+  const actual = await db.transaction((tx) => snapshot(tx, schema));
+  for (const [key, want] of expected) {
+    const have = actual.get(key);
+    if (!have) {
+      findings.push({ kind: want.kind, name: want.name, problem: 'missing', expected: want.definition });
+    } else if (have.definition !== want.definition) {
+      findings.push({
+        kind: want.kind,
+        name: want.name,
+        problem: 'changed',
+        expected: want.definition,
+        actual: have.definition,
+      });
+    }
+  }
+  for (const [key, have] of actual) {
+    if (!expected.has(key)) {
+      findings.push({ kind: have.kind, name: have.name, problem: 'unexpected', actual: have.definition });
+    }
+  }
+  return { schema, clean: findings.length === 0, findings };
+}
