@@ -1,6 +1,6 @@
 /** natal's TypeScript API. */
 export type { Backend, BackendKind, Queryable, QueryResult } from './db/backend.js';
-export { quoteIdent, qualify } from './db/ident.js';
+export { qualify, quoteIdent } from './db/ident.js';
 export { NatalError, type NatalErrorCode, SqlState } from './errors.js';
 export { NATAL_VERSION } from './paths.js';
 export { DEFAULT_SCHEMA, Registry } from './registry.js';

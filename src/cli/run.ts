@@ -3,7 +3,7 @@
  * print text or JSON, close, and turn errors into one line and an exit code.
  */
 import type { Command } from 'commander';
-import { NatalError, errorMessage } from '../errors.js';
+import { errorMessage, NatalError } from '../errors.js';
 import { Registry } from '../registry.js';
 
 export interface GlobalOptions {

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { NatalError } from '../errors.js';
-import type { Backend, QueryResult, Queryable } from './backend.js';
+import type { Backend, Queryable, QueryResult } from './backend.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 export const DEFAULT_DATA_DIR = '.natal';

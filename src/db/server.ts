@@ -1,7 +1,7 @@
 /** The server backend: any PostgreSQL 13+ reached by URL, through a `pg` pool. */
 import pg from 'pg';
-import { NatalError, SqlState, errorMessage, sqlState } from '../errors.js';
-import type { Backend, QueryResult, Queryable } from './backend.js';
+import { errorMessage, NatalError, SqlState, sqlState } from '../errors.js';
+import type { Backend, Queryable, QueryResult } from './backend.js';
 
 const INT8_OID = 20;
 

@@ -9,7 +9,13 @@ import { NatalError } from '../errors.js';
 import { loadSql } from '../paths.js';
 import { applyMigration, knownMigrations, readSchemaState } from './migrations.js';
 
-export type DoctorProblem = 'missing' | 'unexpected' | 'changed' | 'tampered' | 'too-new' | 'pending';
+export type DoctorProblem =
+  | 'missing'
+  | 'unexpected'
+  | 'changed'
+  | 'tampered'
+  | 'too-new'
+  | 'pending';
 
 export interface DoctorFinding {
   kind: string;
@@ -61,12 +67,22 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
   try {
     const state = await readSchemaState(db, schema);
     if (state.status === 'absent') {
-      findings.push({ kind: 'schema', name: schema, problem: 'missing', expected: 'run natal init' });
+      findings.push({
+        kind: 'schema',
+        name: schema,
+        problem: 'missing',
+        expected: 'run natal init',
+      });
       return { schema, clean: false, findings };
     }
     if (state.status === 'pending') {
       for (const m of state.pending) {
-        findings.push({ kind: 'migration', name: m.name, problem: 'pending', expected: 'run natal init' });
+        findings.push({
+          kind: 'migration',
+          name: m.name,
+          problem: 'pending',
+          expected: 'run natal init',
+        });
       }
     }
   } catch (err) {
@@ -84,7 +100,12 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
   for (const [key, want] of expected) {
     const have = actual.get(key);
     if (!have) {
-      findings.push({ kind: want.kind, name: want.name, problem: 'missing', expected: want.definition });
+      findings.push({
+        kind: want.kind,
+        name: want.name,
+        problem: 'missing',
+        expected: want.definition,
+      });
     } else if (have.definition !== want.definition) {
       findings.push({
         kind: want.kind,
@@ -97,7 +118,12 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
   }
   for (const [key, have] of actual) {
     if (!expected.has(key)) {
-      findings.push({ kind: have.kind, name: have.name, problem: 'unexpected', actual: have.definition });
+      findings.push({
+        kind: have.kind,
+        name: have.name,
+        problem: 'unexpected',
+        actual: have.definition,
+      });
     }
   }
   return { schema, clean: findings.length === 0, findings };

@@ -7,8 +7,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
-import { NatalError, errorMessage } from '../errors.js';
-import { NATAL_VERSION, SQL_DIR, loadSql } from '../paths.js';
+import { errorMessage, NatalError } from '../errors.js';
+import { loadSql, NATAL_VERSION, SQL_DIR } from '../paths.js';
 
 export interface Migration {
   id: number;
@@ -78,14 +78,20 @@ export async function readSchemaState(db: Queryable, schema: string): Promise<Sc
     }
   }
   const pending = code.filter((m) => !applied.some((a) => a.id === m.id));
-  return pending.length === 0 ? { status: 'current', applied } : { status: 'pending', applied, pending };
+  return pending.length === 0
+    ? { status: 'current', applied }
+    : { status: 'pending', applied, pending };
 }
 
 /** The advisory-lock key for one natal schema, so two inits of the same schema serialise. */
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('natal:' || $1, 0))`;
 
 /** Applies `migration` to `schema` inside the caller's transaction. */
-export async function applyMigration(tx: Queryable, schema: string, migration: Migration): Promise<void> {
+export async function applyMigration(
+  tx: Queryable,
+  schema: string,
+  migration: Migration,
+): Promise<void> {
   const q = quoteIdent(schema);
   await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${q}; SET LOCAL search_path TO ${q};`);
   await tx.exec(loadSql('schema/bootstrap.sql'));

@@ -4,9 +4,7 @@ import { runWithRegistry } from '../run.js';
 
 export function registerSchemaCommands(program: Command, withGlobals: (c: Command) => Command) {
   withGlobals(
-    program
-      .command('init')
-      .description("install or upgrade natal's schema (idempotent)"),
+    program.command('init').description("install or upgrade natal's schema (idempotent)"),
   ).action((_opts, cmd: Command) =>
     runWithRegistry(
       cmd,
@@ -44,7 +42,9 @@ export function registerSchemaCommands(program: Command, withGlobals: (c: Comman
           json: report,
           text: report.clean
             ? `schema ${report.schema} is clean: it matches the migrations`
-            : [`schema ${report.schema}: ${report.findings.length} difference(s)`, ...lines].join('\n'),
+            : [`schema ${report.schema}: ${report.findings.length} difference(s)`, ...lines].join(
+                '\n',
+              ),
           exitCode: report.clean ? 0 : 1,
         };
       },

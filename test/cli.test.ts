@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { NATAL_VERSION } from '../src/paths.js';
+import { eachBackend, freshDataDir } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
+
+/** Exactly one line on stderr, no stack trace. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /\bat .*\(.*:\d+:\d+\)/);
+  return lines[0] as string;
+}
+
+describe('cli usage', () => {
+  test('--help lists the commands; --version prints the version', async () => {
+    const help = await natal(['--help']);
+    assert.equal(help.code, 0);
+    for (const cmd of ['init', 'doctor'])
+      assert.match(help.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    const version = await natal(['--version']);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout.trim(), NATAL_VERSION);
+  });
+
+  test('an unknown flag exits 2 with one line that says what to do', async () => {
+    const r = await natal(['init', '--frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /unknown option '--frobnicate'.*natal --help/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('an unknown command exits 2', async () => {
+    const r = await natal(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /unknown command 'frobnicate'/);
+  });
+
+  test('a flag missing its value exits 2', async () => {
+    const r = await natal(['init', '--schema']);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /--schema <name>.*argument missing/);
+  });
+
+  test('--db and --data-dir together is a usage error', async () => {
+    const r = await natal(['init', '--db', 'postgres://x@127.0.0.1/x', '--data-dir', '/tmp/x']);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /either --db or --data-dir/);
+  });
+
+  test('a bad URL is one line and exit 1', async () => {
+    for (const url of ['not a url', 'mysql://root@127.0.0.1/test']) {
+      const r = await natal(['init', '--db', url]);
+      assert.equal(r.code, 1, url);
+      assert.match(oneLine(r.stderr), /PostgreSQL URL|not a database URL/);
+    }
+  });
+
+  test('a refused connection is one line and exit 1, with the password masked', async () => {
+    const r = await natal(['init', '--db', 'postgres://me:s3cret@127.0.0.1:1/test']);
+    assert.equal(r.code, 1);
+    const line = oneLine(r.stderr);
+    assert.match(
+      line,
+      /cannot connect to postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/test: connection refused/,
+    );
+    assert.doesNotMatch(line, /s3cret/);
+  });
+
+  test('NATAL_DATABASE_URL is used when --db is not given', async () => {
+    const r = await natal(['init'], {
+      env: { NATAL_DATABASE_URL: 'postgres://me@127.0.0.1:1/test' },
+    });
+    assert.equal(r.code, 1);
+    assert.match(oneLine(r.stderr), /127\.0\.0\.1:1\/test: connection refused/);
+  });
+
+  test('with --json an error is JSON on stdout and one line on stderr', async () => {
+    const r = await natal(['init', '--json', '--db', 'postgres://me@127.0.0.1:1/test']);
+    assert.equal(r.code, 1);
+    const body = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'CONNECT_FAILED');
+    oneLine(r.stderr);
+  });
+});
+
+describe('cli on the embedded default', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('init then doctor in an empty directory use ./.natal', async () => {
+    const cwd = mkdtempSync(join(process.env.NATAL_TEST_TMP ?? '/tmp', 'cwd-'));
+    dirs.push(cwd);
+    const init = await natal(['init'], { cwd });
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /applied 0001_registry to schema natal at .*\.natal/);
+    const doctor = await natal(['doctor'], { cwd });
+    assert.equal(doctor.code, 0, doctor.stderr);
+    assert.match(doctor.stdout, /clean/);
+  });
+});
+
+eachBackend('cli init and doctor', (backend) => {
+  test('init twice, doctor clean, all with --json and nothing else on stdout', async () => {
+    const target = backend.cliTarget();
+    const schema = backend.uniqueName('Cli Schema');
+    const args = [...target, '--schema', schema, '--json'];
+    const first = await natal(['init', ...args]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { upToDate: boolean }).upToDate, false);
+    const second = await natal(['init', ...args]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual((JSON.parse(second.stdout) as { applied: string[] }).applied, []);
+    const text = await natal(['init', ...target, '--schema', schema]);
+    assert.match(text.stdout, /up to date.*nothing changed/);
+    const doctor = await natal(['doctor', ...args]);
+    assert.equal(doctor.code, 0, doctor.stderr);
+    assert.deepEqual(JSON.parse(doctor.stdout), { schema, clean: true, findings: [] });
+  });
+
+  test('doctor on a schema without natal exits 1 and says to run init', async () => {
+    const r = await natal([
+      'doctor',
+      ...backend.cliTarget(),
+      '--schema',
+      backend.uniqueName('empty'),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /run natal init/);
+  });
+});
+
+test('freshDataDir copies an initialised template', () => {
+  const d = freshDataDir();
+  rmSync(d, { recursive: true, force: true });
+});

@@ -1,0 +1,103 @@
+/**
+ * Runs a test suite once per backend: embedded (a fresh PGlite directory) and, when
+ * `npm test` found a server, the server (fresh schemas in the test database, dropped after).
+ */
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe } from 'node:test';
+import pg from 'pg';
+import { quoteIdent } from '../../src/db/ident.js';
+import { Registry } from '../../src/registry.js';
+
+export const SERVER_URL = process.env.NATAL_TEST_SERVER_URL;
+
+export interface TestBackend {
+  name: 'embedded' | 'server';
+  /** A name no other test uses: for natal schemas and application schemas alike. */
+  uniqueName(prefix?: string): string;
+  /** Global CLI flags that reach this backend's database (a new data dir each call). */
+  cliTarget(): string[];
+  /** Opens a registry; `schema` defaults to a unique one. Closed after the suite. */
+  open(options?: { schema?: string; dataDir?: string }): Promise<Registry>;
+  /** A fresh embedded data directory (copied from the run's template). */
+  freshDataDir(): string;
+}
+
+function tmpRoot(): string {
+  return process.env.NATAL_TEST_TMP ?? tmpdir();
+}
+
+export function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpRoot(), 'data-'));
+  const template = process.env.NATAL_TEST_PGLITE_TEMPLATE;
+  if (template) cpSync(template, dir, { recursive: true });
+  return dir;
+}
+
+function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Promise<void> } {
+  const registries: Registry[] = [];
+  const schemas = new Set<string>();
+  const dirs: string[] = [];
+  const uniqueName = (prefix = 't') => {
+    const n = `${prefix}_${randomBytes(5).toString('hex')}`;
+    schemas.add(n);
+    return n;
+  };
+  const dataDir = () => {
+    const d = freshDataDir();
+    dirs.push(d);
+    return d;
+  };
+  return {
+    name,
+    uniqueName,
+    freshDataDir: dataDir,
+    cliTarget: () =>
+      name === 'server' ? ['--db', SERVER_URL as string] : ['--data-dir', dataDir()],
+    async open(options = {}) {
+      const schema = options.schema ?? uniqueName('natal');
+      schemas.add(schema);
+      const registry =
+        name === 'server'
+          ? await Registry.open({ db: SERVER_URL, schema })
+          : await Registry.open({ dataDir: options.dataDir ?? dataDir(), schema });
+      registries.push(registry);
+      return registry;
+    },
+    async cleanup() {
+      for (const r of registries) await r.close().catch(() => undefined);
+      if (name === 'server' && schemas.size > 0) {
+        const client = new pg.Client({ connectionString: SERVER_URL });
+        await client.connect();
+        try {
+          for (const s of schemas) {
+            if (Buffer.byteLength(s) > 63) continue;
+            await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+          }
+        } finally {
+          await client.end();
+        }
+      }
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `describe` once per backend; the server half is skipped, visibly, when no server answers. */
+export function eachBackend(title: string, suite: (backend: TestBackend) => void): void {
+  for (const name of ['embedded', 'server'] as const) {
+    if (name === 'server' && !SERVER_URL) {
+      describe(`${title} [server]`, {
+        skip: 'no PostgreSQL server (NATAL_TEST_DATABASE_URL)',
+      }, () => {});
+      continue;
+    }
+    describe(`${title} [${name}]`, () => {
+      const backend = makeBackend(name);
+      after(() => backend.cleanup());
+      suite(backend);
+    });
+  }
+}

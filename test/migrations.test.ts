@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { quoteIdent } from '../src/db/ident.js';
+import { NatalError } from '../src/errors.js';
+import { knownMigrations } from '../src/schema/migrations.js';
+import { eachBackend } from './helpers/backends.js';
+
+async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof NatalError, `expected a NatalError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+eachBackend('migrations', (backend) => {
+  test('init applies every migration once; a second init is a no-op', async () => {
+    const registry = await backend.open();
+    const first = await registry.init();
+    assert.deepEqual(
+      first.applied,
+      knownMigrations().map((m) => m.name),
+    );
+    assert.equal(first.upToDate, false);
+    const q = quoteIdent(registry.schema);
+    const before = await registry.db.query(`SELECT id, applied_at FROM ${q}.natal_migrations`);
+    const second = await registry.init();
+    assert.deepEqual(second, { applied: [], upToDate: true });
+    const after = await registry.db.query(`SELECT id, applied_at FROM ${q}.natal_migrations`);
+    assert.deepEqual(after.rows, before.rows);
+    await registry.assertReady();
+  });
+
+  test('commands refuse a schema where natal is not installed', async () => {
+    const registry = await backend.open();
+    await rejectsWith(registry.assertReady(), 'NOT_INITIALIZED', /run natal init/);
+  });
+
+  test('an edited, already-applied migration is refused', async () => {
+    const registry = await backend.open();
+    await registry.init();
+    const q = quoteIdent(registry.schema);
+    // What an edit of 0001 looks like to natal: the recorded checksum no longer matches.
+    await registry.db.query(
+      `UPDATE ${q}.natal_migrations SET checksum = repeat('0', 64) WHERE id = 1`,
+    );
+    await rejectsWith(registry.init(), 'MIGRATION_TAMPERED', /0001_registry was edited/);
+    await rejectsWith(registry.assertReady(), 'MIGRATION_TAMPERED');
+    const report = await registry.doctor();
+    assert.equal(report.clean, false);
+    assert.ok(report.findings.some((f) => f.problem === 'tampered'));
+  });
+
+  test('a schema newer than the code is refused', async () => {
+    const registry = await backend.open();
+    await registry.init();
+    const q = quoteIdent(registry.schema);
+    await registry.db.query(
+      `INSERT INTO ${q}.natal_migrations (id, name, checksum, natal_version) VALUES (9999, '9999_future', repeat('a', 64), '99.0.0')`,
+    );
+    await rejectsWith(registry.init(), 'SCHEMA_TOO_NEW', /9999_future.*upgrade natal/);
+    await rejectsWith(registry.assertReady(), 'SCHEMA_TOO_NEW');
+    const report = await registry.doctor();
+    assert.deepEqual(
+      report.findings.map((f) => f.problem),
+      ['too-new'],
+    );
+  });
+
+  test('doctor is clean after init and finds a dropped index and a dropped function', async () => {
+    const registry = await backend.open();
+    const missing = await registry.doctor();
+    assert.equal(missing.clean, false);
+    assert.equal(missing.findings[0]?.kind, 'schema');
+    await registry.init();
+    assert.deepEqual(await registry.doctor(), {
+      schema: registry.schema,
+      clean: true,
+      findings: [],
+    });
+    const q = quoteIdent(registry.schema);
+    await registry.db.exec(`DROP INDEX ${q}.birth_registry_run_idx`);
+    await registry.db.exec(`DROP FUNCTION ${q}.collection_name_of(name, name)`);
+    await registry.db.exec(`ALTER TABLE ${q}.entity_species ADD COLUMN stray integer`);
+    const report = await registry.doctor();
+    assert.equal(report.clean, false);
+    const seen = report.findings.map((f) => `${f.problem} ${f.kind} ${f.name}`).sort();
+    assert.deepEqual(seen, [
+      'missing function collection_name_of(table_schema name, table_name name)',
+      'missing index birth_registry_run_idx',
+      'unexpected column entity_species.stray',
+    ]);
+  });
+
+  test('doctor sees a changed definition', async () => {
+    const registry = await backend.open();
+    await registry.init();
+    const q = quoteIdent(registry.schema);
+    await registry.db.exec(`ALTER TABLE ${q}.birth_registry ALTER COLUMN dot_origin DROP NOT NULL`);
+    const report = await registry.doctor();
+    assert.ok(
+      report.findings.some(
+        (f) => f.problem === 'changed' && f.name === 'birth_registry.dot_origin',
+      ),
+    );
+    // PostgreSQL 18 also lists the NOT NULL constraint itself as missing; nothing else moved.
+    assert.ok(report.findings.every((f) => f.name.includes('dot_origin')));
+  });
+
+  test('a schema name with spaces, capitals and quotes works', async () => {
+    const schema = backend.uniqueName('My Natal "Schema"');
+    const registry = await backend.open({ schema });
+    await registry.init();
+    assert.equal((await registry.doctor()).clean, true);
+    const { rows } = await registry.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1',
+      [schema],
+    );
+    assert.ok((rows[0]?.n ?? 0) >= 9);
+    assert.deepEqual(await registry.init(), { applied: [], upToDate: true });
+  });
+
+  test('a schema name over 63 bytes is refused before anything is written', async () => {
+    await rejectsWith(backend.open({ schema: 'x'.repeat(64) }), 'INVALID_IDENTIFIER', /63-byte/);
+  });
+
+  test('a schema that already holds a table of the same name fails cleanly and writes nothing', async () => {
+    const schema = backend.uniqueName('occupied');
+    const registry = await backend.open({ schema });
+    await registry.db.exec(
+      `CREATE SCHEMA ${quoteIdent(schema)}; CREATE TABLE ${quoteIdent(schema)}.birth_registry (id int)`,
+    );
+    await rejectsWith(registry.init(), 'MIGRATION_FAILED', /choose another --schema/);
+    const { rows } = await registry.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1',
+      [schema],
+    );
+    assert.equal(rows[0]?.n, 1, 'only the pre-existing table remains');
+  });
+
+  test('a closed registry says so', async () => {
+    const registry = await backend.open();
+    await registry.close();
+    await rejectsWith(registry.init(), 'DATABASE_CLOSED');
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * `npm test`'s runner: every test file runs on PGlite and, when a server answers at
+ * NATAL_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), on the server
+ * too. With no server the server half is skipped and says so; with
+ * NATAL_TEST_REQUIRE_SERVER=1 (CI) a missing server fails the run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const url = process.env.NATAL_TEST_DATABASE_URL || DEFAULT_URL;
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function serverAnswers(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ v: string }>(
+      "SELECT current_setting('server_version') AS v",
+    );
+    return rows[0]?.v;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const version = await serverAnswers();
+const env: NodeJS.ProcessEnv = { ...process.env };
+delete env.NATAL_DATABASE_URL;
+if (version) {
+  env.NATAL_TEST_SERVER_URL = url;
+  console.log(
+    `natal tests: embedded (PGlite) half and server half (PostgreSQL ${version} at ${url})`,
+  );
+} else if (process.env.NATAL_TEST_REQUIRE_SERVER === '1') {
+  console.error(`natal tests: no PostgreSQL server answers at ${url}, and this run requires one`);
+  process.exit(1);
+} else {
+  delete env.NATAL_TEST_SERVER_URL;
+  console.log(
+    `natal tests: SERVER HALF SKIPPED: no PostgreSQL server answers at ${url} (set NATAL_TEST_DATABASE_URL); running the embedded half only`,
+  );
+}
+
+// One initialised PGlite directory, copied by tests that need a fresh data dir:
+// initdb takes seconds, a copy milliseconds.
+const scratch = mkdtempSync(join(tmpdir(), 'natal-test-'));
+const template = join(scratch, 'template');
+mkdirSync(template);
+const seed = await PGlite.create(join(template, 'pgdata'));
+await seed.close();
+env.NATAL_TEST_PGLITE_TEMPLATE = template;
+env.NATAL_TEST_TMP = scratch;
+
+const only = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort()
+  .map((f) => join(here, f));
+
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+  env,
+});
+const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+rmSync(scratch, { recursive: true, force: true });
+if (!version)
+  console.log(`natal tests: reminder: the server half was skipped (no server at ${url})`);
+process.exit(code);
