@@ -15,6 +15,20 @@ export type NatalErrorCode =
   | 'MIGRATION_TAMPERED'
   | 'INVALID_IDENTIFIER'
   | 'MIGRATION_FAILED'
+  | 'INVALID_ARGUMENT'
+  | 'SPECIES_EXISTS'
+  | 'SPECIES_UNKNOWN'
+  | 'COLLECTION_EXISTS'
+  | 'COLLECTION_UNKNOWN'
+  | 'COLLECTION_NOT_GOVERNED'
+  | 'COLLECTION_FROZEN'
+  | 'SPECIES_UNMAPPED'
+  | 'NO_TABLE'
+  | 'IDENTITY_UNCLASSIFIED'
+  | 'STRICT_NO_BIRTH'
+  | 'MATCH_FAILED'
+  | 'BAD_ENTITY_DATA'
+  | 'ENTITY_REJECTED'
   | 'QUERY_FAILED';
 
 export class NatalError extends Error {
@@ -48,6 +62,35 @@ export const SqlState = {
   adminShutdown: '57P01',
   cannotConnectNow: '57P03',
 } as const;
+
+/**
+ * natal's own SQLSTATEs (class NB), raised by its SQL functions so that every client,
+ * not only this library, gets a stable reason.
+ */
+export const NatalSqlState: Record<string, NatalErrorCode> = {
+  NB001: 'COLLECTION_UNKNOWN',
+  NB002: 'COLLECTION_NOT_GOVERNED',
+  NB003: 'SPECIES_UNMAPPED',
+  NB004: 'COLLECTION_FROZEN',
+  NB005: 'NO_TABLE',
+  NB006: 'IDENTITY_UNCLASSIFIED',
+  NB007: 'STRICT_NO_BIRTH',
+  NB008: 'MATCH_FAILED',
+  NB009: 'BAD_ENTITY_DATA',
+  NB010: 'COLLECTION_EXISTS',
+  NB011: 'SPECIES_UNKNOWN',
+};
+
+/** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */
+export function fromSqlError(err: unknown): unknown {
+  const state = sqlState(err);
+  const code = state ? NatalSqlState[state] : undefined;
+  if (!code) return err;
+  const hint = (err as { hint?: string }).hint;
+  return new NatalError(code, hint ? `${errorMessage(err)}; ${hint}` : errorMessage(err), {
+    cause: err,
+  });
+}
 
 /** The SQLSTATE of a driver error, if it has one. */
 export function sqlState(err: unknown): string | undefined {

@@ -2,10 +2,32 @@
  * The Registry: natal's library entry point. The CLI is a thin layer over it; the library
  * never prints, it returns results.
  */
+import {
+  type AddCollection,
+  addCollection,
+  type Collection,
+  listCollections,
+  type SetCollection,
+  setCollection,
+} from './catalog/collections.js';
+import { resolveCollection } from './catalog/names.js';
+import { type AddSpecies, addSpecies, listSpecies, type Species } from './catalog/species.js';
+import {
+  type NotWired,
+  type TriggerState,
+  triggerInventory,
+  unwireCollection,
+  type WireResult,
+  wireAll,
+  wireCollections,
+} from './catalog/wiring.js';
+import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
 import { assertIdentifier } from './db/ident.js';
 import { NatalError } from './errors.js';
+import { type BirthRecord, createEntity } from './gateway/create.js';
+import { type InspectionResult, inspectBirths } from './inspect/inspect.js';
 import { type DoctorReport, doctor } from './schema/doctor.js';
 import { type MigrateResult, migrate, readSchemaState } from './schema/migrations.js';
 import type { RegistryOptions } from './types.js';
@@ -14,10 +36,19 @@ export const DEFAULT_SCHEMA = 'natal';
 export const MIN_SERVER_VERSION = 130000;
 
 export class Registry {
+  readonly ctx: Ctx;
+
   private constructor(
     readonly db: Backend,
     readonly schema: string,
-  ) {}
+  ) {
+    this.ctx = makeCtx(db, schema);
+  }
+
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: (tx: Ctx) => Promise<T>): Promise<T> {
+    return this.db.transaction((q) => fn(makeCtx(q, this.schema)));
+  }
 
   /** Connects and checks the server is new enough; does not touch natal's schema. */
   static async open(options: RegistryOptions = {}): Promise<Registry> {
@@ -66,6 +97,60 @@ export class Registry {
         `schema ${this.schema} lacks ${state.pending.length} migration(s) of this natal; run natal init`,
       );
     }
+  }
+
+  // -- catalog ------------------------------------------------------------------------
+
+  /** Registers a species; its catalog row is born (Case 3). */
+  addSpecies(input: AddSpecies): Promise<Species> {
+    return addSpecies(this.ctx, input);
+  }
+
+  listSpecies(): Promise<Species[]> {
+    return listSpecies(this.ctx);
+  }
+
+  /** Registers a table as a collection; its catalog row is born, its data rows are not. */
+  addCollection(input: AddCollection): Promise<Collection> {
+    return this.transaction((tx) => addCollection(tx, input));
+  }
+
+  async listCollections(tables?: string[]): Promise<Collection[]> {
+    const names = tables && (await Promise.all(tables.map((t) => resolveCollection(this.ctx, t))));
+    return listCollections(this.ctx, names);
+  }
+
+  setCollection(table: string, change: SetCollection): Promise<Collection> {
+    return setCollection(this.ctx, (fn) => this.transaction(fn), table, change);
+  }
+
+  /** Wires the named collections in one transaction (all or none). */
+  wire(tables: string[]): Promise<WireResult[]> {
+    return this.transaction((tx) => wireCollections(tx, tables));
+  }
+
+  /** Wires every governed collection that can be, and lists the others with the reason. */
+  wireAll(): Promise<{ wired: WireResult[]; not_wired: NotWired[] }> {
+    return wireAll(this.ctx, (fn) => this.transaction(fn));
+  }
+
+  unwire(table: string): Promise<{ collection_name: string; was_wired: boolean }> {
+    return this.transaction((tx) => unwireCollection(tx, table));
+  }
+
+  triggers(): Promise<TriggerState[]> {
+    return triggerInventory(this.ctx);
+  }
+
+  // -- births -------------------------------------------------------------------------
+
+  /** Birth-first creation (QT-002): the birth, then the entity, in one transaction. */
+  create(collection: string, data: unknown, origin?: string): Promise<BirthRecord> {
+    return createEntity(this.ctx, { collection, data, origin });
+  }
+
+  inspect(tables: string[] = [], options: { recheck?: boolean } = {}): Promise<InspectionResult[]> {
+    return inspectBirths(this.ctx, tables, options);
   }
 
   close(): Promise<void> {

@@ -7,6 +7,8 @@ objects AS (
   SELECT 'table' AS kind, c.relname::text AS name, c.relkind::text AS definition
   FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
+    -- one code sequence per species, made when the species is registered
+    AND NOT (c.relkind = 'S' AND c.relname LIKE 'code\_seq\_%' AND c.relname NOT IN ('code_seq_SPE', 'code_seq_COL'))
   UNION ALL
   SELECT 'column', c.relname || '.' || a.attname,
          format_type(a.atttypid, a.atttypmod)
@@ -33,6 +35,8 @@ objects AS (
          || COALESCE(' ' || replace(array_to_string(p.proconfig, ','),
                                     'search_path=' || rtrim(ns.prefix, '.'), 'search_path=@'), '')
   FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
+  -- generated per wired collection; `natal triggers` checks them
+  WHERE p.proname !~ '^birth_auto_[0-9a-f]{16}$'
   UNION ALL
   SELECT 'trigger', r.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
   FROM pg_trigger t
@@ -47,6 +51,8 @@ objects AS (
   WHERE t.typtype IN ('e', 'd', 'c') AND NOT EXISTS (
     SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
 )
-SELECT o.kind, o.name, replace(o.definition, ns.prefix, '@.') AS definition
+SELECT o.kind, replace(o.name, ns.prefix, '@.') AS name,
+       regexp_replace(replace(o.definition, ns.prefix, '@.'), 'birth_auto_[0-9a-f]{16}', 'birth_auto_#', 'g')
+         AS definition
 FROM objects o, ns
 ORDER BY o.kind, o.name;

@@ -1,20 +1,25 @@
 /** The embedded backend: PGlite persisted in natal's data directory. */
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { NatalError } from '../errors.js';
+import { fromSqlError, NatalError } from '../errors.js';
 import type { Backend, Queryable, QueryResult } from './backend.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 export const DEFAULT_DATA_DIR = '.natal';
 
+/** natal's own SQL errors become NatalErrors here, for every caller. */
+function rethrow(err: unknown): never {
+  throw fromSqlError(err);
+}
+
 function wrap(target: PGlite | Transaction): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const res = await target.query<R>(sql, params);
+      const res = await target.query<R>(sql, params).catch(rethrow);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await target.exec(sql);
+      await target.exec(sql).catch(rethrow);
     },
   };
 }

@@ -1,6 +1,6 @@
 /** The server backend: any PostgreSQL 13+ reached by URL, through a `pg` pool. */
 import pg from 'pg';
-import { errorMessage, NatalError, SqlState, sqlState } from '../errors.js';
+import { errorMessage, fromSqlError, NatalError, SqlState, sqlState } from '../errors.js';
 import type { Backend, Queryable, QueryResult } from './backend.js';
 
 const INT8_OID = 20;
@@ -24,14 +24,19 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
+/** natal's own SQL errors become NatalErrors here, for every caller. */
+function rethrow(err: unknown): never {
+  throw fromSqlError(err);
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const res = await client.query(sql, params);
+      const res = await client.query(sql, params).catch(rethrow);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await client.query(sql);
+      await client.query(sql).catch(rethrow);
     },
   };
 }

@@ -1,0 +1,137 @@
+/** Collections: tables whose rows are entities, with governance role, owner and identity. */
+import type { Ctx } from '../context.js';
+import { assertIdentifier } from '../db/ident.js';
+import { NatalError } from '../errors.js';
+import type { GovernanceRole, IdentityStrategy } from '../types.js';
+import { parseTableName, resolveCollection } from './names.js';
+
+export interface Collection {
+  collection_name: string;
+  table_schema: string;
+  table_name: string;
+  governance_role: GovernanceRole;
+  owner: string | null;
+  entity_code: string | null;
+  species_code: string | null;
+  strict_mode: boolean;
+  birth_code_strategy: IdentityStrategy;
+  birth_code_column: string | null;
+  birth_code_key_columns: string[] | null;
+  birth_code_reason: string | null;
+  has_table: boolean;
+  wired: boolean;
+}
+
+export const ROLES: readonly GovernanceRole[] = ['governed', 'staging', 'excluded'];
+
+export function assertRole(role: string): GovernanceRole {
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new NatalError('INVALID_ARGUMENT', `role ${role} is not one of ${ROLES.join(', ')}`);
+  }
+  return role as GovernanceRole;
+}
+
+export interface AddCollection {
+  table: string;
+  species: string;
+  role?: GovernanceRole | undefined;
+  owner?: string | undefined;
+  codeColumn?: string | undefined;
+}
+
+export async function addCollection(ctx: Ctx, input: AddCollection): Promise<Collection> {
+  const { schema, table } = parseTableName(input.table);
+  if (input.codeColumn !== undefined) assertIdentifier(input.codeColumn, 'code column');
+  if (input.owner !== undefined && input.owner.trim() === '') {
+    throw new NatalError('INVALID_ARGUMENT', 'owner must not be empty');
+  }
+  const { rows } = await ctx.db.query<{ name: string }>(
+    `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6)).collection_name AS name`,
+    [
+      schema,
+      table,
+      input.species,
+      input.role ?? 'governed',
+      input.owner ?? null,
+      input.codeColumn ?? null,
+    ],
+  );
+  return (await listCollections(ctx, [rows[0]?.name as string]))[0] as Collection;
+}
+
+export async function listCollections(ctx: Ctx, names?: string[]): Promise<Collection[]> {
+  const { rows } = await ctx.db.query<Collection>(
+    `SELECT r.collection_name, r.table_schema, r.table_name, r.governance_role, r.owner,
+            r.entity_code, m.species_code, r.strict_mode, r.birth_code_strategy,
+            r.birth_code_column::text AS birth_code_column,
+            r.birth_code_key_columns::text[] AS birth_code_key_columns, r.birth_code_reason,
+            ${ctx.ns}.collection_table(r) IS NOT NULL AS has_table,
+            w.collection_name IS NOT NULL AS wired
+     FROM ${ctx.ns}.collection_registry r
+     LEFT JOIN ${ctx.ns}.species_collection_map m USING (collection_name)
+     LEFT JOIN ${ctx.ns}.wired_trigger w USING (collection_name)
+     WHERE $1::text[] IS NULL OR r.collection_name = ANY ($1)
+     ORDER BY r.collection_name`,
+    [names ?? null],
+  );
+  return rows;
+}
+
+export interface SetCollection {
+  role?: GovernanceRole | undefined;
+  owner?: string | undefined;
+  species?: string | undefined;
+  strict?: boolean | undefined;
+}
+
+/** Changes a collection in one transaction; a wired collection is re-wired to match. */
+export async function setCollection(
+  ctx: Ctx,
+  transaction: <T>(fn: (tx: Ctx) => Promise<T>) => Promise<T>,
+  input: string,
+  change: SetCollection,
+): Promise<Collection> {
+  if (Object.values(change).every((v) => v === undefined)) {
+    throw new NatalError(
+      'USAGE',
+      'nothing to set: give --role, --owner, --species or --strict/--no-strict',
+    );
+  }
+  if (change.owner !== undefined && change.owner.trim() === '') {
+    throw new NatalError('INVALID_ARGUMENT', 'owner must not be empty');
+  }
+  const name = await transaction(async (tx) => {
+    const collection = await resolveCollection(tx, input);
+    const { ns, db } = tx;
+    await db.query(
+      `UPDATE ${ns}.collection_registry SET
+         governance_role = COALESCE($2::${ns}.governance_role, governance_role),
+         owner = COALESCE($3, owner),
+         strict_mode = COALESCE($4, strict_mode)
+       WHERE collection_name = $1`,
+      [collection, change.role ?? null, change.owner ?? null, change.strict ?? null],
+    );
+    if (change.species !== undefined) {
+      const { rows } = await db.query<{ prefix: string }>(
+        `SELECT code_prefix AS prefix FROM ${ns}.entity_species WHERE species_code = $1`,
+        [change.species],
+      );
+      if (!rows[0]) {
+        throw new NatalError(
+          'SPECIES_UNKNOWN',
+          `species ${change.species} does not exist; add it with: natal species add CODE --prefix PREFIX --level LEVEL`,
+        );
+      }
+      await db.query(
+        `INSERT INTO ${ns}.species_collection_map (collection_name, species_code) VALUES ($1, $2)
+         ON CONFLICT (collection_name) DO UPDATE
+           SET species_code = EXCLUDED.species_code, mapped_by = session_user, mapped_at = now()`,
+        [collection, change.species],
+      );
+      await db.query(`SELECT ${ns}.sync_code_sequence($1)`, [rows[0].prefix]);
+    }
+    await db.query(`SELECT ${ns}.rewire_if_wired($1)`, [collection]);
+    return collection;
+  });
+  return (await listCollections(ctx, [name]))[0] as Collection;
+}

@@ -1,0 +1,89 @@
+/**
+ * Table names as users type them: `table` (in public) or `schema.table`. A part in double
+ * quotes is taken exactly ("" is a quote inside it) and may hold dots; an unquoted part is
+ * taken as written, without case folding, so `Orders` names the table Orders.
+ */
+import type { Ctx } from '../context.js';
+import { assertIdentifier } from '../db/ident.js';
+import { NatalError } from '../errors.js';
+
+export const DEFAULT_TABLE_SCHEMA = 'public';
+
+export interface TableName {
+  schema: string;
+  table: string;
+}
+
+function splitParts(input: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  let wasQuoted = false;
+  for (let i = 0; i < input.length; i++) {
+    const ch = input[i];
+    if (quoted) {
+      if (ch === '"' && input[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        current += ch;
+      }
+    } else if (ch === '"' && current === '' && !wasQuoted) {
+      quoted = true;
+      wasQuoted = true;
+    } else if (ch === '.') {
+      parts.push(current);
+      current = '';
+      wasQuoted = false;
+    } else if (wasQuoted) {
+      throw new NatalError(
+        'INVALID_ARGUMENT',
+        `table name ${input} has text after a closing quote`,
+      );
+    } else {
+      current += ch;
+    }
+  }
+  if (quoted) throw new NatalError('INVALID_ARGUMENT', `table name ${input} has an unclosed quote`);
+  parts.push(current);
+  return parts;
+}
+
+export function parseTableName(input: string): TableName {
+  const parts = splitParts(input);
+  if (parts.length > 2) {
+    throw new NatalError(
+      'INVALID_ARGUMENT',
+      `table name ${input} has more than two dotted parts; write schema.table, quoting a part that holds a dot ("a.b")`,
+    );
+  }
+  const [a, b] = parts as [string, string | undefined];
+  const schema = b === undefined ? DEFAULT_TABLE_SCHEMA : a;
+  const table = b === undefined ? a : b;
+  assertIdentifier(schema, `schema name in ${input}`);
+  assertIdentifier(table, `table name in ${input}`);
+  return { schema, table };
+}
+
+/** The registered collection a user means by `input`: its exact name, or its table. */
+export async function resolveCollection({ db, ns }: Ctx, input: string): Promise<string> {
+  const { rows: exact } = await db.query<{ name: string }>(
+    `SELECT collection_name AS name FROM ${ns}.collection_registry WHERE collection_name = $1`,
+    [input],
+  );
+  if (exact[0]) return exact[0].name;
+  const { schema, table } = parseTableName(input);
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT collection_name AS name FROM ${ns}.collection_registry WHERE table_schema = $1 AND table_name = $2`,
+    [schema, table],
+  );
+  if (!rows[0]) {
+    throw new NatalError(
+      'COLLECTION_UNKNOWN',
+      `collection ${input} is not registered; register it with: natal collection add ${input} --species CODE`,
+    );
+  }
+  return rows[0].name;
+}

@@ -1,0 +1,81 @@
+/** Wiring: the auto-birth trigger on each governed collection, and its inventory. */
+import type { Ctx } from '../context.js';
+import { NatalError } from '../errors.js';
+import type { GovernanceRole } from '../types.js';
+import { resolveCollection } from './names.js';
+
+export interface WireResult {
+  collection_name: string;
+  kind: 'statement' | 'row';
+}
+
+export interface NotWired {
+  collection_name: string;
+  reason: string;
+}
+
+/** Wires the named collections, all or none: any that cannot be wired is an error. */
+export async function wireCollections(tx: Ctx, inputs: string[]): Promise<WireResult[]> {
+  const wired: WireResult[] = [];
+  for (const input of inputs) {
+    const name = await resolveCollection(tx, input);
+    const { rows } = await tx.db.query<{ kind: 'statement' | 'row' }>(
+      `SELECT ${tx.ns}.wire($1) AS kind`,
+      [name],
+    );
+    wired.push({ collection_name: name, kind: rows[0]?.kind as 'statement' | 'row' });
+  }
+  return wired;
+}
+
+/**
+ * Wires every governed collection that can be wired, each in its own transaction, and
+ * lists the others with the reason.
+ */
+export async function wireAll(
+  ctx: Ctx,
+  transaction: <T>(fn: (tx: Ctx) => Promise<T>) => Promise<T>,
+): Promise<{ wired: WireResult[]; not_wired: NotWired[] }> {
+  const { rows } = await ctx.db.query<{ collection_name: string }>(
+    `SELECT collection_name FROM ${ctx.ns}.collection_registry
+     WHERE governance_role = 'governed' ORDER BY collection_name`,
+  );
+  const wired: WireResult[] = [];
+  const notWired: NotWired[] = [];
+  for (const { collection_name } of rows) {
+    try {
+      wired.push(...(await transaction((tx) => wireCollections(tx, [collection_name]))));
+    } catch (err) {
+      if (!(err instanceof NatalError)) throw err;
+      notWired.push({ collection_name, reason: err.message });
+    }
+  }
+  return { wired, not_wired: notWired };
+}
+
+export async function unwireCollection(
+  ctx: Ctx,
+  input: string,
+): Promise<{ collection_name: string; was_wired: boolean }> {
+  const name = await resolveCollection(ctx, input);
+  const { rows } = await ctx.db.query<{ was: boolean }>(`SELECT ${ctx.ns}.unwire($1) AS was`, [
+    name,
+  ]);
+  return { collection_name: name, was_wired: rows[0]?.was === true };
+}
+
+export interface TriggerState {
+  collection_name: string;
+  governance_role: GovernanceRole;
+  has_table: boolean;
+  present: boolean;
+  enabled: boolean;
+  functional: boolean;
+  kind: 'statement' | 'row' | null;
+  problem: string | null;
+}
+
+export async function triggerInventory(ctx: Ctx): Promise<TriggerState[]> {
+  const { rows } = await ctx.db.query<TriggerState>(`SELECT * FROM ${ctx.ns}.trigger_inventory()`);
+  return rows;
+}

@@ -1,0 +1,25 @@
+/** Inspection (the seed's "inspect pen"): validates birth records inside the database. */
+import { resolveCollection } from '../catalog/names.js';
+import type { Ctx } from '../context.js';
+
+export interface InspectionResult {
+  collection_name: string;
+  checked: number;
+  passed: number;
+  failed: number;
+  failures: { entity_code: string; reason: string }[];
+}
+
+export async function inspectBirths(
+  ctx: Ctx,
+  inputs: string[] = [],
+  options: { recheck?: boolean } = {},
+): Promise<InspectionResult[]> {
+  const names =
+    inputs.length === 0 ? null : await Promise.all(inputs.map((i) => resolveCollection(ctx, i)));
+  const { rows } = await ctx.db.query<InspectionResult>(
+    `SELECT * FROM ${ctx.ns}.inspect($1::text[], $2)`,
+    [names, options.recheck === true],
+  );
+  return rows;
+}
