@@ -27,6 +27,7 @@ export type NatalErrorCode =
   | 'IDENTITY_UNCLASSIFIED'
   | 'STRICT_NO_BIRTH'
   | 'MATCH_FAILED'
+  | 'NOT_WIRED'
   | 'BAD_ENTITY_DATA'
   | 'ENTITY_REJECTED'
   | 'QUERY_FAILED';
@@ -79,6 +80,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB009: 'BAD_ENTITY_DATA',
   NB010: 'COLLECTION_EXISTS',
   NB011: 'SPECIES_UNKNOWN',
+  NB012: 'NOT_WIRED',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

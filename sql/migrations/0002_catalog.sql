@@ -1,4 +1,5 @@
--- natal 0002: the catalog (species, collections, identity), code numbering and wiring.
+-- natal 0002: the catalog (species, collections, identity), code numbering, and the
+-- source of the auto-birth trigger functions.
 -- Functions carry `SET search_path FROM CURRENT`: they always see natal's own schema,
 -- whatever the caller's search_path. Errors use natal's SQLSTATEs (class NB, see errors.ts).
 
@@ -281,194 +282,47 @@ BEGIN
 END
 $body$, code_sql, rows_sql, births, c.collection_name);
   ELSE
+    -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
+    -- small statement runs. For a big one, speculative insertion would cost every row an
+    -- extra WAL record and index probe, so it takes a plain insert, and only when that meets
+    -- a unique violation (a code born before, twice in one statement, or concurrently) is it
+    -- redone with ON CONFLICT DO NOTHING. The births that result are the same either way.
     body := format($body$
 BEGIN
-  INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                    governance_role, operation)
-  SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-  FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
-  WHERE x.code IS NOT NULL
-  ON CONFLICT (entity_code) DO NOTHING;
+  IF %9$s THEN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL
+    ON CONFLICT (entity_code) DO NOTHING;
+    RETURN NULL;
+  END IF;
+  BEGIN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL;
+  EXCEPTION WHEN unique_violation THEN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL
+    ON CONFLICT (entity_code) DO NOTHING;
+  END;
   RETURN NULL;
 END
 $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_sql,
         dot_origin_sql(c, 'n'), rows_sql,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
-        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END);
+        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
+        -- small: one row (a row trigger), under 16 rows, or inside the gateway (born already)
+        CASE kind WHEN 'row' THEN 'true'
+             ELSE '(SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16 '
+                  'OR current_setting(''natal.gateway'', true) = ''on''' END);
   END IF;
 END
 $$;
 
-CREATE FUNCTION auto_birth_function(p_collection text) RETURNS name
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT ('birth_auto_' || left(md5(p_collection), 16))::name $$;
-
--- Wires a governed collection: installs its auto-birth trigger (idempotent). Returns the kind.
-CREATE FUNCTION wire(p_collection text) RETURNS text
-LANGUAGE plpgsql SET search_path FROM CURRENT
-AS $$
-DECLARE
-  c collection_registry := find_collection(p_collection);
-  src record;
-  fn name := auto_birth_function(c.collection_name);
-  rel regclass := collection_table(c);
-BEGIN
-  SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
-  EXECUTE format('CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql AS %L',
-                 natal_schema(), fn, src.body);
-  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
-  IF src.kind = 'statement' THEN
-    EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s REFERENCING NEW TABLE AS natal_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', rel, natal_schema(), fn);
-  ELSE
-    EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION %I.%I()', rel, natal_schema(), fn);
-  END IF;
-  INSERT INTO wired_trigger (collection_name, function_name, kind)
-  VALUES (c.collection_name, fn, src.kind)
-  ON CONFLICT (collection_name) DO UPDATE
-    SET function_name = EXCLUDED.function_name, kind = EXCLUDED.kind,
-        wired_by = session_user, wired_at = now();
-  RETURN src.kind;
-END
-$$;
-
--- Removes a collection's auto-birth trigger (idempotent). Returns whether one was there.
-CREATE FUNCTION unwire(p_collection text) RETURNS boolean
-LANGUAGE plpgsql SET search_path FROM CURRENT
-AS $$
-DECLARE
-  c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
-  was boolean := false;
-BEGIN
-  IF rel IS NOT NULL THEN
-    was := EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
-    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
-  END IF;
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
-  DELETE FROM wired_trigger WHERE collection_name = c.collection_name;
-  RETURN was;
-END
-$$;
-
--- Re-installs the trigger of a collection that is wired, after its configuration changed.
-CREATE FUNCTION rewire_if_wired(p_collection text) RETURNS void
-LANGUAGE plpgsql SET search_path FROM CURRENT
-AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM wired_trigger WHERE collection_name = p_collection) THEN
-    IF (find_collection(p_collection)).governance_role = 'governed' THEN
-      PERFORM wire(p_collection);
-    ELSE
-      PERFORM unwire(p_collection);
-    END IF;
-  END IF;
-END
-$$;
-
--- The trigger inventory: one row per registered collection.
-CREATE FUNCTION trigger_inventory()
-RETURNS TABLE (collection_name text, governance_role governance_role, has_table boolean,
-               present boolean, enabled boolean, functional boolean, kind text, problem text)
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
-AS $$
-DECLARE
-  c collection_registry;
-  rel regclass;
-  t_enabled "char";
-  t_per_row boolean;
-  t_proname name;
-  t_prosrc text;
-  t_ours boolean;
-  want_kind text;
-  want_body text;
-  want_error text;
-BEGIN
-  FOR c IN SELECT * FROM collection_registry r ORDER BY r.collection_name LOOP
-    collection_name := c.collection_name;
-    governance_role := c.governance_role;
-    rel := collection_table(c);
-    has_table := rel IS NOT NULL;
-    t_enabled := NULL; t_per_row := NULL; t_proname := NULL; t_prosrc := NULL; t_ours := NULL;
-    IF rel IS NOT NULL THEN
-      SELECT t.tgenabled, (t.tgtype & 1) = 1, p.proname, p.prosrc, n.nspname = natal_schema()
-        INTO t_enabled, t_per_row, t_proname, t_prosrc, t_ours
-      FROM pg_trigger t
-      JOIN pg_proc p ON p.oid = t.tgfoid
-      JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_auto';
-    END IF;
-    present := t_proname IS NOT NULL;
-    enabled := present AND t_enabled <> 'D';
-    kind := CASE WHEN NOT present THEN NULL WHEN t_per_row THEN 'row' ELSE 'statement' END;
-    want_kind := NULL; want_body := NULL; want_error := NULL;
-    IF c.governance_role = 'governed' THEN
-      BEGIN
-        SELECT s.kind, s.body INTO want_kind, want_body FROM auto_birth_source(c.collection_name) s;
-      EXCEPTION WHEN SQLSTATE 'NB002' OR SQLSTATE 'NB003' OR SQLSTATE 'NB005' OR SQLSTATE 'NB006' THEN
-        want_error := SQLERRM;
-      END;
-    END IF;
-    problem := CASE
-      WHEN c.governance_role <> 'governed' AND present THEN
-        'wired but ' || c.governance_role::text || ': it should not be'
-      WHEN c.governance_role <> 'governed' THEN NULL
-      WHEN NOT has_table THEN 'no table'
-      WHEN want_error IS NOT NULL AND present THEN 'stale configuration: ' || want_error
-      WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
-      WHEN NOT present THEN 'missing: run natal wire'
-      WHEN NOT t_ours OR t_proname <> auto_birth_function(c.collection_name) THEN
-        'points at a function that is not natal''s (' || t_proname || ')'
-      WHEN t_enabled = 'D' THEN 'disabled'
-      WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind THEN
-        'stale configuration: the collection changed since it was wired; run natal wire'
-      ELSE NULL
-    END;
-    functional := c.governance_role = 'governed' AND present AND problem IS NULL;
-    RETURN NEXT;
-  END LOOP;
-END
-$$;
-
--- ---------------------------------------------------------------------------------------
--- Case 3 bootstrap: natal's own catalog tables are collections whose rows are born.
-INSERT INTO entity_species (species_code, code_prefix, composition_level, name) VALUES
-  ('SPE-SPE', 'SPE', 'catalog', 'species (a row of entity_species)'),
-  ('SPE-COL', 'COL', 'catalog', 'collection (a row of collection_registry)');
-CREATE SEQUENCE "code_seq_SPE" AS bigint;
-CREATE SEQUENCE "code_seq_COL" AS bigint;
-
-INSERT INTO collection_registry (collection_name, table_schema, table_name, governance_role,
-                                 birth_code_strategy, birth_code_column, birth_code_reason,
-                                 birth_code_set_by, birth_code_set_at)
-SELECT collection_name_of(current_schema(), t), current_schema(), t, 'governed'::governance_role,
-       'column'::identity_strategy, 'entity_code', 'natal catalog', session_user, now()
-FROM unnest(ARRAY['entity_species', 'collection_registry']::name[]) AS t;
-
-INSERT INTO species_collection_map (collection_name, species_code) VALUES
-  (collection_name_of(current_schema(), 'entity_species'), 'SPE-SPE'),
-  (collection_name_of(current_schema(), 'collection_registry'), 'SPE-COL');
-
-UPDATE entity_species SET entity_code = next_code('SPE');
-UPDATE collection_registry SET entity_code = next_code('COL');
-
-INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level,
-                            dot_origin, governance_role, operation)
-SELECT s.entity_code, collection_name_of(current_schema(), 'entity_species'), 'SPE-SPE', 'catalog',
-       'natal:init', 'governed'::governance_role, 'catalog'::birth_operation
-FROM entity_species s
-UNION ALL
-SELECT r.entity_code, collection_name_of(current_schema(), 'collection_registry'), 'SPE-COL', 'catalog',
-       'natal:init', 'governed', 'catalog'
-FROM collection_registry r;
-
-CREATE TRIGGER natal_catalog_code BEFORE INSERT ON entity_species
-  FOR EACH ROW EXECUTE FUNCTION assign_catalog_code();
-CREATE TRIGGER natal_catalog_code BEFORE INSERT ON collection_registry
-  FOR EACH ROW EXECUTE FUNCTION assign_catalog_code();
-CREATE TRIGGER natal_species_sequence AFTER INSERT ON entity_species
-  FOR EACH ROW EXECUTE FUNCTION create_species_sequence();
-
-SELECT wire(collection_name_of(current_schema(), 'entity_species'));
-SELECT wire(collection_name_of(current_schema(), 'collection_registry'));

@@ -76,27 +76,13 @@ BEGIN
 END
 $$;
 
--- The birth-first gateway (QT-002). In one transaction: species check → next PREFIX-NNN →
--- birth record → entity row carrying the code (and _dot_origin) → match check → inspection.
--- If the entity insert fails, the birth goes with it: no phantom, ever.
-CREATE FUNCTION create_entity(p_collection text, p_data jsonb, p_origin text DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql SET search_path FROM CURRENT
+-- Why the gateway refuses a collection, as an error; called when it has no gateway function.
+CREATE FUNCTION gateway_refusal(p_collection text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
-  sp entity_species := collection_species(p_collection);
-  origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
-  unknown text;
-  code text;
-  born birth_registry;
-  data jsonb;
-  cols text;
-  entity jsonb;
-  entity_key jsonb;
 BEGIN
-  -- 1. species check
   IF c.governance_role <> 'governed' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB002',
       MESSAGE = format('collection %s is %s, not governed: the gateway births only governed entities',
@@ -104,13 +90,13 @@ BEGIN
       HINT = 'natal collection set TABLE --role governed';
   END IF;
   PERFORM assert_not_frozen(c.collection_name);
-  IF rel IS NULL THEN
+  IF collection_table(c) IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB005',
       MESSAGE = format('collection %s has no table (%I.%I does not exist)', p_collection,
                        c.table_schema, c.table_name),
       HINT = 'create the table first';
   END IF;
-  IF sp.species_code IS NULL THEN
+  IF (collection_species(p_collection)).species_code IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB003',
       MESSAGE = format('collection %s is not in the species map', p_collection),
       HINT = 'natal collection set TABLE --species CODE';
@@ -121,63 +107,130 @@ BEGIN
                        p_collection, c.birth_code_strategy),
       HINT = 'register it with --code-column COL';
   END IF;
-  IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = 'entity data must be a JSON object of column values',
-      HINT = 'for example {"name": "x"}';
-  END IF;
-  IF p_data ? c.birth_code_column THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = format('entity data sets the code column %I; the gateway assigns the code', c.birth_code_column),
-      HINT = 'leave it out';
-  END IF;
-  SELECT string_agg(format('%I', k), ', ') INTO unknown
-  FROM jsonb_object_keys(p_data) AS k
-  WHERE NOT has_column(rel, k);
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = format('table %s has no column %s', rel, unknown),
-      HINT = 'use the table''s column names as keys';
-  END IF;
-
-  -- 2. next code, 3. birth first
-  code := next_code(sp.code_prefix, c.collection_name);
-  INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level,
-                              dot_origin, governance_role, operation)
-  VALUES (code, c.collection_name, sp.species_code, sp.composition_level, origin, 'governed', 'gateway')
-  RETURNING * INTO born;
-
-  -- 4. entity after, carrying the code and its origin
-  data := p_data || jsonb_build_object(c.birth_code_column, code);
-  IF has_column(rel, '_dot_origin') THEN
-    data := data || jsonb_build_object('_dot_origin', origin);
-  END IF;
-  SELECT string_agg(format('%I', k), ', ') INTO cols FROM jsonb_object_keys(data) AS k;
-  EXECUTE format('INSERT INTO %1$s AS t (%2$s) SELECT %2$s FROM jsonb_populate_record(NULL::%1$s, $1) '
-                 'RETURNING to_jsonb(t.*)', rel, cols)
-    INTO entity USING data;
-
-  -- 5. match check: the row carries the birth's code
-  IF entity ->> c.birth_code_column IS DISTINCT FROM code THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB008',
-      MESSAGE = format('match check failed: %s was born but the row holds %s = %s', code,
-                       c.birth_code_column, entity ->> c.birth_code_column),
-      HINT = 'a trigger on the table changed the code; nothing was kept';
-  END IF;
-
-  -- 6. inspection: species, prefix, level and entity are right by construction
-  UPDATE birth_registry SET inspection_status = 'passed', inspected_at = now()
-  WHERE entity_code = code
-  RETURNING * INTO born;
-
-  SELECT jsonb_object_agg(k, entity -> k) INTO entity_key
-  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
-  RETURN jsonb_build_object(
-    'entity_code', born.entity_code, 'birth_id', born.birth_id,
-    'collection_name', born.collection_name, 'species_code', born.species_code,
-    'composition_level', born.composition_level, 'dot_origin', born.dot_origin,
-    'born_at', born.born_at, 'governance_role', born.governance_role,
-    'operation', born.operation, 'inspection_status', born.inspection_status,
-    'key', entity_key);
+  RAISE EXCEPTION USING ERRCODE = 'NB012',
+    MESSAGE = format('collection %s is not wired', p_collection),
+    HINT = format('wire it first: natal wire %s', p_collection);
 END
 $$;
+
+CREATE FUNCTION gateway_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('gateway_' || left(md5(p_collection), 16))::name $$;
+
+-- The gateway function for one collection with a code column, generated at wiring time
+-- with everything it needs baked in (no catalog lookups per call); NULL for other identities.
+-- Steps (QT-002): species check → next PREFIX-NNN → birth record → entity row carrying the
+-- code and _dot_origin → match check → inspection, all in the caller's transaction: if the
+-- entity insert fails, the birth goes with it. No phantom, ever.
+CREATE FUNCTION gateway_source(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  sp entity_species := collection_species(p_collection);
+  ns text := quote_ident(natal_schema());
+  code_is_text boolean;
+  probe text;
+  key_sql text;
+  insert_cols text;
+  insert_vals text;
+  known text;
+BEGIN
+  IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
+     OR c.governance_role <> 'governed' THEN
+    RETURN NULL;
+  END IF;
+  SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) INTO code_is_text
+  FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = c.birth_code_column;
+  probe := CASE WHEN code_is_text THEN format('t.%I = v_code', c.birth_code_column)
+                ELSE format('(t.%I)::text = v_code', c.birth_code_column) END;
+  SELECT format('jsonb_build_object(%s)', string_agg(format('%L, v_entity -> %L', k, k), ', '))
+    INTO key_sql
+  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
+  -- A static INSERT (planned once per session): every insertable column, taking the value
+  -- from the JSON when the key is there and the column's own default when it is not.
+  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+         string_agg(CASE
+                      WHEN a.attname = c.birth_code_column THEN 'v_code'
+                      WHEN a.attname = '_dot_origin' THEN 'v_origin'
+                      ELSE format('CASE WHEN p_data ? %L THEN r.%I ELSE %s END', a.attname, a.attname,
+                                  CASE WHEN a.attidentity = 'd'
+                                         THEN format('nextval(%L::regclass)', pg_get_serial_sequence(rel::text, a.attname))
+                                       ELSE COALESCE(pg_get_expr(d.adbin, d.adrelid), 'NULL') END)
+                    END, ', ' ORDER BY a.attnum),
+         format('%L', array_agg(a.attname::text ORDER BY a.attnum))
+    INTO insert_cols, insert_vals, known
+  FROM pg_attribute a
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attgenerated = '' AND a.attidentity <> 'a';
+  RETURN format($body$
+DECLARE
+  v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
+  v_code text;
+  v_tries integer := 0;
+  v_unknown text;
+  v_entity jsonb;
+BEGIN
+  -- 1. species check (the rest was checked when this function was generated)
+  IF EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L) THEN
+    PERFORM %1$s.assert_not_frozen(%2$L);
+  END IF;
+  IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
+      HINT = 'for example {"name": "x"}';
+  END IF;
+  IF p_data ? %3$L THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009',
+      MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
+      HINT = 'leave it out';
+  END IF;
+  SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(p_data) AS k WHERE k <> ALL (%12$s::text[]);
+  IF v_unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009',
+      MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L, v_unknown),
+      HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
+  END IF;
+  -- 2. next code: never reused, never one that exists in the registry or the table
+  LOOP
+    v_code := %1$s.format_code(%4$L, nextval(%5$L::regclass));
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = v_code)
+          AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s);
+    v_tries := v_tries + 1;
+    IF v_tries > 1000 THEN
+      RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;
+    END IF;
+    PERFORM %1$s.sync_code_sequence(%4$L);
+  END LOOP;
+  -- 3. birth first. It is recorded as inspected: the match check below proves what
+  -- inspection checks, and a failed check rolls the birth back with everything else.
+  INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                   dot_origin, governance_role, operation, inspection_status, inspected_at)
+  VALUES (v_code, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now());
+  -- 4. entity after, carrying the code and its origin (its auto-birth trigger, told by
+  -- natal.gateway, finds the birth made and leaves it)
+  PERFORM set_config('natal.gateway', 'on', true);
+  INSERT INTO %6$s AS t (%11$s)
+  SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
+  RETURNING to_jsonb(t.*) INTO v_entity;
+  PERFORM set_config('natal.gateway', 'off', true);
+  -- 5. match check
+  IF v_entity ->> %3$L IS DISTINCT FROM v_code THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB008',
+      MESSAGE = format('match check failed: %%s was born but the row holds %%s', v_code, v_entity ->> %3$L),
+      HINT = 'a trigger on the table changed the code; nothing was kept';
+  END IF;
+  RETURN jsonb_build_object(
+    'entity_code', v_code, 'collection_name', %2$L, 'species_code', %8$L,
+    'composition_level', %9$L, 'dot_origin', v_origin, 'born_at', now(),
+    'governance_role', 'governed', 'operation', 'gateway', 'inspection_status', 'passed',
+    'key', %13$s);
+END
+$body$,
+    ns, c.collection_name, c.birth_code_column, sp.code_prefix,
+    code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
+    insert_vals, insert_cols, known, key_sql);
+END
+$$;
+

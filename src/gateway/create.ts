@@ -5,7 +5,6 @@ import { errorMessage, NatalError, SqlState, sqlState } from '../errors.js';
 
 export interface BirthRecord {
   entity_code: string;
-  birth_id: number;
   collection_name: string;
   species_code: string;
   composition_level: string;

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- triggers`: the cost of auto-birth and of the birth-first gateway.
+ *  - bulk: INSERT … SELECT of 200,000 rows into a wired collection vs an identical unwired table
+ *  - single: 4 clients, one row per statement, wired vs unwired throughput
+ *  - gateway: 8 clients through natal.create_entity() vs plain single-row inserts
+ */
+import { quoteIdent } from '../src/db/ident.js';
+import { benchRegistry, type Figure, median, scaled, time } from './harness.js';
+
+const ROUNDS = 5;
+
+const TABLE = (name: string) => `CREATE TABLE ${name} (
+  id bigint PRIMARY KEY, code text UNIQUE, name text NOT NULL, created_at timestamptz DEFAULT now())`;
+
+export async function benchTriggers(): Promise<Figure[]> {
+  const bench = await benchRegistry('triggers');
+  const { registry, app } = bench;
+  const a = quoteIdent(app);
+  const ns = registry.ctx.ns;
+  const figures: Figure[] = [];
+  try {
+    await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)};`);
+    await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });
+    await registry.addCollection({ table: `${app}.wired`, species: 'SPE-BEN', codeColumn: 'code' });
+    await registry.wire([`${app}.wired`]);
+
+    // -- bulk ---------------------------------------------------------------------------
+    const rows = scaled(200_000);
+    const insert = (t: string) =>
+      `INSERT INTO ${a}.${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, ${rows}) g`;
+    const reset = async () => {
+      await registry.db.exec(
+        `TRUNCATE ${a}.plain, ${a}.wired; DELETE FROM ${ns}.birth_registry WHERE collection_name = '${app}.wired'`,
+      );
+      await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
+    };
+    const plain: number[] = [];
+    const wired: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await reset();
+      plain.push(await time(() => registry.db.exec(insert('plain'))));
+      wired.push(await time(() => registry.db.exec(insert('wired'))));
+    }
+    const { rows: born } = await registry.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${ns}.birth_registry WHERE collection_name = $1`,
+      [`${app}.wired`],
+    );
+    const bulk = median(wired) / median(plain);
+    figures.push({
+      name: 'bulk insert (statement trigger)',
+      ratio: bulk,
+      target: '<= 2.5',
+      ok: bulk <= 2.5 && born[0]?.n === rows,
+      detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of 5); ${born[0]?.n} births`,
+    });
+
+    // -- single rows, 4 clients -------------------------------------------------------
+    const perClient = scaled(2000);
+    const single = async (t: string, clients: number) => {
+      const cs = await Promise.all(Array.from({ length: clients }, () => bench.client()));
+      await reset();
+      const ms = await time(() =>
+        Promise.all(
+          cs.map(async (c, ci) => {
+            for (let i = 0; i < perClient; i++) {
+              const id = ci * perClient + i + 1;
+              await c.query(`INSERT INTO ${a}.${t} (id, code, name) VALUES ($1, $2, $3)`, [
+                id,
+                `BEN-${id}`,
+                'n',
+              ]);
+            }
+          }),
+        ),
+      );
+      await Promise.all(cs.map((c) => c.end()));
+      return (clients * perClient) / (ms / 1000);
+    };
+    const sp: number[] = [];
+    const sw: number[] = [];
+    // Interleaved, the order alternating, so drift on a shared machine hits both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        sp.push(await single('plain', 4));
+        sw.push(await single('wired', 4));
+      } else {
+        sw.push(await single('wired', 4));
+        sp.push(await single('plain', 4));
+      }
+    }
+    const singleRatio = median(sw) / median(sp);
+    figures.push({
+      name: 'single-row inserts, 4 clients',
+      ratio: singleRatio,
+      target: '>= 0.8',
+      ok: singleRatio >= 0.8,
+      detail: `wired ${median(sw).toFixed(0)} rows/s, unwired ${median(sp).toFixed(0)} rows/s (median of ${ROUNDS})`,
+    });
+
+    // -- gateway, 8 clients ------------------------------------------------------------
+    await registry.db.exec(
+      `CREATE TABLE ${a}.gw (id bigserial PRIMARY KEY, code text UNIQUE, name text NOT NULL, _dot_origin text);
+       CREATE TABLE ${a}.gw_plain (id bigserial PRIMARY KEY, code text UNIQUE, name text NOT NULL, _dot_origin text);`,
+    );
+    await registry.addCollection({ table: `${app}.gw`, species: 'SPE-BEN', codeColumn: 'code' });
+    await registry.wire([`${app}.gw`]);
+    const perCreator = scaled(600);
+    const run8 = async (sql: string, params: (ci: number, i: number) => unknown[]) => {
+      const cs = await Promise.all(Array.from({ length: 8 }, () => bench.client()));
+      const ms = await time(() =>
+        Promise.all(
+          cs.map(async (c, ci) => {
+            for (let i = 0; i < perCreator; i++) await c.query(sql, params(ci, i));
+          }),
+        ),
+      );
+      await Promise.all(cs.map((c) => c.end()));
+      return (8 * perCreator) / (ms / 1000);
+    };
+    const gp: number[] = [];
+    const gg: number[] = [];
+    const plainGw = (round: number) =>
+      run8(
+        `INSERT INTO ${a}.gw_plain (code, name, _dot_origin) VALUES ($1, $2, 'plain')`,
+        (ci, i) => [`P-${round}-${ci}-${i}`, 'n'],
+      );
+    const viaGateway = () =>
+      run8(`SELECT ${ns}.create_entity($1, $2::jsonb, 'bench')`, () => [
+        `${app}.gw`,
+        '{"name":"n"}',
+      ]);
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        gp.push(await plainGw(round));
+        gg.push(await viaGateway());
+      } else {
+        gg.push(await viaGateway());
+        gp.push(await plainGw(round));
+      }
+    }
+    const { rows: dup } = await registry.db.query<{
+      rows: number;
+      codes: number;
+      births: number;
+      orphans: number;
+    }>(
+      `SELECT count(*)::int AS rows, count(DISTINCT code)::int AS codes,
+              (SELECT count(*)::int FROM ${ns}.birth_registry WHERE collection_name = $1) AS births,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${ns}.birth_registry b WHERE b.entity_code = g.code))::int AS orphans
+       FROM ${a}.gw g`,
+      [`${app}.gw`],
+    );
+    const d = dup[0] as { rows: number; codes: number; births: number; orphans: number };
+    const gwRatio = median(gg) / median(gp);
+    figures.push({
+      name: 'gateway, 8 clients',
+      ratio: gwRatio,
+      target: '>= 0.5',
+      ok: gwRatio >= 0.5 && d.rows === d.codes && d.births === d.rows && d.orphans === 0,
+      detail: `create_entity ${median(gg).toFixed(0)}/s, plain insert ${median(gp).toFixed(0)}/s (median of ${ROUNDS}); ${d.rows} entities, ${d.codes} distinct codes, ${d.births} births, ${d.orphans} orphans`,
+    });
+  } finally {
+    await bench.cleanup();
+  }
+  return figures;
+}
