@@ -2,6 +2,8 @@
 /** The `natal` command: parses flags and calls the library. */
 import { Command, CommanderError, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
+import { registerBirthCommands } from './commands/births.js';
+import { registerCatalogCommands } from './commands/catalog.js';
 import { registerSchemaCommands } from './commands/schema.js';
 
 /** The flags every command takes, wherever they appear on the line. */
@@ -24,14 +26,21 @@ export function buildProgram(): Command {
       outputError: () => undefined,
     });
   registerSchemaCommands(program, withGlobals);
-  for (const cmd of program.commands) {
+  registerCatalogCommands(program, withGlobals);
+  registerBirthCommands(program, withGlobals);
+  const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });
-  }
+    cmd.commands.forEach(quiet);
+  };
+  program.commands.forEach(quiet);
   return program;
 }
 
 function usageMessage(err: CommanderError): string {
-  const text = err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message;
+  const text = (err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message).replace(
+    /\.$/,
+    '',
+  );
   return `natal: ${text}; see natal --help`;
 }
 
@@ -50,7 +59,8 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       if (err.code === 'commander.help') {
-        process.exitCode = 0;
+        // A command group named without its subcommand: the help was shown on stderr.
+        process.exitCode = 2;
         return;
       }
       process.stderr.write(`${usageMessage(err)}\n`);
