@@ -59,8 +59,8 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       if (err.code === 'commander.help') {
-        // A command group named without its subcommand: the help was shown on stderr.
-        process.exitCode = 2;
+        // `natal help [cmd]` asked for it; a group named without its subcommand did not.
+        process.exitCode = argv[2] === 'help' ? 0 : 2;
         return;
       }
       process.stderr.write(`${usageMessage(err)}\n`);
