@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { eachBackend } from './helpers/backends.js';
+import { rejects, type World, world } from './helpers/setup.js';
+
+eachBackend('auto-birth triggers', (backend) => {
+  let w: World;
+  const name = (t: string) => `${w.app}.${t}`;
+  before(async () => {
+    w = await world(backend);
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text, name text, _dot_origin text);
+      CREATE TABLE ${w.a}.items (id bigint PRIMARY KEY, v text);
+      CREATE TABLE ${w.a}.staged (id int PRIMARY KEY, v text);
+      CREATE TABLE ${w.a}.parts (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+      CREATE TABLE ${w.a}.parts_low PARTITION OF ${w.a}.parts FOR VALUES FROM (0) TO (100);
+      CREATE TABLE ${w.a}.parts_high PARTITION OF ${w.a}.parts FOR VALUES FROM (100) TO (1000);`);
+    await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await w.registry.addCollection({
+      table: name('rules'),
+      species: 'SPE-DOM',
+      codeColumn: 'code',
+    });
+    await w.registry.addCollection({ table: name('items'), species: 'SPE-DOM' });
+    await w.registry.addCollection({ table: name('staged'), species: 'SPE-DOM', role: 'staging' });
+    await w.registry.addCollection({ table: name('parts'), species: 'SPE-DOM' });
+    const wired = await w.registry.wire([name('rules'), name('items'), name('parts')]);
+    assert.deepEqual(
+      wired.map((x) => x.kind),
+      ['statement', 'statement', 'row'],
+    );
+  });
+
+  test('code column: the code is the value; empty or NULL falls back to <collection>::<pk>; _dot_origin is used when set', async () => {
+    await w.registry.db.exec(`INSERT INTO ${w.a}.rules (id, code, name, _dot_origin) VALUES
+      (1, 'DOM-001', 'a', 'tool-a'), (2, '', 'b', NULL), (3, NULL, 'c', ''), (4, 'DOM-004', 'd', NULL);
+      SELECT setval(pg_get_serial_sequence('${w.a}.rules', 'id'), 100)`);
+    const births = await w.births(name('rules'));
+    assert.deepEqual(
+      births.map((b) => [
+        b.entity_code,
+        b.dot_origin,
+        b.operation,
+        b.species_code,
+        b.composition_level,
+      ]),
+      [
+        ['DOM-001', 'tool-a', 'trigger', 'SPE-DOM', 'atom'],
+        ['DOM-004', 'PG:trg_birth_rules', 'trigger', 'SPE-DOM', 'atom'],
+        [`${name('rules')}::2`, 'PG:trg_birth_rules', 'trigger', 'SPE-DOM', 'atom'],
+        [`${name('rules')}::3`, 'PG:trg_birth_rules', 'trigger', 'SPE-DOM', 'atom'],
+      ],
+    );
+    assert.ok(births.every((b) => b.governance_role === 'governed'));
+  });
+
+  test('synthetic id and no _dot_origin column: <collection>::<pk>, origin PG:trg_birth_<table>', async () => {
+    await w.registry.db.exec(`INSERT INTO ${w.a}.items VALUES (10, 'x'), (11, 'y')`);
+    const births = await w.births(name('items'));
+    assert.deepEqual(
+      births.map((b) => [b.entity_code, b.dot_origin]),
+      [
+        [`${name('items')}::10`, 'PG:trg_birth_items'],
+        [`${name('items')}::11`, 'PG:trg_birth_items'],
+      ],
+    );
+  });
+
+  test('idempotent: an existing birth is left alone; duplicate codes in one statement birth once', async () => {
+    const [before] = await w.sql(
+      `SELECT dot_origin FROM ${w.ns}.birth_registry WHERE entity_code = 'DOM-001'`,
+    );
+    // 20 rows (the bulk path) and 2 rows (the small path), each repeating a born code.
+    await w.registry.db.exec(`INSERT INTO ${w.a}.rules (code, name)
+      SELECT CASE WHEN g = 1 THEN 'DOM-001' ELSE 'DUP-' || (g % 3) END, 'n' FROM generate_series(1, 20) g`);
+    await w.registry.db.exec(
+      `INSERT INTO ${w.a}.rules (code, name) VALUES ('DOM-004', 'again'), ('DUP-9', 'n')`,
+    );
+    const [after] = await w.sql(
+      `SELECT dot_origin FROM ${w.ns}.birth_registry WHERE entity_code = 'DOM-001'`,
+    );
+    assert.deepEqual(after, before);
+    const dups = (await w.births(name('rules'))).filter((b) =>
+      String(b.entity_code).startsWith('DUP-'),
+    );
+    assert.deepEqual(
+      dups.map((b) => b.entity_code),
+      ['DUP-0', 'DUP-1', 'DUP-2', 'DUP-9'],
+    );
+  });
+
+  test('a bulk insert births every row', async () => {
+    await w.registry.db.exec(
+      `INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 3999) g`,
+    );
+    const [row] = await w.sql(
+      `SELECT count(*)::int AS n FROM ${w.ns}.birth_registry WHERE collection_name = $1 AND entity_code LIKE '%::_%'`,
+      [name('items')],
+    );
+    assert.equal(row?.n, 3002);
+  });
+
+  test('partitions: inserts through the parent and straight into a partition are both born', async () => {
+    await w.registry.db.exec(`INSERT INTO ${w.a}.parts VALUES (5, 'parent'), (150, 'parent')`);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.parts_low VALUES (6, 'direct')`);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.parts_high VALUES (151, 'direct')`);
+    assert.deepEqual(
+      (await w.births(name('parts'))).map((b) => b.entity_code),
+      ['::150', '::151', '::5', '::6'].map((s) => `${name('parts')}${s}`),
+    );
+  });
+
+  test('upsert: INSERT … ON CONFLICT DO UPDATE births the inserted rows and leaves updated ones alone', async () => {
+    await w.registry.db.exec(
+      `INSERT INTO ${w.a}.items VALUES (10, 'updated'), (12, 'new') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v`,
+    );
+    const codes = (await w.births(name('items'))).map((b) => b.entity_code);
+    assert.ok(codes.includes(`${name('items')}::12`));
+    assert.equal(codes.filter((c) => c === `${name('items')}::10`).length, 1);
+  });
+
+  test('staging collections get no births and cannot be wired', async () => {
+    await w.registry.db.exec(`INSERT INTO ${w.a}.staged VALUES (1, 'x')`);
+    assert.equal((await w.births(name('staged'))).length, 0);
+    await rejects(w.registry.wire([name('staged')]), 'COLLECTION_NOT_GOVERNED', /staging/);
+  });
+
+  test('wire and unwire are idempotent; unwired tables birth nothing', async () => {
+    await w.registry.wire([name('items')]);
+    await w.registry.wire([name('items')]);
+    const triggers = await w.sql(
+      `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'natal_birth_auto'`,
+      [`${w.a}.items`],
+    );
+    assert.equal(triggers[0]?.n, 1);
+    assert.equal((await w.registry.unwire(name('items'))).was_wired, true);
+    assert.equal((await w.registry.unwire(name('items'))).was_wired, false);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.items VALUES (20, 'unwired')`);
+    assert.ok(
+      !(await w.births(name('items'))).some((b) => b.entity_code === `${name('items')}::20`),
+    );
+    await w.registry.wire([name('items')]);
+  });
+
+  test('wiring refuses what cannot be wired, all or nothing; --all lists the reasons', async () => {
+    await w.registry.addCollection({ table: name('ghost'), species: 'SPE-DOM' });
+    await w.registry.unwire(name('rules'));
+    await rejects(w.registry.wire([name('rules'), name('ghost')]), 'NO_TABLE', /no table/);
+    const inventory = await w.registry.triggers();
+    assert.equal(
+      inventory.find((t) => t.collection_name === name('rules'))?.present,
+      false,
+      'nothing was wired',
+    );
+    const all = await w.registry.wireAll();
+    assert.ok(all.wired.some((x) => x.collection_name === name('rules')));
+    assert.deepEqual(
+      all.not_wired.map((x) => x.collection_name),
+      [name('ghost')],
+    );
+    await rejects(w.registry.wire([name('nothing')]), 'COLLECTION_UNKNOWN');
+  });
+
+  test('the inventory reports disabled, missing, stale and unwirable triggers', async () => {
+    const state = async (t: string) =>
+      (await w.registry.triggers()).find((x) => x.collection_name === name(t));
+    assert.deepEqual(
+      { ...(await state('rules')) },
+      {
+        collection_name: name('rules'),
+        governance_role: 'governed',
+        has_table: true,
+        present: true,
+        enabled: true,
+        functional: true,
+        kind: 'statement',
+        problem: null,
+      },
+    );
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.rules DISABLE TRIGGER natal_birth_auto`);
+    assert.deepEqual(
+      [(await state('rules'))?.enabled, (await state('rules'))?.problem],
+      [false, 'disabled'],
+    );
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.rules ENABLE TRIGGER natal_birth_auto`);
+    // A species change re-wires a wired collection by itself …
+    await w.registry.addSpecies({ code: 'SPE-ALT', prefix: 'ALT', level: 'molecule' });
+    await w.registry.setCollection(name('rules'), { species: 'SPE-ALT' });
+    assert.equal((await state('rules'))?.functional, true);
+    // … but a change made behind natal's back leaves the trigger stale.
+    await w.sql(
+      `UPDATE ${w.ns}.species_collection_map SET species_code = 'SPE-DOM' WHERE collection_name = $1`,
+      [name('rules')],
+    );
+    assert.match((await state('rules'))?.problem ?? '', /stale configuration/);
+    await w.registry.wire([name('rules')]);
+    assert.equal((await state('rules'))?.functional, true);
+    await w.registry.db.exec(`DROP TRIGGER natal_birth_auto ON ${w.a}.rules`);
+    assert.deepEqual(
+      [(await state('rules'))?.present, (await state('rules'))?.problem],
+      [false, 'missing: run natal wire'],
+    );
+    await w.registry.wire([name('rules')]);
+    assert.equal((await state('ghost'))?.problem, 'no table');
+    assert.equal((await state('staged'))?.problem, null);
+  });
+
+  test('making a wired collection staging unwires it', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.later (id int PRIMARY KEY)`);
+    await w.registry.addCollection({ table: name('later'), species: 'SPE-DOM' });
+    await w.registry.wire([name('later')]);
+    const c = await w.registry.setCollection(name('later'), { role: 'staging' });
+    assert.equal(c.wired, false);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.later VALUES (1)`);
+    assert.equal((await w.births(name('later'))).length, 0);
+  });
+});
