@@ -18,8 +18,19 @@ describe('cli usage', () => {
   test('--help lists the commands; --version prints the version', async () => {
     const help = await natal(['--help']);
     assert.equal(help.code, 0);
-    for (const cmd of ['init', 'doctor'])
-      assert.match(help.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    const commands = [
+      'init',
+      'doctor',
+      'species',
+      'collection',
+      'wire',
+      'unwire',
+      'triggers',
+      'create',
+      'inspect',
+      'demo',
+    ];
+    for (const cmd of commands) assert.match(help.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'));
     const version = await natal(['--version']);
     assert.equal(version.code, 0);
     assert.equal(version.stdout.trim(), NATAL_VERSION);
@@ -97,7 +108,7 @@ describe('cli on the embedded default', () => {
     dirs.push(cwd);
     const init = await natal(['init'], { cwd });
     assert.equal(init.code, 0, init.stderr);
-    assert.match(init.stdout, /applied 0001_registry to schema natal at .*\.natal/);
+    assert.match(init.stdout, /applied 0001_registry, .* to schema natal at .*\.natal/);
     const doctor = await natal(['doctor'], { cwd });
     assert.equal(doctor.code, 0, doctor.stderr);
     assert.match(doctor.stdout, /clean/);

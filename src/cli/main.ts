@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
 import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerSchemaCommands } from './commands/schema.js';
 
 /** The flags every command takes, wherever they appear on the line. */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSchemaCommands(program, withGlobals);
   registerCatalogCommands(program, withGlobals);
   registerBirthCommands(program, withGlobals);
+  registerDemoCommand(program, withGlobals);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });
     cmd.commands.forEach(quiet);

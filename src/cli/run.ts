@@ -41,15 +41,19 @@ export function reportError(err: unknown, json: boolean): number {
 export async function runWithRegistry(
   cmd: Command,
   body: (registry: Registry) => Promise<Outcome>,
-  options: { requireReady?: boolean } = {},
+  options: {
+    requireReady?: boolean;
+    dataDir?: string | undefined;
+    schema?: string | undefined;
+  } = {},
 ): Promise<void> {
   const g = globalOptions(cmd);
   let registry: Registry | undefined;
   try {
     registry = await Registry.open({
       db: g.db,
-      dataDir: g.dataDir,
-      schema: g.schema,
+      dataDir: options.dataDir ?? g.dataDir,
+      schema: options.schema ?? g.schema,
       env: process.env,
     });
     if (options.requireReady !== false) await registry.assertReady();

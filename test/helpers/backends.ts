@@ -23,6 +23,8 @@ export interface TestBackend {
   open(options?: { schema?: string; dataDir?: string }): Promise<Registry>;
   /** A fresh embedded data directory (copied from the run's template). */
   freshDataDir(): string;
+  /** Drops `schema` after the suite too (for schemas made by the code under test). */
+  adopt(schema: string): void;
 }
 
 function tmpRoot(): string {
@@ -54,6 +56,9 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
     name,
     uniqueName,
     freshDataDir: dataDir,
+    adopt: (schema) => {
+      schemas.add(schema);
+    },
     cliTarget: () =>
       name === 'server' ? ['--db', SERVER_URL as string] : ['--data-dir', dataDir()],
     async open(options = {}) {
