@@ -143,8 +143,8 @@ BEGIN
   END IF;
   SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) INTO code_is_text
   FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = c.birth_code_column;
-  probe := CASE WHEN code_is_text THEN format('t.%I = v_code', c.birth_code_column)
-                ELSE format('(t.%I)::text = v_code', c.birth_code_column) END;
+  probe := CASE WHEN code_is_text THEN format('t.%I = c.code', c.birth_code_column)
+                ELSE format('(t.%I)::text = c.code', c.birth_code_column) END;
   SELECT format('jsonb_build_object(%s)', string_agg(format('%L, v_entity -> %L', k, k), ', '))
     INTO key_sql
   FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
@@ -170,23 +170,27 @@ DECLARE
   v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
   v_code text;
   v_tries integer := 0;
+  v_frozen boolean;
   v_unknown text;
   v_entity jsonb;
 BEGIN
-  -- 1. species check (the rest was checked when this function was generated)
-  IF EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L) THEN
-    PERFORM %1$s.assert_not_frozen(%2$L);
-  END IF;
+  -- 1. species check (the rest was checked when this function was generated): not frozen,
+  -- and data that this table can take
   IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
       HINT = 'for example {"name": "x"}';
+  END IF;
+  SELECT EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L),
+         (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data) AS k WHERE k <> ALL (%12$s::text[]))
+    INTO v_frozen, v_unknown;
+  IF v_frozen THEN
+    PERFORM %1$s.assert_not_frozen(%2$L);
   END IF;
   IF p_data ? %3$L THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009',
       MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
       HINT = 'leave it out';
   END IF;
-  SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(p_data) AS k WHERE k <> ALL (%12$s::text[]);
   IF v_unknown IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009',
       MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L, v_unknown),
@@ -194,9 +198,11 @@ BEGIN
   END IF;
   -- 2. next code: never reused, never one that exists in the registry or the table
   LOOP
-    v_code := %1$s.format_code(%4$L, nextval(%5$L::regclass));
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = v_code)
-          AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s);
+    SELECT c.code INTO v_code
+    FROM (SELECT %1$s.format_code(%4$L, nextval(%5$L::regclass)) AS code) AS c
+    WHERE NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = c.code)
+      AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s);
+    EXIT WHEN v_code IS NOT NULL;
     v_tries := v_tries + 1;
     IF v_tries > 1000 THEN
       RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;

@@ -79,18 +79,13 @@ BEGIN
     INTO branches
   FROM wired_trigger w
   WHERE to_regprocedure(format('%s.%I(jsonb,text)', ns, gateway_function(w.collection_name))) IS NOT NULL;
-  EXECUTE format($f$
-CREATE OR REPLACE FUNCTION %1$s.create_entity(p_collection text, p_data jsonb, p_origin text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $body$
-BEGIN
-%2$s
-  PERFORM %1$s.gateway_refusal(p_collection);
-  RETURN NULL;
-END
-$body$
-$f$, ns,
-    CASE WHEN branches IS NULL THEN ''
-         ELSE E'  CASE p_collection\n' || branches || E'\n    ELSE NULL;\n  END CASE;' END);
+  -- The body travels as a literal (%L), so no collection name can end it early.
+  EXECUTE format('CREATE OR REPLACE FUNCTION %s.create_entity(p_collection text, p_data jsonb, '
+                 'p_origin text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql AS %L', ns,
+    format(E'BEGIN\n%s\n  PERFORM %s.gateway_refusal(p_collection);\n  RETURN NULL;\nEND\n',
+      CASE WHEN branches IS NULL THEN ''
+           ELSE E'  CASE p_collection\n' || branches || E'\n    ELSE NULL;\n  END CASE;' END,
+      ns));
 END
 $$;
 
