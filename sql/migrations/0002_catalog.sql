@@ -318,10 +318,9 @@ $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_s
         dot_origin_sql(c, 'n'), rows_sql,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
         CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
-        -- small: one row (a row trigger), under 16 rows, or inside the gateway (born already)
+        -- small: one row (a row trigger), or under 16 rows (the gateway's insert is one)
         CASE kind WHEN 'row' THEN 'true'
-             ELSE '(SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16 '
-                  'OR current_setting(''natal.gateway'', true) = ''on''' END);
+             ELSE '(SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16' END);
   END IF;
 END
 $$;

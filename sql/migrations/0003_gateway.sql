@@ -171,37 +171,36 @@ DECLARE
   v_code text;
   v_tries integer := 0;
   v_frozen boolean;
-  v_unknown text;
   v_entity jsonb;
 BEGIN
-  -- 1. species check (the rest was checked when this function was generated): not frozen,
-  -- and data that this table can take
+  -- 1. species check (the rest was checked when this function was generated): data that
+  -- this table can take, and (below) no freeze
   IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
       HINT = 'for example {"name": "x"}';
-  END IF;
-  SELECT EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L),
-         (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data) AS k WHERE k <> ALL (%12$s::text[]))
-    INTO v_frozen, v_unknown;
-  IF v_frozen THEN
-    PERFORM %1$s.assert_not_frozen(%2$L);
   END IF;
   IF p_data ? %3$L THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009',
       MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
       HINT = 'leave it out';
   END IF;
-  IF v_unknown IS NOT NULL THEN
+  IF (p_data - %12$s::text[]) <> '{}'::jsonb THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L, v_unknown),
+      MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
+                       (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %12$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
   END IF;
   -- 2. next code: never reused, never one that exists in the registry or the table
+  -- (one query, which also looks for a freeze)
   LOOP
-    SELECT c.code INTO v_code
+    SELECT c.code, EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L)
+      INTO v_code, v_frozen
     FROM (SELECT %1$s.format_code(%4$L, nextval(%5$L::regclass)) AS code) AS c
     WHERE NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = c.code)
       AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s);
+    IF v_frozen THEN
+      PERFORM %1$s.assert_not_frozen(%2$L);
+    END IF;
     EXIT WHEN v_code IS NOT NULL;
     v_tries := v_tries + 1;
     IF v_tries > 1000 THEN
@@ -214,13 +213,11 @@ BEGIN
   INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
                                    dot_origin, governance_role, operation, inspection_status, inspected_at)
   VALUES (v_code, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now());
-  -- 4. entity after, carrying the code and its origin (its auto-birth trigger, told by
-  -- natal.gateway, finds the birth made and leaves it)
-  PERFORM set_config('natal.gateway', 'on', true);
+  -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
+  -- birth made and leaves it: ON CONFLICT DO NOTHING)
   INSERT INTO %6$s AS t (%11$s)
   SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
   RETURNING to_jsonb(t.*) INTO v_entity;
-  PERFORM set_config('natal.gateway', 'off', true);
   -- 5. match check
   IF v_entity ->> %3$L IS DISTINCT FROM v_code THEN
     RAISE EXCEPTION USING ERRCODE = 'NB008',
