@@ -120,15 +120,12 @@ export async function benchTriggers(): Promise<Figure[]> {
     const gp: number[] = [];
     const gg: number[] = [];
     const plainGw = (round: number) =>
-      run8(
-        `INSERT INTO ${a}.gw_plain (code, name, _dot_origin) VALUES ($1, $2, 'plain')`,
-        (ci, i) => [`P-${round}-${ci}-${i}`, 'n'],
-      );
-    const viaGateway = () =>
-      run8(`SELECT ${ns}.create_entity($1, $2::jsonb, 'bench')`, () => [
-        `${app}.gw`,
-        '{"name":"n"}',
+      run8(`INSERT INTO ${a}.gw_plain (code, name, _dot_origin) VALUES ($1, $2, 'plain')`, (ci, i) => [
+        `P-${round}-${ci}-${i}`,
+        'n',
       ]);
+    const viaGateway = () =>
+      run8(`SELECT ${ns}.create_entity($1, $2::jsonb, 'bench')`, () => [`${app}.gw`, '{"name":"n"}']);
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 2 === 0) {
         gp.push(await plainGw(round));

@@ -8,8 +8,7 @@ function findPackageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'sql'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error('natal: cannot find its package root (package.json + sql/)');
+    if (parent === dir) throw new Error('natal: cannot find its package root (package.json + sql/)');
     dir = parent;
   }
 }

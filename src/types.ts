@@ -19,12 +19,7 @@ export type GovernanceRole = 'governed' | 'staging' | 'excluded';
 
 export type IdentityStrategy = 'column' | 'synthetic_id' | 'legacy' | 'composite' | 'unclassified';
 
-export type UnclassifiedReason =
-  | 'no-id'
-  | 'needs-owner'
-  | 'no-table'
-  | 'duplicate-codes'
-  | 'null-codes';
+export type UnclassifiedReason = 'no-id' | 'needs-owner' | 'no-table' | 'duplicate-codes' | 'null-codes';
 
 export type BirthOperation = 'catalog' | 'trigger' | 'gateway' | 'backfill' | 'import';
 

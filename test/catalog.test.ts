@@ -40,14 +40,8 @@ eachBackend('catalog', (backend) => {
       'SPECIES_EXISTS',
       /prefix APR/,
     );
-    await rejects(
-      w.registry.addSpecies({ code: 'lower', prefix: 'LOW', level: 'x' }),
-      'INVALID_ARGUMENT',
-    );
-    await rejects(
-      w.registry.addSpecies({ code: 'SPE-EMP', prefix: 'EMP', level: ' ' }),
-      'INVALID_ARGUMENT',
-    );
+    await rejects(w.registry.addSpecies({ code: 'lower', prefix: 'LOW', level: 'x' }), 'INVALID_ARGUMENT');
+    await rejects(w.registry.addSpecies({ code: 'SPE-EMP', prefix: 'EMP', level: ' ' }), 'INVALID_ARGUMENT');
   });
 
   test('collection add: identity from the table; the catalog row is born, data rows are not (Case 3)', async () => {
@@ -65,11 +59,7 @@ eachBackend('catalog', (backend) => {
     assert.equal(rules.owner, 'alice');
     assert.match(rules.entity_code ?? '', /^COL-\d{3,}$/);
     const after = await w.sql(`SELECT count(*)::int AS n FROM ${w.ns}.birth_registry`);
-    assert.equal(
-      (after[0]?.n as number) - (before[0]?.n as number),
-      1,
-      'only the catalog row is born',
-    );
+    assert.equal((after[0]?.n as number) - (before[0]?.n as number), 1, 'only the catalog row is born');
     const [catalog] = await w.sql(`SELECT * FROM ${w.ns}.birth_registry WHERE entity_code = $1`, [
       rules.entity_code,
     ]);
@@ -85,10 +75,7 @@ eachBackend('catalog', (backend) => {
     assert.equal(odd.collection_name, `${w.app}."Odd ""Table"" Name"`);
 
     const pairs = await w.registry.addCollection({ table: `${w.app}.pairs`, species: 'SPE-DOM' });
-    assert.deepEqual(
-      [pairs.birth_code_strategy, pairs.birth_code_reason],
-      ['unclassified', 'needs-owner'],
-    );
+    assert.deepEqual([pairs.birth_code_strategy, pairs.birth_code_reason], ['unclassified', 'needs-owner']);
     const heap = await w.registry.addCollection({ table: `${w.app}.heap`, species: 'SPE-DOM' });
     assert.deepEqual([heap.birth_code_strategy, heap.birth_code_reason], ['unclassified', 'no-id']);
     const ghost = await w.registry.addCollection({
@@ -118,10 +105,7 @@ eachBackend('catalog', (backend) => {
       w.registry.addCollection({ table: `${w.app}."Odd ""Table"" Name"x`, species: 'SPE-DOM' }),
       'INVALID_ARGUMENT',
     );
-    await rejects(
-      w.registry.addCollection({ table: `a.b.c`, species: 'SPE-DOM' }),
-      'INVALID_ARGUMENT',
-    );
+    await rejects(w.registry.addCollection({ table: `a.b.c`, species: 'SPE-DOM' }), 'INVALID_ARGUMENT');
     await rejects(
       w.registry.addCollection({ table: 'x'.repeat(64), species: 'SPE-DOM' }),
       'INVALID_IDENTIFIER',
@@ -150,19 +134,9 @@ eachBackend('catalog', (backend) => {
     const s = await w.registry.setCollection(`${w.app}.pairs`, { strict: true });
     assert.equal(s.strict_mode, true);
     await rejects(w.registry.setCollection(`${w.app}.pairs`, {}), 'USAGE');
-    await rejects(
-      w.registry.setCollection(`${w.app}.nothing`, { owner: 'x' }),
-      'COLLECTION_UNKNOWN',
-    );
-    await rejects(
-      w.registry.setCollection(`${w.app}.pairs`, { species: 'SPE-NONE' }),
-      'SPECIES_UNKNOWN',
-    );
+    await rejects(w.registry.setCollection(`${w.app}.nothing`, { owner: 'x' }), 'COLLECTION_UNKNOWN');
+    await rejects(w.registry.setCollection(`${w.app}.pairs`, { species: 'SPE-NONE' }), 'SPECIES_UNKNOWN');
     const list = await w.registry.listCollections([`${w.app}.pairs`]);
-    assert.equal(
-      list[0]?.species_code,
-      'SPE-REL',
-      'a refused change leaves the collection as it was',
-    );
+    assert.equal(list[0]?.species_code, 'SPE-REL', 'a refused change leaves the collection as it was');
   });
 });

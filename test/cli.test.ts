@@ -73,10 +73,7 @@ describe('cli usage', () => {
     const r = await natal(['init', '--db', 'postgres://me:s3cret@127.0.0.1:1/test']);
     assert.equal(r.code, 1);
     const line = oneLine(r.stderr);
-    assert.match(
-      line,
-      /cannot connect to postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/test: connection refused/,
-    );
+    assert.match(line, /cannot connect to postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/test: connection refused/);
     assert.doesNotMatch(line, /s3cret/);
   });
 
@@ -134,12 +131,7 @@ eachBackend('cli init and doctor', (backend) => {
   });
 
   test('doctor on a schema without natal exits 1 and says to run init', async () => {
-    const r = await natal([
-      'doctor',
-      ...backend.cliTarget(),
-      '--schema',
-      backend.uniqueName('empty'),
-    ]);
+    const r = await natal(['doctor', ...backend.cliTarget(), '--schema', backend.uniqueName('empty')]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /run natal init/);
   });

@@ -103,11 +103,7 @@ describe(
 
       const returned = gatewayCodes.flat();
       assert.equal(returned.length, CREATORS * PER_CREATOR);
-      assert.equal(
-        new Set(returned).size,
-        returned.length,
-        'the gateway never hands a code out twice',
-      );
+      assert.equal(new Set(returned).size, returned.length, 'the gateway never hands a code out twice');
       assert.ok(
         returned.every((c) => /^CON-\d{3,}$/.test(c)),
         'gateway codes are CON-NNN',

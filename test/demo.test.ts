@@ -25,10 +25,7 @@ eachBackend('natal demo', (backend) => {
     assert.equal(doctor.code, 0, doctor.stdout);
     const text = await natal(['demo', ...target, '--schema', schema]);
     assert.match(text.stdout, /birth-first \(QT-002\): natal create dot_domain_rules → DOM-068/);
-    assert.match(
-      text.stdout,
-      /strict: a direct insert of DOM-900 with no prior birth was rejected/,
-    );
+    assert.match(text.stdout, /strict: a direct insert of DOM-900 with no prior birth was rejected/);
   });
 
   test('refuses a schema it did not make', async () => {

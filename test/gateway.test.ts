@@ -7,8 +7,7 @@ import { rejects, type World, world } from './helpers/setup.js';
 eachBackend('birth-first gateway', (backend) => {
   let w: World;
   const name = (t: string) => `${w.app}.${t}`;
-  const count = async (sql: string) =>
-    (await w.sql(`SELECT count(*)::int AS n FROM ${sql}`))[0]?.n as number;
+  const count = async (sql: string) => (await w.sql(`SELECT count(*)::int AS n FROM ${sql}`))[0]?.n as number;
 
   before(async () => {
     w = await world(backend);
@@ -48,11 +47,7 @@ eachBackend('birth-first gateway', (backend) => {
   });
 
   test('codes continue after the codes already in the data: DOM-068 follows DOM-067', async () => {
-    const birth = await w.registry.create(
-      name('rules'),
-      { name: 'new rule', weight: 3 },
-      'dot-test',
-    );
+    const birth = await w.registry.create(name('rules'), { name: 'new rule', weight: 3 }, 'dot-test');
     assert.equal(birth.entity_code, 'DOM-068');
     assert.equal(birth.dot_origin, 'dot-test');
     assert.equal(birth.operation, 'gateway');
@@ -84,20 +79,9 @@ eachBackend('birth-first gateway', (backend) => {
   test('a failed entity insert leaves no birth, and its code is never reused', async () => {
     const births = () => count(`${w.ns}.birth_registry`);
     const before = await births();
-    await rejects(
-      w.registry.create(name('rules'), { weight: 1 }),
-      'ENTITY_REJECTED',
-      /not-null|null value/,
-    );
-    await rejects(
-      w.registry.create(name('rules'), { name: 'x', weight: -1 }),
-      'ENTITY_REJECTED',
-      /check/,
-    );
-    await rejects(
-      w.registry.create(name('rules'), { name: 'x', weight: 'heavy' }),
-      'ENTITY_REJECTED',
-    );
+    await rejects(w.registry.create(name('rules'), { weight: 1 }), 'ENTITY_REJECTED', /not-null|null value/);
+    await rejects(w.registry.create(name('rules'), { name: 'x', weight: -1 }), 'ENTITY_REJECTED', /check/);
+    await rejects(w.registry.create(name('rules'), { name: 'x', weight: 'heavy' }), 'ENTITY_REJECTED');
     await rejects(
       w.registry.create(name('rules'), { name: 'x', nope: 1 }),
       'BAD_ENTITY_DATA',
@@ -117,17 +101,9 @@ eachBackend('birth-first gateway', (backend) => {
 
   test('refusals say why: unknown, not governed, frozen, no table, no code column, not wired', async () => {
     await rejects(w.registry.create(name('nothing'), {}), 'COLLECTION_UNKNOWN');
-    await rejects(
-      w.registry.create(name('staged'), { id: 1 }),
-      'COLLECTION_NOT_GOVERNED',
-      /staging/,
-    );
+    await rejects(w.registry.create(name('staged'), { id: 1 }), 'COLLECTION_NOT_GOVERNED', /staging/);
     await rejects(w.registry.create(name('ghost'), {}), 'NO_TABLE');
-    await rejects(
-      w.registry.create(name('keyed'), { id: 1 }),
-      'IDENTITY_UNCLASSIFIED',
-      /no code column/,
-    );
+    await rejects(w.registry.create(name('keyed'), { id: 1 }), 'IDENTITY_UNCLASSIFIED', /no code column/);
     await w.registry.db.exec(`CREATE TABLE ${w.a}.unwired (id int PRIMARY KEY, code text)`);
     await w.registry.addCollection({
       table: name('unwired'),
@@ -135,19 +111,12 @@ eachBackend('birth-first gateway', (backend) => {
       codeColumn: 'code',
     });
     await rejects(w.registry.create(name('unwired'), { id: 1 }), 'NOT_WIRED', /natal wire/);
-    await w.sql(
-      `INSERT INTO ${w.ns}.operation_freeze (target, reason) VALUES ($1, 'audit in progress')`,
-      [name('plain')],
-    );
-    await rejects(
-      w.registry.create(name('plain'), { id: 9 }),
-      'COLLECTION_FROZEN',
-      /audit in progress/,
-    );
-    await w.sql(`DELETE FROM ${w.ns}.operation_freeze WHERE target = $1`, [name('plain')]);
-    await w.sql(`DELETE FROM ${w.ns}.species_collection_map WHERE collection_name = $1`, [
-      name('unwired'),
+    await w.sql(`INSERT INTO ${w.ns}.operation_freeze (target, reason) VALUES ($1, 'audit in progress')`, [
+      name('plain'),
     ]);
+    await rejects(w.registry.create(name('plain'), { id: 9 }), 'COLLECTION_FROZEN', /audit in progress/);
+    await w.sql(`DELETE FROM ${w.ns}.operation_freeze WHERE target = $1`, [name('plain')]);
+    await w.sql(`DELETE FROM ${w.ns}.species_collection_map WHERE collection_name = $1`, [name('unwired')]);
     await rejects(w.registry.create(name('unwired'), { id: 1 }), 'SPECIES_UNMAPPED');
     assert.equal(await count(`${w.a}.unwired`), 0);
   });
@@ -168,10 +137,7 @@ eachBackend('birth-first gateway', (backend) => {
     );
     await w.registry.setCollection(name('plain'), { strict: false });
     await w.registry.db.exec(`INSERT INTO ${w.a}.plain VALUES (50, 'DOM-500')`);
-    assert.equal(
-      (await w.births(name('plain'))).filter((b) => b.entity_code === 'DOM-500').length,
-      1,
-    );
+    assert.equal((await w.births(name('plain'))).filter((b) => b.entity_code === 'DOM-500').length, 1);
   });
 
   test('the SQL function is the same gateway for any client', async () => {
@@ -203,29 +169,11 @@ eachBackend('natal create (cli)', (backend) => {
     );
     await r.close();
     const table = `"${app}"."Rule Set"`;
-    assert.equal(
-      (await run('species', 'add', 'SPE-RUL', '--prefix', 'RUL', '--level', 'atom')).code,
-      0,
-    );
-    const add = await run(
-      'collection',
-      'add',
-      table,
-      '--species',
-      'SPE-RUL',
-      '--code-column',
-      'code',
-    );
+    assert.equal((await run('species', 'add', 'SPE-RUL', '--prefix', 'RUL', '--level', 'atom')).code, 0);
+    const add = await run('collection', 'add', table, '--species', 'SPE-RUL', '--code-column', 'code');
     assert.equal(add.code, 0, add.stderr);
     assert.equal((await run('wire', table)).code, 0);
-    const created = await run(
-      'create',
-      table,
-      '--data',
-      '{"name":"first"}',
-      '--origin',
-      'cli-test',
-    );
+    const created = await run('create', table, '--data', '{"name":"first"}', '--origin', 'cli-test');
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stdout.trim(), 'RUL-001');
     const json = await run('create', table, '--data', '{"name":"second"}', '--json');

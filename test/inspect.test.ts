@@ -242,8 +242,7 @@ eachBackend('natal inspect (CLI)', (backend) => {
     // first time; of the collection, only the failed birth is looked at again (no --recheck)
     assert.equal(body.collections.length, 3);
     assert.deepEqual([body.checked, body.passed, body.failed], [7, 6, 1]);
-    const sum = (k: 'checked' | 'passed' | 'failed') =>
-      body.collections.reduce((n, c) => n + c[k], 0);
+    const sum = (k: 'checked' | 'passed' | 'failed') => body.collections.reduce((n, c) => n + c[k], 0);
     assert.deepEqual([sum('checked'), sum('passed'), sum('failed')], [7, 6, 1]);
     const mine = only(body.collections, collection);
     assert.deepEqual([mine.checked, mine.passed, mine.failed], [1, 0, 1]);
@@ -260,20 +259,10 @@ eachBackend('natal inspect (CLI)', (backend) => {
     );
     await registry.close();
 
-    const clean = await natal([
-      'inspect',
-      table,
-      '--recheck',
-      '--json',
-      ...target,
-      '--schema',
-      schema,
-    ]);
+    const clean = await natal(['inspect', table, '--recheck', '--json', ...target, '--schema', schema]);
     assert.equal(clean.code, 0, clean.stderr);
     assert.deepEqual(JSON.parse(clean.stdout), {
-      collections: [
-        { collection_name: collection, checked: 3, passed: 3, failed: 0, failures: [] },
-      ],
+      collections: [{ collection_name: collection, checked: 3, passed: 3, failed: 0, failures: [] }],
       checked: 3,
       passed: 3,
       failed: 0,

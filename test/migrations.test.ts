@@ -42,9 +42,7 @@ eachBackend('migrations', (backend) => {
     await registry.init();
     const q = quoteIdent(registry.schema);
     // What an edit of 0001 looks like to natal: the recorded checksum no longer matches.
-    await registry.db.query(
-      `UPDATE ${q}.natal_migrations SET checksum = repeat('0', 64) WHERE id = 1`,
-    );
+    await registry.db.query(`UPDATE ${q}.natal_migrations SET checksum = repeat('0', 64) WHERE id = 1`);
     await rejectsWith(registry.init(), 'MIGRATION_TAMPERED', /0001_registry was edited/);
     await rejectsWith(registry.assertReady(), 'MIGRATION_TAMPERED');
     const report = await registry.doctor();
@@ -99,11 +97,7 @@ eachBackend('migrations', (backend) => {
     const q = quoteIdent(registry.schema);
     await registry.db.exec(`ALTER TABLE ${q}.birth_registry ALTER COLUMN dot_origin DROP NOT NULL`);
     const report = await registry.doctor();
-    assert.ok(
-      report.findings.some(
-        (f) => f.problem === 'changed' && f.name === 'birth_registry.dot_origin',
-      ),
-    );
+    assert.ok(report.findings.some((f) => f.problem === 'changed' && f.name === 'birth_registry.dot_origin'));
     // PostgreSQL 18 also lists the NOT NULL constraint itself as missing; nothing else moved.
     assert.ok(report.findings.every((f) => f.name.includes('dot_origin')));
   });

@@ -20,9 +20,7 @@ async function serverAnswers(): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    const { rows } = await client.query<{ v: string }>(
-      "SELECT current_setting('server_version') AS v",
-    );
+    const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     return rows[0]?.v;
   } catch {
     return undefined;
@@ -36,9 +34,7 @@ const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.NATAL_DATABASE_URL;
 if (version) {
   env.NATAL_TEST_SERVER_URL = url;
-  console.log(
-    `natal tests: embedded (PGlite) half and server half (PostgreSQL ${version} at ${url})`,
-  );
+  console.log(`natal tests: embedded (PGlite) half and server half (PostgreSQL ${version} at ${url})`);
 } else if (process.env.NATAL_TEST_REQUIRE_SERVER === '1') {
   console.error(`natal tests: no PostgreSQL server answers at ${url}, and this run requires one`);
   process.exit(1);
@@ -72,6 +68,5 @@ const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...file
 });
 const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
 rmSync(scratch, { recursive: true, force: true });
-if (!version)
-  console.log(`natal tests: reminder: the server half was skipped (no server at ${url})`);
+if (!version) console.log(`natal tests: reminder: the server half was skipped (no server at ${url})`);
 process.exit(code);

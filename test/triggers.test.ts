@@ -37,13 +37,7 @@ eachBackend('auto-birth triggers', (backend) => {
       SELECT setval(pg_get_serial_sequence('${w.a}.rules', 'id'), 100)`);
     const births = await w.births(name('rules'));
     assert.deepEqual(
-      births.map((b) => [
-        b.entity_code,
-        b.dot_origin,
-        b.operation,
-        b.species_code,
-        b.composition_level,
-      ]),
+      births.map((b) => [b.entity_code, b.dot_origin, b.operation, b.species_code, b.composition_level]),
       [
         ['DOM-001', 'tool-a', 'trigger', 'SPE-DOM', 'atom'],
         ['DOM-004', 'PG:trg_birth_rules', 'trigger', 'SPE-DOM', 'atom'],
@@ -80,9 +74,7 @@ eachBackend('auto-birth triggers', (backend) => {
       `SELECT dot_origin FROM ${w.ns}.birth_registry WHERE entity_code = 'DOM-001'`,
     );
     assert.deepEqual(after, before);
-    const dups = (await w.births(name('rules'))).filter((b) =>
-      String(b.entity_code).startsWith('DUP-'),
-    );
+    const dups = (await w.births(name('rules'))).filter((b) => String(b.entity_code).startsWith('DUP-'));
     assert.deepEqual(
       dups.map((b) => b.entity_code),
       ['DUP-0', 'DUP-1', 'DUP-2', 'DUP-9'],
@@ -90,9 +82,7 @@ eachBackend('auto-birth triggers', (backend) => {
   });
 
   test('a bulk insert births every row', async () => {
-    await w.registry.db.exec(
-      `INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 3999) g`,
-    );
+    await w.registry.db.exec(`INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 3999) g`);
     const [row] = await w.sql(
       `SELECT count(*)::int AS n FROM ${w.ns}.birth_registry WHERE collection_name = $1 AND entity_code LIKE '%::_%'`,
       [name('items')],
@@ -136,9 +126,7 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.equal((await w.registry.unwire(name('items'))).was_wired, true);
     assert.equal((await w.registry.unwire(name('items'))).was_wired, false);
     await w.registry.db.exec(`INSERT INTO ${w.a}.items VALUES (20, 'unwired')`);
-    assert.ok(
-      !(await w.births(name('items'))).some((b) => b.entity_code === `${name('items')}::20`),
-    );
+    assert.ok(!(await w.births(name('items'))).some((b) => b.entity_code === `${name('items')}::20`));
     await w.registry.wire([name('items')]);
   });
 
@@ -178,10 +166,7 @@ eachBackend('auto-birth triggers', (backend) => {
       },
     );
     await w.registry.db.exec(`ALTER TABLE ${w.a}.rules DISABLE TRIGGER natal_birth_auto`);
-    assert.deepEqual(
-      [(await state('rules'))?.enabled, (await state('rules'))?.problem],
-      [false, 'disabled'],
-    );
+    assert.deepEqual([(await state('rules'))?.enabled, (await state('rules'))?.problem], [false, 'disabled']);
     await w.registry.db.exec(`ALTER TABLE ${w.a}.rules ENABLE TRIGGER natal_birth_auto`);
     // A species change re-wires a wired collection by itself …
     await w.registry.addSpecies({ code: 'SPE-ALT', prefix: 'ALT', level: 'molecule' });

@@ -47,14 +47,7 @@ export async function addCollection(ctx: Ctx, input: AddCollection): Promise<Col
   }
   const { rows } = await ctx.db.query<{ name: string }>(
     `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6)).collection_name AS name`,
-    [
-      schema,
-      table,
-      input.species,
-      input.role ?? 'governed',
-      input.owner ?? null,
-      input.codeColumn ?? null,
-    ],
+    [schema, table, input.species, input.role ?? 'governed', input.owner ?? null, input.codeColumn ?? null],
   );
   return (await listCollections(ctx, [rows[0]?.name as string]))[0] as Collection;
 }
@@ -92,10 +85,7 @@ export async function setCollection(
   change: SetCollection,
 ): Promise<Collection> {
   if (Object.values(change).every((v) => v === undefined)) {
-    throw new NatalError(
-      'USAGE',
-      'nothing to set: give --role, --owner, --species or --strict/--no-strict',
-    );
+    throw new NatalError('USAGE', 'nothing to set: give --role, --owner, --species or --strict/--no-strict');
   }
   if (change.owner !== undefined && change.owner.trim() === '') {
     throw new NatalError('INVALID_ARGUMENT', 'owner must not be empty');

@@ -38,10 +38,7 @@ function splitParts(input: string): string[] {
       current = '';
       wasQuoted = false;
     } else if (wasQuoted) {
-      throw new NatalError(
-        'INVALID_ARGUMENT',
-        `table name ${input} has text after a closing quote`,
-      );
+      throw new NatalError('INVALID_ARGUMENT', `table name ${input} has text after a closing quote`);
     } else {
       current += ch;
     }

@@ -35,10 +35,7 @@ export async function addSpecies(ctx: Ctx, input: AddSpecies): Promise<Species> 
     }
   }
   if (input.level.trim() === '' || input.level.trim() !== input.level) {
-    throw new NatalError(
-      'INVALID_ARGUMENT',
-      'composition level must be non-empty, without outer spaces',
-    );
+    throw new NatalError('INVALID_ARGUMENT', 'composition level must be non-empty, without outer spaces');
   }
   try {
     await ctx.db.query(

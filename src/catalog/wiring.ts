@@ -19,10 +19,9 @@ export async function wireCollections(tx: Ctx, inputs: string[]): Promise<WireRe
   const wired: WireResult[] = [];
   for (const input of inputs) {
     const name = await resolveCollection(tx, input);
-    const { rows } = await tx.db.query<{ kind: 'statement' | 'row' }>(
-      `SELECT ${tx.ns}.wire($1) AS kind`,
-      [name],
-    );
+    const { rows } = await tx.db.query<{ kind: 'statement' | 'row' }>(`SELECT ${tx.ns}.wire($1) AS kind`, [
+      name,
+    ]);
     wired.push({ collection_name: name, kind: rows[0]?.kind as 'statement' | 'row' });
   }
   return wired;
@@ -58,9 +57,7 @@ export async function unwireCollection(
   input: string,
 ): Promise<{ collection_name: string; was_wired: boolean }> {
   const name = await resolveCollection(ctx, input);
-  const { rows } = await ctx.db.query<{ was: boolean }>(`SELECT ${ctx.ns}.unwire($1) AS was`, [
-    name,
-  ]);
+  const { rows } = await ctx.db.query<{ was: boolean }>(`SELECT ${ctx.ns}.unwire($1) AS was`, [name]);
   return { collection_name: name, was_wired: rows[0]?.was === true };
 }
 

@@ -1,13 +1,8 @@
 /** Plain-text tables for the CLI's human output. */
 
-export function table(
-  headers: string[],
-  rows: (string | number | boolean | null | undefined)[][],
-): string {
+export function table(headers: string[], rows: (string | number | boolean | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
-  const widths = headers.map((h, i) =>
-    Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)),
-  );
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
       .map((c, i) => c.padEnd(widths[i] ?? 0))

@@ -39,10 +39,7 @@ export function buildProgram(): Command {
 }
 
 function usageMessage(err: CommanderError): string {
-  const text = (err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message).replace(
-    /\.$/,
-    '',
-  );
+  const text = (err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message).replace(/\.$/, '');
   return `natal: ${text}; see natal --help`;
 }
 

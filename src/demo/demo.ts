@@ -53,18 +53,13 @@ async function freshAppSchema(registry: Registry): Promise<string> {
   return DEMO_APP_SCHEMA;
 }
 
-export async function runDemo(
-  registry: Registry,
-  onStep: (line: string) => void,
-): Promise<DemoSummary> {
+export async function runDemo(registry: Registry, onStep: (line: string) => void): Promise<DemoSummary> {
   const t = (table: string) => `${DEMO_APP_SCHEMA}.${table}`;
   // The demo runs in a registry of its own, made anew each time.
   await clearDemoSchema(registry, registry.schema);
   const init = await registry.init();
   await markDemoSchema(registry, registry.schema);
-  onStep(
-    `init: natal installed in schema ${registry.schema} (${init.applied.length} migrations applied)`,
-  );
+  onStep(`init: natal installed in schema ${registry.schema} (${init.applied.length} migrations applied)`);
   const app = await freshAppSchema(registry);
   onStep(
     `platform: tables dot_domain_rules (67 rows, codes DOM-001…DOM-067), apr_approvals, iu_staging_record in ${app}`,
@@ -77,9 +72,7 @@ export async function runDemo(
     level: 'molecule',
     name: 'approval',
   });
-  onStep(
-    'species: SPE-DOM (DOM-…) and SPE-APR (APR-…) registered; each catalog row is born (Case 3)',
-  );
+  onStep('species: SPE-DOM (DOM-…) and SPE-APR (APR-…) registered; each catalog row is born (Case 3)');
 
   await registry.addCollection({
     table: t('dot_domain_rules'),
@@ -102,11 +95,10 @@ export async function runDemo(
   );
 
   const wired = await registry.wireAll();
-  onStep(
-    `wire --all: ${wired.wired.length} auto-birth triggers installed (natal's own catalog included)`,
-  );
+  onStep(`wire --all: ${wired.wired.length} auto-birth triggers installed (natal's own catalog included)`);
 
-  await registry.db.exec(`INSERT INTO ${quoteIdent(app)}.apr_approvals (subject) SELECT 'approval ' || g FROM generate_series(1, 42) g;
+  await registry.db
+    .exec(`INSERT INTO ${quoteIdent(app)}.apr_approvals (subject) SELECT 'approval ' || g FROM generate_series(1, 42) g;
                           INSERT INTO ${quoteIdent(app)}.iu_staging_record (payload) VALUES ('consumed'), ('expired')`);
   const { rows: auto } = await registry.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${registry.ctx.ns}.birth_registry WHERE collection_name = $1`,
@@ -116,11 +108,7 @@ export async function runDemo(
     `auto-birth: 42 approvals inserted directly, ${auto[0]?.n} born by the trigger; 2 staging rows, no births`,
   );
 
-  const birth = await registry.create(
-    t('dot_domain_rules'),
-    { name: 'a new domain rule' },
-    'dot-demo',
-  );
+  const birth = await registry.create(t('dot_domain_rules'), { name: 'a new domain rule' }, 'dot-demo');
   onStep(
     `birth-first (QT-002): natal create dot_domain_rules → ${birth.entity_code} (the data already held DOM-001…DOM-067)`,
   );

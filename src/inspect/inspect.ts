@@ -15,11 +15,10 @@ export async function inspectBirths(
   inputs: string[] = [],
   options: { recheck?: boolean } = {},
 ): Promise<InspectionResult[]> {
-  const names =
-    inputs.length === 0 ? null : await Promise.all(inputs.map((i) => resolveCollection(ctx, i)));
-  const { rows } = await ctx.db.query<InspectionResult>(
-    `SELECT * FROM ${ctx.ns}.inspect($1::text[], $2)`,
-    [names, options.recheck === true],
-  );
+  const names = inputs.length === 0 ? null : await Promise.all(inputs.map((i) => resolveCollection(ctx, i)));
+  const { rows } = await ctx.db.query<InspectionResult>(`SELECT * FROM ${ctx.ns}.inspect($1::text[], $2)`, [
+    names,
+    options.recheck === true,
+  ]);
   return rows;
 }

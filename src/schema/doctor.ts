@@ -9,13 +9,7 @@ import { NatalError } from '../errors.js';
 import { loadSql } from '../paths.js';
 import { applyMigration, knownMigrations, readSchemaState } from './migrations.js';
 
-export type DoctorProblem =
-  | 'missing'
-  | 'unexpected'
-  | 'changed'
-  | 'tampered'
-  | 'too-new'
-  | 'pending';
+export type DoctorProblem = 'missing' | 'unexpected' | 'changed' | 'tampered' | 'too-new' | 'pending';
 
 export interface DoctorFinding {
   kind: string;

@@ -78,20 +78,14 @@ export async function readSchemaState(db: Queryable, schema: string): Promise<Sc
     }
   }
   const pending = code.filter((m) => !applied.some((a) => a.id === m.id));
-  return pending.length === 0
-    ? { status: 'current', applied }
-    : { status: 'pending', applied, pending };
+  return pending.length === 0 ? { status: 'current', applied } : { status: 'pending', applied, pending };
 }
 
 /** The advisory-lock key for one natal schema, so two inits of the same schema serialise. */
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('natal:' || $1, 0))`;
 
 /** Applies `migration` to `schema` inside the caller's transaction. */
-export async function applyMigration(
-  tx: Queryable,
-  schema: string,
-  migration: Migration,
-): Promise<void> {
+export async function applyMigration(tx: Queryable, schema: string, migration: Migration): Promise<void> {
   const q = quoteIdent(schema);
   await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${q}; SET LOCAL search_path TO ${q};`);
   await tx.exec(loadSql('schema/bootstrap.sql'));
@@ -104,10 +98,12 @@ export async function applyMigration(
       { cause: err },
     );
   }
-  await tx.query(
-    'INSERT INTO natal_migrations (id, name, checksum, natal_version) VALUES ($1, $2, $3, $4)',
-    [migration.id, migration.name, migration.checksum, NATAL_VERSION],
-  );
+  await tx.query('INSERT INTO natal_migrations (id, name, checksum, natal_version) VALUES ($1, $2, $3, $4)', [
+    migration.id,
+    migration.name,
+    migration.checksum,
+    NATAL_VERSION,
+  ]);
 }
 
 export interface MigrateResult {

@@ -59,8 +59,7 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
     adopt: (schema) => {
       schemas.add(schema);
     },
-    cliTarget: () =>
-      name === 'server' ? ['--db', SERVER_URL as string] : ['--data-dir', dataDir()],
+    cliTarget: () => (name === 'server' ? ['--db', SERVER_URL as string] : ['--data-dir', dataDir()]),
     async open(options = {}) {
       const schema = options.schema ?? uniqueName('natal');
       schemas.add(schema);
@@ -94,9 +93,13 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
 export function eachBackend(title: string, suite: (backend: TestBackend) => void): void {
   for (const name of ['embedded', 'server'] as const) {
     if (name === 'server' && !SERVER_URL) {
-      describe(`${title} [server]`, {
-        skip: 'no PostgreSQL server (NATAL_TEST_DATABASE_URL)',
-      }, () => {});
+      describe(
+        `${title} [server]`,
+        {
+          skip: 'no PostgreSQL server (NATAL_TEST_DATABASE_URL)',
+        },
+        () => {},
+      );
       continue;
     }
     describe(`${title} [${name}]`, () => {

@@ -25,8 +25,7 @@ export async function world(backend: TestBackend): Promise<World> {
   const a = quoteIdent(app);
   await registry.db.exec(`CREATE SCHEMA ${a}`);
   const ns = registry.ctx.ns;
-  const sql = async (text: string, params?: unknown[]) =>
-    (await registry.db.query(text, params)).rows;
+  const sql = async (text: string, params?: unknown[]) => (await registry.db.query(text, params)).rows;
   return {
     registry,
     app,
@@ -43,11 +42,7 @@ export async function world(backend: TestBackend): Promise<World> {
   };
 }
 
-export async function rejects(
-  promise: Promise<unknown>,
-  code: string,
-  message?: RegExp,
-): Promise<void> {
+export async function rejects(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof NatalError, `expected a NatalError, got ${String(err)}`);
     assert.equal(err.code, code, err.message);

@@ -25,8 +25,7 @@ export function registerBirthCommands(program: Command, withGlobals: WithGlobals
       .option('--all', 'every governed collection that can be wired; list the others'),
   ).action((tables: string[], opts: { all?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
-      if (opts.all && tables.length > 0)
-        throw new NatalError('USAGE', 'give tables or --all, not both');
+      if (opts.all && tables.length > 0) throw new NatalError('USAGE', 'give tables or --all, not both');
       if (!opts.all && tables.length === 0)
         throw new NatalError('USAGE', 'name the tables to wire, or give --all');
       if (opts.all) {
@@ -58,9 +57,7 @@ export function registerBirthCommands(program: Command, withGlobals: WithGlobals
     }),
   );
   withGlobals(
-    program
-      .command('triggers')
-      .description('the trigger inventory: is every collection wired and working'),
+    program.command('triggers').description('the trigger inventory: is every collection wired and working'),
   ).action((_o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const list = await registry.triggers();

@@ -91,9 +91,7 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
       .command('add <table>')
       .description('register a table as a collection (its catalog row is born, its rows are not)')
       .requiredOption('--species <code>', 'the species of its entities')
-      .addOption(
-        new Option('--role <role>', 'governance role').choices(['governed', 'staging', 'excluded']),
-      )
+      .addOption(new Option('--role <role>', 'governance role').choices(['governed', 'staging', 'excluded']))
       .option('--owner <name>', 'who owns it (permits its backfill)')
       .option('--code-column <col>', 'the column holding each entity code'),
   ).action(
@@ -124,9 +122,7 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
     collection
       .command('set <table>')
       .description('change a collection (a wired one is re-wired to match)')
-      .addOption(
-        new Option('--role <role>', 'governance role').choices(['governed', 'staging', 'excluded']),
-      )
+      .addOption(new Option('--role <role>', 'governance role').choices(['governed', 'staging', 'excluded']))
       .option('--owner <name>', 'owner')
       .option('--species <code>', 'species')
       .option('--strict', 'reject direct inserts of rows with no prior birth')

@@ -3,23 +3,22 @@ import type { Command } from 'commander';
 import { runWithRegistry } from '../run.js';
 
 export function registerSchemaCommands(program: Command, withGlobals: (c: Command) => Command) {
-  withGlobals(
-    program.command('init').description("install or upgrade natal's schema (idempotent)"),
-  ).action((_opts, cmd: Command) =>
-    runWithRegistry(
-      cmd,
-      async (registry) => {
-        const result = await registry.init();
-        const where = `schema ${registry.schema} at ${registry.db.location}`;
-        return {
-          json: { schema: registry.schema, location: registry.db.location, ...result },
-          text: result.upToDate
-            ? `natal is up to date in ${where}; nothing changed`
-            : `applied ${result.applied.join(', ')} to ${where}`,
-        };
-      },
-      { requireReady: false },
-    ),
+  withGlobals(program.command('init').description("install or upgrade natal's schema (idempotent)")).action(
+    (_opts, cmd: Command) =>
+      runWithRegistry(
+        cmd,
+        async (registry) => {
+          const result = await registry.init();
+          const where = `schema ${registry.schema} at ${registry.db.location}`;
+          return {
+            json: { schema: registry.schema, location: registry.db.location, ...result },
+            text: result.upToDate
+              ? `natal is up to date in ${where}; nothing changed`
+              : `applied ${result.applied.join(', ')} to ${where}`,
+          };
+        },
+        { requireReady: false },
+      ),
   );
 
   withGlobals(
@@ -42,9 +41,7 @@ export function registerSchemaCommands(program: Command, withGlobals: (c: Comman
           json: report,
           text: report.clean
             ? `schema ${report.schema} is clean: it matches the migrations`
-            : [`schema ${report.schema}: ${report.findings.length} difference(s)`, ...lines].join(
-                '\n',
-              ),
+            : [`schema ${report.schema}: ${report.findings.length} difference(s)`, ...lines].join('\n'),
           exitCode: report.clean ? 0 : 1,
         };
       },
