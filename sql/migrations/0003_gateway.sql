@@ -170,11 +170,10 @@ DECLARE
   v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
   v_code text;
   v_tries integer := 0;
-  v_frozen boolean;
   v_entity jsonb;
 BEGIN
   -- 1. species check (the rest was checked when this function was generated): data that
-  -- this table can take, and (below) no freeze
+  -- this table can take, and (in 2.) no freeze
   IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
       HINT = 'for example {"name": "x"}';
@@ -190,29 +189,27 @@ BEGIN
                        (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %12$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
   END IF;
-  -- 2. next code: never reused, never one that exists in the registry or the table
-  -- (one query, which also looks for a freeze)
+  -- 2. next code, never reused and never one that exists in the registry or the table,
+  -- and 3. birth first, in one statement (which births nothing while a freeze stands).
+  -- The birth is recorded as inspected: the match check below proves what inspection
+  -- checks, and a failed check rolls the birth back with everything else.
   LOOP
-    SELECT c.code, EXISTS (SELECT 1 FROM %1$s.operation_freeze WHERE target = %2$L)
-      INTO v_code, v_frozen
+    INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                     dot_origin, governance_role, operation, inspection_status, inspected_at)
+    SELECT c.code, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now()
     FROM (SELECT %1$s.format_code(%4$L, nextval(%5$L::regclass)) AS code) AS c
     WHERE NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = c.code)
-      AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s);
-    IF v_frozen THEN
-      PERFORM %1$s.assert_not_frozen(%2$L);
-    END IF;
+      AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s)
+      AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
+    RETURNING entity_code INTO v_code;
     EXIT WHEN v_code IS NOT NULL;
+    PERFORM %1$s.assert_not_frozen(%2$L);
     v_tries := v_tries + 1;
     IF v_tries > 1000 THEN
       RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;
     END IF;
     PERFORM %1$s.sync_code_sequence(%4$L);
   END LOOP;
-  -- 3. birth first. It is recorded as inspected: the match check below proves what
-  -- inspection checks, and a failed check rolls the birth back with everything else.
-  INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                   dot_origin, governance_role, operation, inspection_status, inspected_at)
-  VALUES (v_code, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now());
   -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
   -- birth made and leaves it: ON CONFLICT DO NOTHING)
   INSERT INTO %6$s AS t (%11$s)
