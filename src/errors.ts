@@ -28,6 +28,7 @@ export type NatalErrorCode =
   | 'STRICT_NO_BIRTH'
   | 'MATCH_FAILED'
   | 'NOT_WIRED'
+  | 'IDENTITY_HAS_BIRTHS'
   | 'BAD_ENTITY_DATA'
   | 'ENTITY_REJECTED'
   | 'QUERY_FAILED';
@@ -81,6 +82,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB010: 'COLLECTION_EXISTS',
   NB011: 'SPECIES_UNKNOWN',
   NB012: 'NOT_WIRED',
+  NB013: 'IDENTITY_HAS_BIRTHS',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

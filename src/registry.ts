@@ -10,6 +10,7 @@ import {
   type SetCollection,
   setCollection,
 } from './catalog/collections.js';
+import { classify, type IdentityDecision, type Proposal, setIdentity } from './catalog/identity.js';
 import { resolveCollection } from './catalog/names.js';
 import { type AddSpecies, addSpecies, listSpecies, type Species } from './catalog/species.js';
 import {
@@ -21,6 +22,15 @@ import {
   wireAll,
   wireCollections,
 } from './catalog/wiring.js';
+import {
+  type Census,
+  census,
+  type DuplicateRisk,
+  duplicateRisk,
+  listOrphans,
+  listPhantoms,
+} from './census/census.js';
+import { type Preflight, preflight } from './census/preflight.js';
 import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
@@ -140,6 +150,41 @@ export class Registry {
 
   triggers(): Promise<TriggerState[]> {
     return triggerInventory(this.ctx);
+  }
+
+  // -- identity, census, readiness ------------------------------------------------------
+
+  /** Proposes identities with evidence; `apply` records the certain ones. */
+  classify(tables: string[] = [], options: { apply?: boolean } = {}): Promise<Proposal[]> {
+    return classify(this.ctx, (fn) => this.transaction(fn), tables, options);
+  }
+
+  /** The owner's identity decision. */
+  setIdentity(table: string, decision: IdentityDecision): Promise<Collection> {
+    return this.transaction((tx) => setIdentity(tx, table, decision));
+  }
+
+  census(tables: string[] = []): Promise<Census> {
+    return census(this.ctx, tables);
+  }
+
+  orphans(table: string, limit = 100): Promise<{ entity_code: string; born_elsewhere: string | null }[]> {
+    return listOrphans(this.ctx, table, limit);
+  }
+
+  phantoms(
+    table: string,
+    limit = 100,
+  ): Promise<{ entity_code: string; born_at: Date; dot_origin: string }[]> {
+    return listPhantoms(this.ctx, table, limit);
+  }
+
+  duplicateRisk(tables?: string[]): Promise<DuplicateRisk[]> {
+    return duplicateRisk(this.ctx, tables);
+  }
+
+  preflight(tables: string[] = []): Promise<Preflight[]> {
+    return preflight(this.ctx, tables);
   }
 
   // -- births -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
 import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerCensusCommands } from './commands/census.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerSchemaCommands } from './commands/schema.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSchemaCommands(program, withGlobals);
   registerCatalogCommands(program, withGlobals);
   registerBirthCommands(program, withGlobals);
+  registerCensusCommands(program, withGlobals);
   registerDemoCommand(program, withGlobals);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });

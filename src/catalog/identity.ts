@@ -1,0 +1,113 @@
+/** Identity: how each collection's entity codes are derived, proposed from the data or set by its owner. */
+import type { Ctx } from '../context.js';
+import { assertIdentifier } from '../db/ident.js';
+import { NatalError } from '../errors.js';
+import type { IdentityStrategy, UnclassifiedReason } from '../types.js';
+import { type Collection, listCollections } from './collections.js';
+import { resolveCollection } from './names.js';
+
+export const STRATEGIES: readonly IdentityStrategy[] = [
+  'column',
+  'synthetic_id',
+  'legacy',
+  'composite',
+  'unclassified',
+];
+
+export interface ColumnEvidence {
+  distinct: number;
+  nulls: number;
+  empties: number;
+  prefixed: number;
+}
+
+export interface Proposal {
+  collection_name: string;
+  current: IdentityStrategy;
+  strategy: IdentityStrategy;
+  column?: string;
+  reason?: UnclassifiedReason;
+  certain: boolean;
+  why: string;
+  key_columns: string[] | null;
+  evidence: { table: boolean; rows?: number; columns?: Record<string, ColumnEvidence> };
+  /** With --apply: whether this proposal was recorded. */
+  applied?: boolean;
+}
+
+/** Names natal's own catalog collections, which classification and the census leave out. */
+export function isNatalCatalog(ctx: Ctx, c: Pick<Collection, 'table_schema'>): boolean {
+  return c.table_schema === ctx.schema;
+}
+
+/**
+ * Proposes an identity for each named collection (all of the user's when none), with the
+ * evidence. With `apply`, records the certain proposals that differ from what is recorded,
+ * each in its own transaction; uncertain ones are left for the owner.
+ */
+export async function classify(
+  ctx: Ctx,
+  transaction: <T>(fn: (tx: Ctx) => Promise<T>) => Promise<T>,
+  inputs: string[],
+  options: { apply?: boolean } = {},
+): Promise<Proposal[]> {
+  const names = inputs.length
+    ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i)))
+    : (await listCollections(ctx)).filter((c) => !isNatalCatalog(ctx, c)).map((c) => c.collection_name);
+  const proposals: Proposal[] = [];
+  for (const name of names) {
+    const { rows } = await ctx.db.query<{
+      p: Omit<Proposal, 'collection_name' | 'current'>;
+      current: IdentityStrategy;
+    }>(
+      `SELECT ${ctx.ns}.propose_identity($1) AS p,
+              (SELECT birth_code_strategy FROM ${ctx.ns}.collection_registry WHERE collection_name = $1) AS current`,
+      [name],
+    );
+    const row = rows[0] as { p: Omit<Proposal, 'collection_name' | 'current'>; current: IdentityStrategy };
+    const proposal: Proposal = { collection_name: name, current: row.current, ...row.p };
+    if (options.apply) {
+      const differs = proposal.strategy !== proposal.current;
+      proposal.applied = false;
+      if (proposal.certain && differs) {
+        await transaction((tx) =>
+          setIdentity(tx, name, {
+            strategy: proposal.strategy,
+            column: proposal.column,
+            reason: proposal.reason ?? `classify: ${proposal.why}`,
+            evidence: proposal.evidence,
+            force: false,
+          }),
+        );
+        proposal.applied = true;
+      }
+    }
+    proposals.push(proposal);
+  }
+  return proposals;
+}
+
+export interface IdentityDecision {
+  strategy: IdentityStrategy;
+  column?: string | undefined;
+  reason?: string | undefined;
+  evidence?: unknown;
+  force?: boolean | undefined;
+}
+
+export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDecision): Promise<Collection> {
+  if (!STRATEGIES.includes(decision.strategy)) {
+    throw new NatalError('USAGE', `strategy ${decision.strategy} is not one of ${STRATEGIES.join(', ')}`);
+  }
+  if (decision.column !== undefined) assertIdentifier(decision.column, 'column');
+  const name = await resolveCollection(ctx, input);
+  await ctx.db.query(`SELECT ${ctx.ns}.set_identity($1, $2, $3, $4, $5::jsonb, $6)`, [
+    name,
+    decision.strategy,
+    decision.column ?? null,
+    decision.reason ?? null,
+    decision.evidence === undefined ? null : JSON.stringify(decision.evidence),
+    decision.force === true,
+  ]);
+  return (await listCollections(ctx, [name]))[0] as Collection;
+}

@@ -1,0 +1,193 @@
+/**
+ * The census: for each collection its rows, births, gap (orphans) and phantoms, computed
+ * inside the database; readiness per collection and overall.
+ */
+import { type Collection, listCollections } from '../catalog/collections.js';
+import { isNatalCatalog } from '../catalog/identity.js';
+import { resolveCollection } from '../catalog/names.js';
+import { triggerInventory } from '../catalog/wiring.js';
+import type { Ctx } from '../context.js';
+import { NatalError } from '../errors.js';
+import type { GovernanceRole, IdentityStrategy } from '../types.js';
+
+export type CollectionState =
+  | 'NO_TABLE'
+  | 'UNCLASSIFIED'
+  | 'NOT_WIRED'
+  | 'DUPLICATE_RISK'
+  | 'PREFLIGHT_READY'
+  | 'COMPLETE'
+  | 'STAGING'
+  | 'EXCLUDED';
+
+export interface CensusRow {
+  collection: string;
+  governance_role: GovernanceRole;
+  strategy: IdentityStrategy;
+  rows: number | null;
+  births: number;
+  gap: number | null;
+  phantoms: number | null;
+  state: CollectionState;
+}
+
+export interface CensusTotals {
+  collections: number;
+  birth_required: number;
+  resolvable: { column: number; synthetic_id: number; legacy: number; composite: number };
+  unclassified: number;
+  no_table: number;
+  rows: number;
+  births: number;
+  gap: number;
+  phantoms: number;
+  registry_births: number;
+}
+
+export interface Census {
+  collections: CensusRow[];
+  totals: CensusTotals;
+  state: string;
+}
+
+export interface DuplicateRisk {
+  entity_code: string;
+  collections: string[];
+  born_as: string | null;
+}
+
+export async function duplicateRisk(ctx: Ctx, collections?: string[]): Promise<DuplicateRisk[]> {
+  const { rows } = await ctx.db.query<DuplicateRisk>(`SELECT * FROM ${ctx.ns}.duplicate_risk($1::text[])`, [
+    collections ?? null,
+  ]);
+  return rows;
+}
+
+function stateOf(
+  c: Collection,
+  counts: { gap: number | null; phantoms: number | null },
+  functional: boolean,
+  risky: boolean,
+): CollectionState {
+  if (c.governance_role !== 'governed') return c.governance_role === 'staging' ? 'STAGING' : 'EXCLUDED';
+  if (!c.has_table) return 'NO_TABLE';
+  if (c.birth_code_strategy === 'unclassified') return 'UNCLASSIFIED';
+  if (!functional) return 'NOT_WIRED';
+  if (counts.gap === 0 && counts.phantoms === 0) return 'COMPLETE';
+  if (risky) return 'DUPLICATE_RISK';
+  return 'PREFLIGHT_READY';
+}
+
+/** The registry's overall state, from its governed collections. */
+export function overallState(rows: CensusRow[]): string {
+  const governed = rows.filter((r) => r.governance_role === 'governed');
+  const unresolved = governed.filter((r) => r.state === 'UNCLASSIFIED' || r.state === 'NO_TABLE').length;
+  if (unresolved > 0) return `BLOCKED_UNTIL_${unresolved}_IDENTITIES_RESOLVED`;
+  if (governed.some((r) => r.state === 'NOT_WIRED')) return 'IDENTITY_CLASSIFIED';
+  if (governed.some((r) => r.state === 'DUPLICATE_RISK')) return 'BLOCKED_BY_DUPLICATE_RISK';
+  if (governed.every((r) => r.state === 'COMPLETE')) return 'COMPLETE';
+  return 'PREFLIGHT_READY';
+}
+
+export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
+  const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
+  const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
+  const functional = new Set(
+    (await triggerInventory(ctx)).filter((t) => t.functional).map((t) => t.collection_name),
+  );
+  const risky = new Set(
+    (
+      await duplicateRisk(
+        ctx,
+        collections.map((c) => c.collection_name),
+      )
+    ).flatMap((d) => d.collections),
+  );
+  const rows: CensusRow[] = [];
+  for (const c of collections) {
+    const { rows: r } = await ctx.db.query<{
+      rows: number | null;
+      births: number;
+      gap: number | null;
+      phantoms: number | null;
+    }>(`SELECT * FROM ${ctx.ns}.census_collection($1)`, [c.collection_name]);
+    const counts = r[0] as {
+      rows: number | null;
+      births: number;
+      gap: number | null;
+      phantoms: number | null;
+    };
+    const classified = c.birth_code_strategy !== 'unclassified';
+    rows.push({
+      collection: c.collection_name,
+      governance_role: c.governance_role,
+      strategy: c.birth_code_strategy,
+      rows: c.has_table && classified ? counts.rows : null,
+      births: counts.births,
+      gap: counts.gap,
+      phantoms: counts.phantoms,
+      state: stateOf(c, counts, functional.has(c.collection_name), risky.has(c.collection_name)),
+    });
+  }
+  const { rows: reg } = await ctx.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${ctx.ns}.birth_registry`,
+  );
+  const governed = rows.filter((r) => r.governance_role === 'governed');
+  const sum = (f: (r: CensusRow) => number | null) => governed.reduce((s, r) => s + (f(r) ?? 0), 0);
+  const count = (s: IdentityStrategy) => governed.filter((r) => r.strategy === s).length;
+  return {
+    collections: rows,
+    totals: {
+      collections: rows.length,
+      birth_required: governed.length,
+      resolvable: {
+        column: count('column'),
+        synthetic_id: count('synthetic_id'),
+        legacy: count('legacy'),
+        composite: count('composite'),
+      },
+      unclassified: count('unclassified'),
+      no_table: governed.filter((r) => r.state === 'NO_TABLE').length,
+      rows: sum((r) => r.rows),
+      births: sum((r) => r.births),
+      gap: sum((r) => r.gap),
+      phantoms: sum((r) => r.phantoms),
+      registry_births: reg[0]?.n ?? 0,
+    },
+    state: overallState(rows),
+  };
+}
+
+export async function listOrphans(
+  ctx: Ctx,
+  input: string,
+  limit: number,
+): Promise<{ entity_code: string; born_elsewhere: string | null }[]> {
+  assertLimit(limit);
+  const name = await resolveCollection(ctx, input);
+  const { rows } = await ctx.db.query<{ entity_code: string; born_elsewhere: string | null }>(
+    `SELECT * FROM ${ctx.ns}.census_orphans($1, $2)`,
+    [name, limit],
+  );
+  return rows;
+}
+
+export async function listPhantoms(
+  ctx: Ctx,
+  input: string,
+  limit: number,
+): Promise<{ entity_code: string; born_at: Date; dot_origin: string }[]> {
+  assertLimit(limit);
+  const name = await resolveCollection(ctx, input);
+  const { rows } = await ctx.db.query<{ entity_code: string; born_at: Date; dot_origin: string }>(
+    `SELECT * FROM ${ctx.ns}.census_phantoms($1, $2)`,
+    [name, limit],
+  );
+  return rows;
+}
+
+function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new NatalError('USAGE', `--limit must be a whole number of 1 or more, not ${limit}`);
+  }
+}

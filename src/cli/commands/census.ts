@@ -1,0 +1,208 @@
+/** `natal classify`, `identity set`, `preflight`, `census`, `status`. */
+import { type Command, Option } from 'commander';
+import { STRATEGIES } from '../../catalog/identity.js';
+import type { Census } from '../../census/census.js';
+import { NatalError } from '../../errors.js';
+import type { IdentityStrategy } from '../../types.js';
+import { table } from '../format.js';
+import { runWithRegistry } from '../run.js';
+
+type WithGlobals = (c: Command) => Command;
+
+const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
+
+function parseLimit(v: string): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1)
+    throw new NatalError('USAGE', `--limit takes a whole number of 1 or more, not ${v}`);
+  return x;
+}
+
+/** The seed's "Key numbers" table. */
+export function keyNumbers(c: Census): string {
+  const t = c.totals;
+  const resolvable =
+    t.resolvable.column + t.resolvable.synthetic_id + t.resolvable.legacy + t.resolvable.composite;
+  return table(
+    ['Item', 'Value'],
+    [
+      ['BIRTH_REQUIRED', t.birth_required],
+      [
+        'Identity resolvable',
+        `${resolvable} (${t.resolvable.synthetic_id} synthetic_id + ${t.resolvable.column} column + ${t.resolvable.legacy} legacy + ${t.resolvable.composite} composite)`,
+      ],
+      ['Identity unclassified', t.unclassified],
+      ['No-table REQUIRED', t.no_table],
+      ['Rows (governed, identified)', n(t.rows)],
+      ['Births (governed collections)', n(t.births)],
+      ['Gap (orphans)', n(t.gap)],
+      ['Phantoms', n(t.phantoms)],
+      ['birth_registry', n(t.registry_births)],
+      ['State', c.state],
+    ],
+  );
+}
+
+export function registerCensusCommands(program: Command, withGlobals: WithGlobals): void {
+  withGlobals(
+    program
+      .command('classify [tables...]')
+      .description('propose an identity for each collection from the catalog and the data, with evidence')
+      .option('--apply', 'record the proposals that are certain; leave the rest for the owner'),
+  ).action((tables: string[], opts: { apply?: boolean }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const proposals = await registry.classify(tables, { apply: opts.apply });
+      const lines = proposals.map((p) => {
+        const what =
+          p.strategy === 'unclassified'
+            ? `unclassified (${p.reason})`
+            : p.column
+              ? `${p.strategy} ${p.column}`
+              : p.strategy;
+        const mark = opts.apply
+          ? p.applied
+            ? ' [recorded]'
+            : p.certain
+              ? ''
+              : ' [left for the owner]'
+          : p.certain
+            ? ''
+            : ' [uncertain]';
+        return `${p.collection_name}: ${what}${mark}\n    ${p.why}`;
+      });
+      return { json: proposals, text: lines.join('\n') || 'no collections' };
+    }),
+  );
+
+  const identity = program.command('identity').description("collections' identities: the owner's decisions");
+  withGlobals(
+    identity
+      .command('set <table>')
+      .description("record the owner's identity decision (re-wires a wired collection)")
+      .addOption(
+        new Option('--strategy <strategy>', 'identity strategy')
+          .choices([...STRATEGIES])
+          .makeOptionMandatory(),
+      )
+      .option('--column <col>', 'the code column (column, legacy)')
+      .option(
+        '--reason <text>',
+        'why (for unclassified: no-id, needs-owner, no-table, duplicate-codes, null-codes)',
+      )
+      .option('--force', 'change it although births were made under the old identity'),
+  ).action(
+    (
+      t: string,
+      opts: { strategy: IdentityStrategy; column?: string; reason?: string; force?: boolean },
+      cmd: Command,
+    ) =>
+      runWithRegistry(cmd, async (registry) => {
+        const c = await registry.setIdentity(t, opts);
+        return {
+          json: c,
+          text: `${c.collection_name}: identity ${c.birth_code_strategy}${c.birth_code_column ? ` ${c.birth_code_column}` : ''}${c.birth_code_reason ? ` (${c.birth_code_reason})` : ''}`,
+        };
+      }),
+  );
+
+  withGlobals(
+    program.command('preflight [tables...]').description('the checks before a backfill: READY or what to do'),
+  ).action((tables: string[], _o, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const results = await registry.preflight(tables);
+      const lines = results.flatMap((r) =>
+        r.result === 'READY'
+          ? [`READY      ${r.collection}`]
+          : [`NOT READY  ${r.collection}`, ...r.failed.map((f) => `    ✗ ${f.check}: ${f.fix}`)],
+      );
+      return { json: results, text: lines.join('\n') || 'no collections' };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('census [tables...]')
+      .description('rows, births, gap and phantoms per collection, and readiness')
+      .option('--orphans', 'list the rows of TABLE that have no birth')
+      .option('--phantoms', 'list the births of TABLE whose entity does not exist')
+      .option('--limit <n>', 'how many to list (default 100)', parseLimit),
+  ).action(
+    (tables: string[], opts: { orphans?: boolean; phantoms?: boolean; limit?: number }, cmd: Command) =>
+      runWithRegistry(cmd, async (registry) => {
+        if (opts.orphans || opts.phantoms) {
+          if (opts.orphans && opts.phantoms)
+            throw new NatalError('USAGE', 'give --orphans or --phantoms, not both');
+          if (tables.length !== 1)
+            throw new NatalError('USAGE', 'name exactly one table with --orphans or --phantoms');
+          const t = tables[0] as string;
+          const limit = opts.limit ?? 100;
+          if (opts.orphans) {
+            const list = await registry.orphans(t, limit);
+            return {
+              json: list,
+              text:
+                list
+                  .map((o) => `${o.entity_code}${o.born_elsewhere ? `  (born as ${o.born_elsewhere})` : ''}`)
+                  .join('\n') || 'no orphans',
+            };
+          }
+          const list = await registry.phantoms(t, limit);
+          return {
+            json: list,
+            text: list.map((p) => `${p.entity_code}  ${p.dot_origin}`).join('\n') || 'no phantoms',
+          };
+        }
+        if (opts.limit !== undefined)
+          throw new NatalError('USAGE', '--limit goes with --orphans or --phantoms');
+        const c = await registry.census(tables);
+        const text = [
+          table(
+            ['collection', 'role', 'strategy', 'rows', 'births', 'gap', 'phantoms', 'state'],
+            c.collections.map((r) => [
+              r.collection,
+              r.governance_role,
+              r.strategy,
+              n(r.rows),
+              n(r.births),
+              n(r.gap),
+              n(r.phantoms),
+              r.state,
+            ]),
+          ),
+          '',
+          keyNumbers(c),
+        ].join('\n');
+        return { json: c, text };
+      }),
+  );
+
+  withGlobals(
+    program.command('status').description('the one-screen summary: key numbers, then what blocks progress'),
+  ).action((_o, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const c = await registry.census();
+      const blocked = c.collections.filter(
+        (r) => r.governance_role === 'governed' && r.state !== 'COMPLETE' && r.state !== 'PREFLIGHT_READY',
+      );
+      const next: Record<string, string> = {
+        NO_TABLE: 'create the table, or register the right one',
+        UNCLASSIFIED: 'natal classify --apply, or the owner: natal identity set',
+        NOT_WIRED: 'natal wire',
+        DUPLICATE_RISK: 'natal preflight shows the colliding codes',
+      };
+      const lines = [
+        `natal status — ${registry.schema} at ${registry.db.location}`,
+        '',
+        keyNumbers(c),
+        '',
+        blocked.length === 0
+          ? c.state === 'COMPLETE'
+            ? 'Every governed collection is complete: no gap, no phantom.'
+            : `Nothing blocks: ${c.collections.filter((r) => r.state === 'PREFLIGHT_READY').length} collection(s) ready for a backfill plan.`
+          : `What blocks progress (${blocked.length}):`,
+        ...blocked.map((r) => `  ${r.state.padEnd(16)} ${r.collection}: ${next[r.state] ?? ''}`),
+      ];
+      return { json: c, text: lines.join('\n') };
+    }),
+  );
+}
