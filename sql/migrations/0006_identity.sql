@@ -1,19 +1,14 @@
 -- natal 0006: identity classification, census and readiness.
 
--- A key value inside a composite code: '%' and '/' percent-encoded, so '/' only ever
--- separates values and the encoding of a key is unambiguous, whatever its values hold.
-CREATE FUNCTION encode_key_part(v text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT replace(replace(v, '%', '%25'), '/', '%2F') $$;
-
 -- Identity strategies, complete:
 --   column        the code column's value; <collection>::<pk> when it is NULL or empty
 --   synthetic_id  <collection>::<pk>
 --   legacy        <collection>~<legacy value>; <collection>::<pk> when it is NULL or empty.
 --                 A legacy column holds unique codes that do not follow the species'
 --                 PREFIX-NNN format; prefixing the collection keeps them from colliding.
---   composite     <collection>::<k1>/<k2>/… over a multi-column primary key, each value
---                 encoded by encode_key_part (the key columns are NOT NULL)
+--   composite     <collection>::<k1>/<k2>/… over a multi-column primary key (its columns are
+--                 NOT NULL), each value as text with '%' and '/' percent-encoded, so '/' only
+--                 ever separates values and the code is unambiguous whatever the values hold
 CREATE OR REPLACE FUNCTION entity_code_sql(c collection_registry, alias text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -35,7 +30,8 @@ BEGIN
                     c.birth_code_column, '', COALESCE(synthetic, 'NULL::text'));
     WHEN 'composite' THEN
       RETURN format('(%L || %s)', c.collection_name || '::',
-                    (SELECT string_agg(format('encode_key_part((%I.%I)::text)', alias, k), ' || ''/'' || '
+                    (SELECT string_agg(format('replace(replace((%I.%I)::text, ''%%'', ''%%25''), ''/'', ''%%2F'')',
+                                              alias, k), ' || ''/'' || '
                                        ORDER BY o)
                      FROM unnest(c.birth_code_key_columns) WITH ORDINALITY AS u(k, o)));
     ELSE
@@ -228,6 +224,25 @@ BEGIN
   RETURNING r.* INTO c;
   PERFORM rewire_if_wired(c.collection_name);
   RETURN c;
+END
+$$;
+
+-- A wired collection follows its configuration: re-wired when it can be, unwired when it
+-- no longer can (not governed, unclassified, no table).
+CREATE OR REPLACE FUNCTION rewire_if_wired(p_collection text) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+BEGIN
+  IF EXISTS (SELECT 1 FROM wired_trigger WHERE collection_name = p_collection) THEN
+    IF c.governance_role = 'governed' AND entity_code_sql(c, 'n') IS NOT NULL
+       AND collection_table(c) IS NOT NULL THEN
+      PERFORM wire(p_collection);
+    ELSE
+      PERFORM unwire(p_collection);
+    END IF;
+  END IF;
 END
 $$;
 

@@ -2,6 +2,7 @@
 /** The `natal` command: parses flags and calls the library. */
 import { Command, CommanderError, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
+import { reportError } from './run.js';
 import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerCensusCommands } from './commands/census.js';
@@ -68,7 +69,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    throw err;
+    // Anything else still ends as one line and an exit code, never a stack trace.
+    process.exitCode = reportError(err, argv.includes('--json'));
   }
 }
 

@@ -1,5 +1,5 @@
 /** `natal classify`, `identity set`, `preflight`, `census`, `status`. */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES } from '../../catalog/identity.js';
 import type { Census } from '../../census/census.js';
 import { NatalError } from '../../errors.js';
@@ -13,8 +13,7 @@ const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
 
 function parseLimit(v: string): number {
   const x = Number(v);
-  if (!Number.isInteger(x) || x < 1)
-    throw new NatalError('USAGE', `--limit takes a whole number of 1 or more, not ${v}`);
+  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('it takes a whole number of 1 or more');
   return x;
 }
 

@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { Census } from '../src/census/census.js';
+import { eachBackend } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
+import { rejects, type World, world } from './helpers/setup.js';
+
+eachBackend('identity classification', (backend) => {
+  let w: World;
+  const name = (t: string) => `${w.app}.${t}`;
+  before(async () => {
+    w = await world(backend);
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
+      INSERT INTO ${w.a}.rules (code, name) SELECT 'DOM-' || lpad(g::text, 3, '0'), 'r' FROM generate_series(1, 10) g;
+      CREATE TABLE ${w.a}.old_rules (id serial PRIMARY KEY, legacy_code text, name text);
+      INSERT INTO ${w.a}.old_rules (legacy_code) SELECT 'R/' || g FROM generate_series(1, 4) g;
+      CREATE TABLE ${w.a}.items (id int PRIMARY KEY, v text);
+      INSERT INTO ${w.a}.items SELECT g, 'x' FROM generate_series(1, 6) g;
+      CREATE TABLE ${w.a}.pairs (a text, b text, PRIMARY KEY (a, b));
+      INSERT INTO ${w.a}.pairs VALUES ('x/y', '1'), ('x', 'y/1'), ('%2F', 'z'), ('50%', '/');
+      CREATE TABLE ${w.a}.heap (v text);
+      CREATE TABLE ${w.a}.dups (a int, b int, code text);
+      INSERT INTO ${w.a}.dups VALUES (1, 1, 'DOM-900'), (2, 2, 'DOM-900');
+      CREATE TABLE ${w.a}.nulls (a int, b int, code text);
+      INSERT INTO ${w.a}.nulls VALUES (1, 1, 'DOM-901'), (2, 2, NULL);
+      CREATE TABLE ${w.a}.two (id int PRIMARY KEY, code text, alt_code text);
+      INSERT INTO ${w.a}.two VALUES (1, 'DOM-950', 'A-1');
+      CREATE TABLE ${w.a}."Odd ""Name"" Here" (id int PRIMARY KEY, v text);`);
+    await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    for (const t of [
+      'rules',
+      'old_rules',
+      'items',
+      'pairs',
+      'heap',
+      'dups',
+      'nulls',
+      'two',
+      'ghost',
+      '"Odd ""Name"" Here"',
+    ]) {
+      await w.registry.addCollection({ table: `${w.app}.${t}`, species: 'SPE-DOM' });
+    }
+  });
+
+  test('one proposal per strategy and per unclassified reason, with evidence', async () => {
+    const proposals = await w.registry.classify();
+    const by = new Map(proposals.map((p) => [p.collection_name, p]));
+    const summary = (t: string) => {
+      const p = by.get(name(t));
+      return [p?.strategy, p?.column ?? p?.reason ?? null, p?.certain];
+    };
+    assert.deepEqual(summary('rules'), ['column', 'code', true]);
+    assert.deepEqual(summary('old_rules'), ['legacy', 'legacy_code', true]);
+    assert.deepEqual(summary('items'), ['synthetic_id', null, true]);
+    assert.deepEqual(summary('pairs'), ['composite', null, true]);
+    assert.deepEqual(summary('heap'), ['unclassified', 'no-id', true]);
+    assert.deepEqual(summary('dups'), ['unclassified', 'duplicate-codes', false]);
+    assert.deepEqual(summary('nulls'), ['unclassified', 'null-codes', false]);
+    assert.deepEqual(summary('two'), ['unclassified', 'needs-owner', false]);
+    assert.deepEqual(summary('ghost'), ['unclassified', 'no-table', true]);
+    assert.deepEqual(by.get(`${w.app}."Odd ""Name"" Here"`)?.strategy, 'synthetic_id');
+    const rules = by.get(name('rules'));
+    assert.equal(rules?.evidence.rows, 10);
+    assert.deepEqual(rules?.evidence.columns?.code, { distinct: 10, nulls: 0, empties: 0, prefixed: 10 });
+    assert.match(rules?.why ?? '', /all unique, none NULL or empty, all DOM-NNN/);
+    assert.deepEqual(by.get(name('dups'))?.evidence.columns?.code, {
+      distinct: 1,
+      nulls: 0,
+      empties: 0,
+      prefixed: 2,
+    });
+    assert.deepEqual(by.get(name('pairs'))?.key_columns, ['a', 'b']);
+    assert.equal(
+      proposals.some((p) => p.collection_name.includes('collection_registry')),
+      false,
+    );
+  });
+
+  test('--apply records the certain proposals only, and leaves the rest for the owner', async () => {
+    const proposals = await w.registry.classify([], { apply: true });
+    const recorded = proposals
+      .filter((p) => p.applied)
+      .map((p) => p.collection_name)
+      .sort();
+    // heap was registered unclassified (no-id) already: nothing to record
+    assert.deepEqual(recorded, [name('old_rules'), name('pairs'), name('rules')].sort());
+    const list = await w.registry.listCollections([name('rules'), name('two'), name('pairs')]);
+    assert.deepEqual(
+      list.map((c) => [c.birth_code_strategy, c.birth_code_column]),
+      [
+        ['composite', null],
+        ['column', 'code'],
+        ['synthetic_id', null],
+      ],
+    );
+    const [rules] = await w.sql(
+      `SELECT birth_code_set_by IS NOT NULL AS by, birth_code_evidence ? 'columns' AS ev FROM ${w.ns}.collection_registry WHERE collection_name = $1`,
+      [name('rules')],
+    );
+    assert.deepEqual(rules, { by: true, ev: true });
+  });
+
+  test('composite and legacy codes: unambiguous, born by the trigger, accepted by inspection', async () => {
+    await w.registry.wire([name('pairs'), name('old_rules')]);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.pairs VALUES ('a/b', 'c'), ('a', 'b/c');
+                               INSERT INTO ${w.a}.old_rules (legacy_code) VALUES ('R/99'), ('')`);
+    const pairs = (await w.births(name('pairs'))).map((b) => b.entity_code);
+    assert.deepEqual(pairs, [`${name('pairs')}::a%2Fb/c`, `${name('pairs')}::a/b%2Fc`]);
+    const old = (await w.births(name('old_rules'))).map((b) => b.entity_code);
+    assert.deepEqual(old, [`${name('old_rules')}::6`, `${name('old_rules')}~R/99`]);
+    const inspected = await w.registry.inspect([name('pairs'), name('old_rules')]);
+    assert.deepEqual(
+      inspected.map((r) => [r.checked, r.failed]),
+      [
+        [2, 0],
+        [2, 0],
+      ],
+    );
+  });
+
+  test('the owner decides; a change is refused while births exist, unless forced, and re-wires', async () => {
+    const two = await w.registry.setIdentity(name('two'), {
+      strategy: 'column',
+      column: 'alt_code',
+      reason: 'owner: alt_code is the real code',
+    });
+    assert.deepEqual([two.birth_code_strategy, two.birth_code_column], ['column', 'alt_code']);
+    await rejects(
+      w.registry.setIdentity(name('pairs'), { strategy: 'synthetic_id' }),
+      'BAD_ENTITY_DATA',
+      /single-column primary key/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('pairs'), { strategy: 'column' }),
+      'BAD_ENTITY_DATA',
+      /needs a column/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('heap'), { strategy: 'unclassified', reason: 'because' }),
+      'BAD_ENTITY_DATA',
+    );
+    await rejects(
+      w.registry.setIdentity(name('heap'), { strategy: 'column', column: 'nope' }),
+      'BAD_ENTITY_DATA',
+      /no column/,
+    );
+    // pairs has births under its composite identity
+    await rejects(
+      w.registry.setIdentity(name('pairs'), { strategy: 'unclassified', reason: 'needs-owner' }),
+      'IDENTITY_HAS_BIRTHS',
+      /2 births .*--force/,
+    );
+    const forced = await w.registry.setIdentity(name('pairs'), {
+      strategy: 'unclassified',
+      reason: 'needs-owner',
+      force: true,
+    });
+    assert.equal(forced.birth_code_strategy, 'unclassified');
+    const state = (await w.registry.triggers()).find((t) => t.collection_name === name('pairs'));
+    assert.deepEqual(
+      [state?.present, state?.problem],
+      [
+        false,
+        'cannot be wired: collection ' + name('pairs') + ' has no identity (unclassified: needs-owner)',
+      ],
+    );
+    await w.registry.setIdentity(name('pairs'), { strategy: 'composite', force: true });
+    await w.registry.wire([name('pairs')]);
+    assert.equal(
+      (await w.registry.triggers()).find((t) => t.collection_name === name('pairs'))?.functional,
+      true,
+    );
+  });
+
+  test('census: orphans after deleting births, phantoms after deleting rows; lists of both', async () => {
+    await w.registry.wire([name('rules'), name('items')]);
+    let c = await w.registry.census([name('rules'), name('items')]);
+    assert.deepEqual(
+      c.collections.map((r) => [r.collection, r.rows, r.births, r.gap, r.phantoms, r.state]),
+      [
+        [name('items'), 6, 0, 6, 0, 'PREFLIGHT_READY'],
+        [name('rules'), 10, 0, 10, 0, 'PREFLIGHT_READY'],
+      ],
+    );
+    // A birth for every rule, as a backfill would make them, then damage both ways.
+    await w.sql(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin, governance_role, operation)
+       SELECT code, $1, 'SPE-DOM', 'atom', 'test', 'governed', 'import' FROM ${w.a}.rules`,
+      [name('rules')],
+    );
+    await w.sql(`DELETE FROM ${w.ns}.birth_registry WHERE entity_code IN ('DOM-001', 'DOM-002')`);
+    await w.sql(`DELETE FROM ${w.a}.rules WHERE code = 'DOM-010'`);
+    c = await w.registry.census([name('rules')]);
+    assert.deepEqual(
+      [c.collections[0]?.rows, c.collections[0]?.births, c.collections[0]?.gap, c.collections[0]?.phantoms],
+      [9, 8, 2, 1],
+    );
+    assert.deepEqual(
+      (await w.registry.orphans(name('rules'), 10)).map((o) => o.entity_code),
+      ['DOM-001', 'DOM-002'],
+    );
+    assert.deepEqual(
+      (await w.registry.orphans(name('rules'), 1)).map((o) => o.entity_code),
+      ['DOM-001'],
+    );
+    assert.deepEqual(
+      (await w.registry.phantoms(name('rules'), 10)).map((p) => p.entity_code),
+      ['DOM-010'],
+    );
+  });
+
+  test('duplicate risk: the same code from two collections, or born under another', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.copies (id int PRIMARY KEY, code text UNIQUE);
+                               INSERT INTO ${w.a}.copies VALUES (1, 'DOM-003'), (2, 'DOM-999')`);
+    await w.registry.addCollection({ table: name('copies'), species: 'SPE-DOM', codeColumn: 'code' });
+    const risks = await w.registry.duplicateRisk([name('copies')]);
+    assert.deepEqual(
+      risks.map((r) => [r.entity_code, r.collections, r.born_as]),
+      [['DOM-003', [name('copies'), name('rules')], name('rules')]],
+    );
+    const pre = (await w.registry.preflight([name('copies')]))[0];
+    assert.equal(pre?.result, 'NOT_READY');
+    assert.ok(pre?.failed.some((f) => f.check === 'no duplicate risk' && /DOM-003/.test(f.fix ?? '')));
+    const ready = (await w.registry.preflight([name('items')]))[0];
+    assert.deepEqual([ready?.result, ready?.failed], ['READY', []]);
+  });
+});
+
+function checkCensusJson(c: Census): void {
+  assert.deepEqual(Object.keys(c).sort(), ['collections', 'state', 'totals']);
+  for (const row of c.collections) {
+    for (const k of [
+      'collection',
+      'governance_role',
+      'strategy',
+      'rows',
+      'births',
+      'gap',
+      'phantoms',
+      'state',
+    ]) {
+      assert.ok(k in row, `collections[].${k}`);
+    }
+  }
+  for (const k of [
+    'collections',
+    'birth_required',
+    'resolvable',
+    'unclassified',
+    'no_table',
+    'rows',
+    'births',
+    'gap',
+    'phantoms',
+    'registry_births',
+  ]) {
+    assert.ok(k in c.totals, `totals.${k}`);
+  }
+  assert.deepEqual(Object.keys(c.totals.resolvable).sort(), [
+    'column',
+    'composite',
+    'legacy',
+    'synthetic_id',
+  ]);
+}
+
+eachBackend('census and status (cli)', (backend) => {
+  test('status shows the key numbers and what blocks; census --json has the contract fields', async () => {
+    const target = backend.cliTarget();
+    const schema = backend.uniqueName('natal');
+    const run = (...args: string[]) => natal([...args, ...target, '--schema', schema]);
+    assert.equal((await run('init')).code, 0);
+    const { Registry } = await import('../src/registry.js');
+    const { quoteIdent } = await import('../src/db/ident.js');
+    const app = backend.uniqueName('app');
+    const opts = target[0] === '--db' ? { db: target[1], schema } : { dataDir: target[1], schema };
+    const r = await Registry.open(opts);
+    await r.db.exec(`CREATE SCHEMA ${quoteIdent(app)};
+      CREATE TABLE ${quoteIdent(app)}.rules (id int PRIMARY KEY, code text UNIQUE);
+      INSERT INTO ${quoteIdent(app)}.rules SELECT g, 'DOM-' || g FROM generate_series(1, 5) g;
+      CREATE TABLE ${quoteIdent(app)}.heap (v text)`);
+    await r.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await r.addCollection({ table: `${app}.rules`, species: 'SPE-DOM' });
+    await r.addCollection({ table: `${app}.heap`, species: 'SPE-DOM' });
+    await r.addCollection({ table: `${app}.ghost`, species: 'SPE-DOM' });
+    await r.close();
+    const status = await run('status');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /BIRTH_REQUIRED\s+3/);
+    assert.match(status.stdout, /Identity unclassified\s+2/);
+    assert.match(status.stdout, /No-table REQUIRED\s+1/);
+    assert.match(status.stdout, /State\s+BLOCKED_UNTIL_2_IDENTITIES_RESOLVED/);
+    assert.match(status.stdout, /What blocks progress \(3\):/);
+    assert.match(status.stdout, /NOT_WIRED\s+.*rules: natal wire/);
+    assert.equal((await run('classify', '--apply')).code, 0);
+    assert.equal((await run('wire', '--all')).code, 0);
+    const census = await run('census', '--json');
+    const c = JSON.parse(census.stdout) as Census;
+    checkCensusJson(c);
+    assert.equal(c.totals.registry_births >= 5, true);
+    const rules = c.collections.find((x) => x.collection === `${app}.rules`);
+    assert.deepEqual(
+      [rules?.strategy, rules?.rows, rules?.gap, rules?.state],
+      ['column', 5, 5, 'PREFLIGHT_READY'],
+    );
+    const ghost = c.collections.find((x) => x.collection === `${app}.ghost`);
+    assert.deepEqual([ghost?.rows, ghost?.gap, ghost?.state], [null, null, 'NO_TABLE']);
+    assert.deepEqual(c.totals.resolvable, { column: 1, synthetic_id: 0, legacy: 0, composite: 0 });
+    const orphans = await run('census', `${app}.rules`, '--orphans', '--limit', '2');
+    assert.deepEqual(orphans.stdout.trim().split('\n'), ['DOM-1', 'DOM-2']);
+    assert.equal((await run('census', '--orphans')).code, 2);
+    assert.equal((await run('census', `${app}.rules`, '--limit', '0', '--orphans')).code, 2);
+    const pre = await run('preflight', '--json');
+    const results = JSON.parse(pre.stdout) as { collection: string; result: string }[];
+    assert.equal(results.find((x) => x.collection === `${app}.rules`)?.result, 'READY');
+    const id = await run('identity', 'set', `${app}.heap`, '--strategy', 'bogus');
+    assert.equal(id.code, 2);
+  });
+});
