@@ -3,6 +3,8 @@
  * and never knows whether PostgreSQL is embedded (PGlite) or a server.
  */
 
+import { NatalError } from '../errors.js';
+
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
@@ -25,4 +27,47 @@ export interface Backend extends Queryable {
   /** Runs `fn` in one transaction on one session; commits on success, rolls back on throw. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** What both backends share: refusing work once closed, and closing once. */
+export abstract class BaseBackend implements Backend {
+  abstract readonly kind: BackendKind;
+  #closed = false;
+
+  protected constructor(
+    readonly location: string,
+    private readonly direct: Queryable,
+  ) {}
+
+  private assertOpen(): void {
+    if (this.#closed) {
+      throw new NatalError('DATABASE_CLOSED', 'the database is closed; open a new registry');
+    }
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    this.assertOpen();
+    return this.direct.query<R>(sql, params);
+  }
+
+  exec(sql: string): Promise<void> {
+    this.assertOpen();
+    return this.direct.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.runTransaction(fn);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.release();
+  }
+
+  /** One transaction on one session. */
+  protected abstract runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Gives the connection (and any lock) back. */
+  protected abstract release(): Promise<void>;
 }

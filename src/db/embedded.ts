@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { fromSqlError, NatalError } from '../errors.js';
-import type { Backend, Queryable, QueryResult } from './backend.js';
+import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 export const DEFAULT_DATA_DIR = '.natal';
@@ -24,43 +24,22 @@ function wrap(target: PGlite | Transaction): Queryable {
   };
 }
 
-class EmbeddedBackend implements Backend {
+class EmbeddedBackend extends BaseBackend {
   readonly kind = 'embedded' as const;
-  #closed = false;
-  readonly #direct: Queryable;
 
   constructor(
-    readonly location: string,
+    location: string,
     private readonly pg: PGlite,
     private readonly lock: DirLock | undefined,
   ) {
-    this.#direct = wrap(pg);
+    super(location, wrap(pg));
   }
 
-  #open(): void {
-    if (this.#closed) {
-      throw new NatalError('DATABASE_CLOSED', 'the database is closed; open a new registry');
-    }
-  }
-
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    this.#open();
-    return this.#direct.query<R>(sql, params);
-  }
-
-  exec(sql: string): Promise<void> {
-    this.#open();
-    return this.#direct.exec(sql);
-  }
-
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    this.#open();
+  protected runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.pg.transaction((tx) => fn(wrap(tx)));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected async release(): Promise<void> {
     try {
       await this.pg.close();
     } finally {

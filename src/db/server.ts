@@ -1,7 +1,7 @@
 /** The server backend: any PostgreSQL 13+ reached by URL, through a `pg` pool. */
 import pg from 'pg';
 import { errorMessage, fromSqlError, NatalError, SqlState, sqlState } from '../errors.js';
-import type { Backend, Queryable, QueryResult } from './backend.js';
+import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
 
 const INT8_OID = 20;
 
@@ -81,36 +81,17 @@ function checkUrl(url: string): void {
   }
 }
 
-class ServerBackend implements Backend {
+class ServerBackend extends BaseBackend {
   readonly kind = 'server' as const;
-  #closed = false;
-  readonly #direct: Queryable;
 
   constructor(
-    readonly location: string,
+    location: string,
     private readonly pool: pg.Pool,
   ) {
-    this.#direct = wrap(pool);
+    super(location, wrap(pool));
   }
 
-  #open(): void {
-    if (this.#closed) {
-      throw new NatalError('DATABASE_CLOSED', 'the database is closed; open a new registry');
-    }
-  }
-
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    this.#open();
-    return this.#direct.query<R>(sql, params);
-  }
-
-  exec(sql: string): Promise<void> {
-    this.#open();
-    return this.#direct.exec(sql);
-  }
-
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    this.#open();
+  protected async runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -125,10 +106,8 @@ class ServerBackend implements Backend {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.pool.end();
+  protected release(): Promise<void> {
+    return this.pool.end();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
+import { inspectionTotals } from '../inspect/inspect.js';
 import { loadSql } from '../paths.js';
 import type { Registry } from '../registry.js';
 
@@ -127,14 +128,7 @@ export async function runDemo(registry: Registry, onStep: (line: string) => void
   );
 
   const inspected = await registry.inspect();
-  const totals = inspected.reduce(
-    (s, r) => ({
-      checked: s.checked + r.checked,
-      passed: s.passed + r.passed,
-      failed: s.failed + r.failed,
-    }),
-    { checked: 0, passed: 0, failed: 0 },
-  );
+  const totals = inspectionTotals(inspected);
   onStep(
     `inspect: ${totals.checked} birth records checked, ${totals.passed} passed, ${totals.failed} failed`,
   );

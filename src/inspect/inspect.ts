@@ -22,3 +22,16 @@ export async function inspectBirths(
   ]);
   return rows;
 }
+
+export interface InspectionTotals {
+  checked: number;
+  passed: number;
+  failed: number;
+}
+
+export function inspectionTotals(results: InspectionResult[]): InspectionTotals {
+  return results.reduce(
+    (t, r) => ({ checked: t.checked + r.checked, passed: t.passed + r.passed, failed: t.failed + r.failed }),
+    { checked: 0, passed: 0, failed: 0 },
+  );
+}

@@ -1,6 +1,7 @@
 /** Wiring, the trigger inventory, birth-first creation and inspection. */
 import type { Command } from 'commander';
 import { NatalError } from '../../errors.js';
+import { inspectionTotals } from '../../inspect/inspect.js';
 import { table, yesNo } from '../format.js';
 import { runWithRegistry } from '../run.js';
 
@@ -103,14 +104,7 @@ export function registerBirthCommands(program: Command, withGlobals: WithGlobals
       const failures = results.flatMap((r) =>
         r.failures.map((f) => `  ${r.collection_name}  ${f.entity_code}: ${f.reason}`),
       );
-      const totals = results.reduce(
-        (t, r) => ({
-          checked: t.checked + r.checked,
-          passed: t.passed + r.passed,
-          failed: t.failed + r.failed,
-        }),
-        { checked: 0, passed: 0, failed: 0 },
-      );
+      const totals = inspectionTotals(results);
       const text = [
         table(
           ['collection', 'checked', 'passed', 'failed'],
