@@ -246,35 +246,49 @@ BEGIN
 END
 $$;
 
--- The census of one collection: rows, births, gap (rows with no birth of this collection),
--- phantoms (births of this collection whose entity does not exist). rows and gap are NULL
--- when there is no table or no identity. Set-based: one pass over the table joined to the
--- registry's key, one count of the collection's births.
-CREATE FUNCTION census_collection(p_collection text,
-                                  OUT rows bigint, OUT births bigint, OUT gap bigint, OUT phantoms bigint)
+-- The census of the given collections: for each, rows, births, gap (rows with no birth of
+-- this collection: orphans) and phantoms (births of it whose entity does not exist); rows
+-- and gap are NULL where there is no table or no identity. One statement: every table's
+-- codes, tagged with their collection, full-joined to the births of those collections, so
+-- the registry is read once whatever the number of collections. A birth with no row is
+-- counted once, and rows sharing a code each count, so the numbers are exact.
+CREATE FUNCTION census(p_collections text[])
+RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
-  c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
-  code_sql text := entity_code_sql(c, 't');
-  matched bigint;
+  produced text;
 BEGIN
-  SELECT count(*) INTO births FROM birth_registry WHERE collection_name = c.collection_name;
-  IF rel IS NULL OR code_sql IS NULL THEN
-    rows := NULL; gap := NULL; phantoms := births;
-    IF rel IS NOT NULL THEN
-      EXECUTE format('SELECT count(*) FROM %s', rel) INTO rows;
-      phantoms := NULL;
-    END IF;
-    RETURN;
-  END IF;
-  EXECUTE format($q$
-    SELECT count(*), count(*) FILTER (WHERE b.entity_code IS NULL), count(DISTINCT b.entity_code)
-    FROM (SELECT %s AS code FROM %s AS t) AS e
-    LEFT JOIN birth_registry AS b ON b.entity_code = e.code AND b.collection_name = $1
-  $q$, code_sql, rel) INTO rows, gap, matched USING c.collection_name;
-  phantoms := births - matched;
+  SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
+                           r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL ')
+    INTO produced
+  FROM collection_registry r
+  WHERE r.collection_name = ANY (p_collections)
+    AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL;
+  RETURN QUERY EXECUTE format($q$
+    WITH counted AS (
+      SELECT COALESCE(e.collection, b.collection_name) AS collection,
+             count(e.collection) AS rows,
+             count(*) FILTER (WHERE e.collection IS NOT NULL AND b.entity_code IS NULL) AS gap,
+             count(*) FILTER (WHERE e.collection IS NULL) AS phantoms
+      FROM (%s) AS e
+      FULL JOIN (SELECT bb.entity_code, bb.collection_name FROM birth_registry bb
+                 WHERE bb.collection_name = ANY ($1)) AS b
+        ON b.entity_code = e.code AND b.collection_name = e.collection
+      GROUP BY 1
+    ),
+    born AS (
+      SELECT bb.collection_name AS collection, count(*) AS births
+      FROM birth_registry bb WHERE bb.collection_name = ANY ($1) GROUP BY 1
+    )
+    SELECT r.collection_name, c.rows, COALESCE(n.births, 0), c.gap,
+           CASE WHEN c.rows IS NULL THEN NULL ELSE COALESCE(c.phantoms, 0) END
+    FROM collection_registry r
+    LEFT JOIN counted c ON c.collection = r.collection_name
+    LEFT JOIN born n ON n.collection = r.collection_name
+    WHERE r.collection_name = ANY ($1)
+  $q$, COALESCE(produced, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false'))
+  USING p_collections;
 END
 $$;
 
@@ -326,7 +340,9 @@ END
 $$;
 
 -- Codes that would collide: produced by two collections, or already born under another
--- collection than the one whose row produces it. Over the given collections (all when NULL).
+-- collection than the one whose row produces it. Over every governed collection, reported
+-- for the given ones (all when NULL). A hash aggregate finds codes with more than one
+-- producer (min <> max) without collecting arrays for the million codes that have one.
 CREATE FUNCTION duplicate_risk(p_collections text[] DEFAULT NULL)
 RETURNS TABLE (entity_code text, collections text[], born_as text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -345,16 +361,22 @@ BEGIN
   END IF;
   RETURN QUERY EXECUTE format($q$
     WITH produced AS (%s),
-    per_code AS (
-      SELECT p.code, array_agg(DISTINCT p.collection ORDER BY p.collection) AS colls
-      FROM produced p WHERE p.code IS NOT NULL GROUP BY p.code
-    )
-    SELECT pc.code, pc.colls, b.collection_name
-    FROM per_code pc
-    LEFT JOIN birth_registry b ON b.entity_code = pc.code
-    WHERE (cardinality(pc.colls) > 1 OR (b.entity_code IS NOT NULL AND b.collection_name <> ALL (pc.colls)))
-      AND ($1::text[] IS NULL OR pc.colls && $1)
-    ORDER BY pc.code
+    shared AS (
+      SELECT p.code FROM produced p WHERE p.code IS NOT NULL
+      GROUP BY p.code HAVING min(p.collection) <> max(p.collection)
+    ),
+    elsewhere AS (
+      SELECT p.code FROM produced p
+      JOIN birth_registry b ON b.entity_code = p.code AND b.collection_name <> p.collection
+    ),
+    risky AS (SELECT code FROM shared UNION SELECT code FROM elsewhere)
+    SELECT k.code,
+           (SELECT array_agg(DISTINCT p.collection ORDER BY p.collection) FROM produced p WHERE p.code = k.code),
+           (SELECT b.collection_name FROM birth_registry b WHERE b.entity_code = k.code)
+    FROM risky k
+    WHERE $1::text[] IS NULL
+       OR EXISTS (SELECT 1 FROM produced p WHERE p.code = k.code AND p.collection = ANY ($1))
+    ORDER BY k.code
   $q$, parts) USING p_collections;
 END
 $$;

@@ -103,32 +103,32 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       )
     ).flatMap((d) => d.collections),
   );
-  const rows: CensusRow[] = [];
-  for (const c of collections) {
-    const { rows: r } = await ctx.db.query<{
-      rows: number | null;
-      births: number;
-      gap: number | null;
-      phantoms: number | null;
-    }>(`SELECT * FROM ${ctx.ns}.census_collection($1)`, [c.collection_name]);
-    const counts = r[0] as {
-      rows: number | null;
-      births: number;
-      gap: number | null;
-      phantoms: number | null;
-    };
-    const classified = c.birth_code_strategy !== 'unclassified';
-    rows.push({
+  type Counts = {
+    collection_name: string;
+    rows: number | null;
+    births: number;
+    gap: number | null;
+    phantoms: number | null;
+  };
+  const { rows: counted } = await ctx.db.query<Counts>(`SELECT * FROM ${ctx.ns}.census($1::text[])`, [
+    collections.map((c) => c.collection_name),
+  ]);
+  const byName = new Map(counted.map((r) => [r.collection_name, r]));
+  const rows: CensusRow[] = collections.map((c) => {
+    const counts = byName.get(c.collection_name) as Counts;
+    // Where the table exists but the identity is unknown, natal cannot tell births from phantoms.
+    const known = c.has_table && c.birth_code_strategy !== 'unclassified';
+    return {
       collection: c.collection_name,
       governance_role: c.governance_role,
       strategy: c.birth_code_strategy,
-      rows: c.has_table && classified ? counts.rows : null,
+      rows: known ? counts.rows : null,
       births: counts.births,
-      gap: counts.gap,
-      phantoms: counts.phantoms,
+      gap: known ? counts.gap : null,
+      phantoms: known ? counts.phantoms : c.has_table ? null : counts.births,
       state: stateOf(c, counts, functional.has(c.collection_name), risky.has(c.collection_name)),
-    });
-  }
+    };
+  });
   const { rows: reg } = await ctx.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${ctx.ns}.birth_registry`,
   );

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench -- census`: the cost of the census and of classification.
+ *  - one: census of one 1,000,000-row wired collection (90% born, 1,000 phantoms) vs count(*)
+ *  - many: census of 100 collections of 20,000 rows (90% born) vs their 100 count(*)s
+ *  - classify: identity proposals for those 100 collections, in seconds
+ */
+import type { Registry } from '../src/registry.js';
+import { quoteIdent } from '../src/db/ident.js';
+import { benchRegistry, type Figure, median, scaled, time } from './harness.js';
+
+const ROUNDS = 5;
+/** A census of every collection takes far longer than one; fewer rounds keep the run short. */
+const ROUNDS_MANY = 3;
+
+const TABLE = (name: string) =>
+  `CREATE TABLE ${name} (id bigint PRIMARY KEY, code text UNIQUE NOT NULL, name text)`;
+
+/** Births for the rows whose id is not a multiple of 10, written as an import would: set-based. */
+function births(ns: string, table: string, collection: string, species: string): string {
+  return `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+            dot_origin, governance_role, operation)
+          SELECT code, '${collection}', '${species}', 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
+          FROM ${table} WHERE id % 10 <> 0`;
+}
+
+/**
+ * The 1,000,000-row collection: rows, registration and wiring, births for 90% of them and
+ * `phantoms` births of codes no row has. Returns the collection's name.
+ */
+export async function loadOne(
+  registry: Registry,
+  app: string,
+  rows: number,
+  phantoms: number,
+): Promise<string> {
+  const { ns } = registry.ctx;
+  const t = `${quoteIdent(app)}.one`;
+  await registry.db.exec(
+    `${TABLE(t)}; INSERT INTO ${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, ${rows}) g`,
+  );
+  await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });
+  const { collection_name: name } = await registry.addCollection({
+    table: `${app}.one`,
+    species: 'SPE-BEN',
+    codeColumn: 'code',
+  });
+  await registry.wire([name]);
+  await registry.db.exec(births(ns, t, name, 'SPE-BEN'));
+  await registry.db.exec(
+    `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+       dot_origin, governance_role, operation)
+     SELECT 'BEN-' || (${rows} + g), '${name}', 'SPE-BEN', 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
+     FROM generate_series(1, ${phantoms}) g`,
+  );
+  await registry.db.exec(`VACUUM ANALYZE ${t}`);
+  await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
+  return name;
+}
+
+/** Removes the collection `loadOne` made: its table, births and registration. */
+export async function dropOne(registry: Registry, app: string, name: string): Promise<void> {
+  const { ns } = registry.ctx;
+  await registry.unwire(name);
+  await registry.db.exec(
+    `DROP TABLE ${quoteIdent(app)}.one;
+     DELETE FROM ${ns}.birth_registry WHERE collection_name = '${name}';
+     DELETE FROM ${ns}.collection_registry WHERE collection_name = '${name}'`,
+  );
+  await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
+}
+
+/**
+ * `count` collections of `rows` rows each (codes T<i>-<n>, one species per table so that
+ * registration's code-sequence sync reads one table), registered, wired, 90% born.
+ * Returns the tables, schema-qualified and quoted.
+ */
+export async function loadMany(
+  registry: Registry,
+  app: string,
+  count: number,
+  rows: number,
+): Promise<string[]> {
+  const { ns } = registry.ctx;
+  const tables = Array.from({ length: count }, (_, i) => `${quoteIdent(app)}.t${i + 1}`);
+  await registry.db.exec(
+    tables
+      .map(
+        (t, i) =>
+          `${TABLE(t)}; INSERT INTO ${t} (id, code, name)
+           SELECT g, 'T${i + 1}-' || g, 'n' || g FROM generate_series(1, ${rows}) g`,
+      )
+      .join(';\n'),
+  );
+  const names: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    await registry.addSpecies({ code: `SPE-T${i}`, prefix: `T${i}`, level: 'atom' });
+    const c = await registry.addCollection({
+      table: `${app}.t${i}`,
+      species: `SPE-T${i}`,
+      codeColumn: 'code',
+    });
+    names.push(c.collection_name);
+  }
+  await registry.wire(names);
+  await registry.db.exec(
+    names.map((name, i) => births(ns, tables[i] as string, name, `SPE-T${i + 1}`)).join(';\n'),
+  );
+  await registry.db.exec(`VACUUM ANALYZE ${tables.join(', ')}, ${ns}.birth_registry`);
+  return tables;
+}
+
+export async function benchCensus(): Promise<Figure[]> {
+  const bench = await benchRegistry('census');
+  const { registry, app } = bench;
+  const figures: Figure[] = [];
+  const count = async (t: string) => registry.db.query(`SELECT count(*) FROM ${t}`);
+  try {
+    // -- one collection ------------------------------------------------------------------
+    const rows = scaled(1_000_000);
+    const phantoms = scaled(1000);
+    const gap = Math.floor(rows / 10);
+    const one = await loadOne(registry, app, rows, phantoms);
+    const t = `${quoteIdent(app)}.one`;
+    await registry.census([one]); // warm: catalog caches, plans, the buffer cache
+    await count(t);
+    const oc: number[] = [];
+    const ob: number[] = [];
+    // Interleaved, the order alternating, so drift on a shared machine hits both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        oc.push(await time(() => registry.census([one])));
+        ob.push(await time(() => count(t)));
+      } else {
+        ob.push(await time(() => count(t)));
+        oc.push(await time(() => registry.census([one])));
+      }
+    }
+    const c1 = (await registry.census([one])).collections[0];
+    const oneRatio = median(oc) / median(ob);
+    figures.push({
+      name: `census of one ${rows.toLocaleString('en-US')}-row collection`,
+      ratio: oneRatio,
+      target: '<= 3',
+      ok: oneRatio <= 3,
+      correct: c1?.rows === rows && c1.gap === gap && c1.phantoms === phantoms,
+      detail: `census ${median(oc).toFixed(0)} ms, count(*) ${median(ob).toFixed(1)} ms (median of ${ROUNDS}); rows ${c1?.rows}, births ${c1?.births}, gap ${c1?.gap} (want ${gap}), phantoms ${c1?.phantoms} (want ${phantoms})`,
+    });
+    await dropOne(registry, app, one);
+
+    // -- many collections ----------------------------------------------------------------
+    const k = scaled(100);
+    const per = scaled(20_000);
+    const tables = await loadMany(registry, app, k, per);
+    const total = k * per;
+    const wantGap = k * Math.floor(per / 10);
+    const countAll = async () => {
+      for (const tb of tables) await count(tb);
+    };
+    await registry.census();
+    await countAll();
+    const mc: number[] = [];
+    const mb: number[] = [];
+    for (let round = 0; round < ROUNDS_MANY; round++) {
+      if (round % 2 === 0) {
+        mc.push(await time(() => registry.census()));
+        mb.push(await time(countAll));
+      } else {
+        mb.push(await time(countAll));
+        mc.push(await time(() => registry.census()));
+      }
+    }
+    const all = await registry.census();
+    const manyRatio = median(mc) / median(mb);
+    figures.push({
+      name: `census of ${k} collections, ${total.toLocaleString('en-US')} rows`,
+      ratio: manyRatio,
+      target: '<= 3',
+      ok: manyRatio <= 3,
+      correct:
+        all.collections.length === k &&
+        all.totals.rows === total &&
+        all.totals.gap === wantGap &&
+        all.totals.phantoms === 0,
+      detail: `census ${median(mc).toFixed(0)} ms, ${k} count(*)s ${median(mb).toFixed(0)} ms (median of ${ROUNDS_MANY}); ${all.collections.length} collections, rows ${all.totals.rows}, gap ${all.totals.gap} (want ${wantGap}), phantoms ${all.totals.phantoms}`,
+    });
+
+    // -- classification --------------------------------------------------------------------
+    const cl: number[] = [];
+    for (let round = 0; round < ROUNDS_MANY; round++) cl.push(await time(() => registry.classify()));
+    const proposals = await registry.classify();
+    const seconds = median(cl) / 1000;
+    const columns = proposals.filter(
+      (p) => p.strategy === 'column' && p.certain && p.column === 'code',
+    ).length;
+    figures.push({
+      name: `classification of ${k} collections (seconds)`,
+      ratio: seconds,
+      target: '<= 10 s',
+      ok: seconds <= 10,
+      correct: proposals.length === k && columns === k,
+      detail: `classify ${median(cl).toFixed(0)} ms (median of ${ROUNDS_MANY}; ${per} rows each); ${proposals.length} proposals, ${columns} certain column(code)`,
+    });
+  } finally {
+    await bench.cleanup();
+  }
+  return figures;
+}
