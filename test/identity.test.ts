@@ -223,32 +223,6 @@ eachBackend('identity classification', (backend) => {
     const pre = (await w.registry.preflight([name('copies')]))[0];
     assert.equal(pre?.result, 'NOT_READY');
     assert.ok(pre?.failed.some((f) => f.check === 'no duplicate risk' && /DOM-003/.test(f.fix ?? '')));
-    await w.registry.wire([name('copies')]);
-    const census = await w.registry.census([name('copies')]);
-    assert.equal(census.collections[0]?.state, 'DUPLICATE_RISK');
-    assert.equal(census.state, 'BLOCKED_BY_DUPLICATE_RISK');
-    // Two counted collections producing one code that is born nowhere are at risk too.
-    await w.registry.db.exec(`CREATE TABLE ${w.a}.left_t (id int PRIMARY KEY, code text);
-                               CREATE TABLE ${w.a}.right_t (id int PRIMARY KEY, code text);
-                               INSERT INTO ${w.a}.left_t VALUES (1, 'DOM-777'), (2, 'DOM-778');
-                               INSERT INTO ${w.a}.right_t VALUES (1, 'DOM-777'), (2, 'DOM-779')`);
-    for (const t of ['left_t', 'right_t']) {
-      await w.registry.addCollection({ table: name(t), species: 'SPE-DOM', codeColumn: 'code' });
-    }
-    const atRisk = await w.sql(`SELECT collection_name, at_risk FROM ${w.ns}.census($1::text[]) ORDER BY 1`, [
-      [name('left_t'), name('right_t'), name('items')],
-    ]);
-    assert.deepEqual(
-      atRisk.map((r) => [r.collection_name, r.at_risk]),
-      [
-        [name('items'), false],
-        [name('left_t'), true],
-        [name('right_t'), true],
-      ],
-    );
-    const alone = await w.sql(`SELECT at_risk FROM ${w.ns}.census($1::text[])`, [[name('left_t')]]);
-    assert.equal(alone[0]?.at_risk, false, 'counted alone, the census cannot see the other producer');
-    assert.ok((await w.registry.duplicateRisk([name('left_t')])).some((r) => r.entity_code === 'DOM-777'));
     const ready = (await w.registry.preflight([name('items')]))[0];
     assert.deepEqual([ready?.result, ready?.failed], ['READY', []]);
   });

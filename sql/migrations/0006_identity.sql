@@ -252,64 +252,42 @@ $$;
 -- codes, tagged with their collection, full-joined to the births of those collections, so
 -- the registry is read once whatever the number of collections. A birth with no row is
 -- counted once, and rows sharing a code each count, so the numbers are exact.
--- at_risk: an orphan's code is born under another collection, or two of the counted
--- collections produce the same code (preflight's duplicate_risk looks across all of them).
 CREATE FUNCTION census(p_collections text[])
-RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint,
-               at_risk boolean)
+RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   produced text;
-  several boolean;
 BEGIN
   SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
-                           r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL '),
-         count(*) > 1
-    INTO produced, several
+                           r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL ')
+    INTO produced
   FROM collection_registry r
   WHERE r.collection_name = ANY (p_collections)
     AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL;
   RETURN QUERY EXECUTE format($q$
-    WITH joined AS MATERIALIZED (
-      SELECT e.collection, e.code, b.entity_code AS born, b.collection_name AS born_in
+    WITH counted AS (
+      SELECT COALESCE(e.collection, b.collection_name) AS collection,
+             count(e.collection) AS rows,
+             count(*) FILTER (WHERE e.collection IS NOT NULL AND b.entity_code IS NULL) AS gap,
+             count(*) FILTER (WHERE e.collection IS NULL) AS phantoms
       FROM (%s) AS e
       FULL JOIN (SELECT bb.entity_code, bb.collection_name FROM birth_registry bb
                  WHERE bb.collection_name = ANY ($1)) AS b
         ON b.entity_code = e.code AND b.collection_name = e.collection
-    ),
-    counted AS (
-      SELECT COALESCE(j.collection, j.born_in) AS collection,
-             count(j.collection) AS rows,
-             count(*) FILTER (WHERE j.collection IS NOT NULL AND j.born IS NULL) AS gap,
-             count(*) FILTER (WHERE j.collection IS NULL) AS phantoms
-      FROM joined j GROUP BY 1
-    ),
-    risky AS (
-      -- orphans whose code is born under another collection
-      SELECT DISTINCT j.collection FROM joined j
-      WHERE j.collection IS NOT NULL AND j.born IS NULL
-        AND EXISTS (SELECT 1 FROM birth_registry o WHERE o.entity_code = j.code)
-      UNION
-      -- codes two of the counted collections produce
-      SELECT x.collection FROM joined x
-      WHERE %s AND x.code IN (
-        SELECT y.code FROM joined y WHERE y.collection IS NOT NULL
-        GROUP BY y.code HAVING min(y.collection) <> max(y.collection))
+      GROUP BY 1
     ),
     born AS (
       SELECT bb.collection_name AS collection, count(*) AS births
       FROM birth_registry bb WHERE bb.collection_name = ANY ($1) GROUP BY 1
     )
     SELECT r.collection_name, c.rows, COALESCE(n.births, 0), c.gap,
-           CASE WHEN c.rows IS NULL THEN NULL ELSE COALESCE(c.phantoms, 0) END,
-           EXISTS (SELECT 1 FROM risky k WHERE k.collection = r.collection_name)
+           CASE WHEN c.rows IS NULL THEN NULL ELSE COALESCE(c.phantoms, 0) END
     FROM collection_registry r
     LEFT JOIN counted c ON c.collection = r.collection_name
     LEFT JOIN born n ON n.collection = r.collection_name
     WHERE r.collection_name = ANY ($1)
-  $q$, COALESCE(produced, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false'),
-       CASE WHEN several THEN 'true' ELSE 'false' END)
+  $q$, COALESCE(produced, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false'))
   USING p_collections;
 END
 $$;

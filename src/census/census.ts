@@ -104,7 +104,6 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
     ).flatMap((d) => d.collections),
   );
   type Counts = {
-    at_risk: boolean;
     collection_name: string;
     rows: number | null;
     births: number;
@@ -127,7 +126,7 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       births: counts.births,
       gap: known ? counts.gap : null,
       phantoms: known ? counts.phantoms : c.has_table ? null : counts.births,
-      state: stateOf(c, counts, functional.has(c.collection_name), counts.at_risk),
+      state: stateOf(c, counts, functional.has(c.collection_name), risky.has(c.collection_name)),
     };
   });
   const { rows: reg } = await ctx.db.query<{ n: number }>(
