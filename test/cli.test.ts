@@ -43,6 +43,12 @@ describe('cli usage', () => {
     assert.equal(r.stdout, '');
   });
 
+  test('with --json a usage error is JSON on stdout too', async () => {
+    const r = await natal(['frobnicate', '--json']);
+    assert.equal(r.code, 2);
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'USAGE');
+  });
+
   test('an unknown command exits 2', async () => {
     const r = await natal(['frobnicate']);
     assert.equal(r.code, 2);

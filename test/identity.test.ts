@@ -168,6 +168,15 @@ eachBackend('identity classification', (backend) => {
     );
     await w.registry.setIdentity(name('pairs'), { strategy: 'composite', force: true });
     await w.registry.wire([name('pairs')]);
+    // classify --apply never overrides the owner
+    await w.registry.setIdentity(name('items'), { strategy: 'unclassified', reason: 'needs-owner' });
+    const [again] = await w.registry.classify([name('items')], { apply: true });
+    assert.deepEqual(
+      [again?.strategy, again?.applied, again?.not_applied],
+      ['synthetic_id', false, "the owner's decision stands"],
+    );
+    assert.equal((await w.registry.listCollections([name('items')]))[0]?.birth_code_strategy, 'unclassified');
+    await w.registry.setIdentity(name('items'), { strategy: 'synthetic_id' });
     assert.equal(
       (await w.registry.triggers()).find((t) => t.collection_name === name('pairs'))?.functional,
       true,
@@ -313,6 +322,7 @@ eachBackend('census and status (cli)', (backend) => {
     assert.equal((await run('census', '--orphans')).code, 2);
     assert.equal((await run('census', `${app}.rules`, '--limit', '0', '--orphans')).code, 2);
     const pre = await run('preflight', '--json');
+    assert.equal(pre.code, 1, 'heap and ghost are not ready');
     const results = JSON.parse(pre.stdout) as { collection: string; result: string }[];
     assert.equal(results.find((x) => x.collection === `${app}.rules`)?.result, 'READY');
     const id = await run('identity', 'set', `${app}.heap`, '--strategy', 'bogus');

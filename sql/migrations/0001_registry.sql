@@ -47,6 +47,8 @@ CREATE TABLE collection_registry (
   birth_code_key_columns name[],             -- the key: pk column(s) for synthetic_id / composite
   birth_code_reason      text,               -- why unclassified, or the owner's note
   birth_code_evidence    jsonb,              -- what classification saw
+  birth_code_source      text NOT NULL DEFAULT 'registration'
+    CHECK (birth_code_source IN ('registration', 'classify', 'owner')),
   birth_code_set_by      text,
   birth_code_set_at      timestamptz,
   registered_by          text NOT NULL DEFAULT session_user,

@@ -201,6 +201,8 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = c.code)
       AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s)
       AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
+    -- born meanwhile by a concurrent session: take the next code
+    ON CONFLICT (entity_code) DO NOTHING
     RETURNING entity_code INTO v_code;
     EXIT WHEN v_code IS NOT NULL;
     PERFORM %1$s.assert_not_frozen(%2$L);

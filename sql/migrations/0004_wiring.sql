@@ -32,6 +32,8 @@ DECLARE
   gw text;
   rel regclass := collection_table(c);
 BEGIN
+  -- One wiring of a collection at a time: a second one waits, then installs a fresh body.
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
   SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
   -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
   PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode);
@@ -98,6 +100,7 @@ DECLARE
   rel regclass := collection_table(c);
   was boolean := false;
 BEGIN
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
   IF rel IS NOT NULL THEN
     was := EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);

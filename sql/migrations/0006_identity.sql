@@ -9,12 +9,20 @@
 --   composite     <collection>::<k1>/<k2>/… over a multi-column primary key (its columns are
 --                 NOT NULL), each value as text with '%' and '/' percent-encoded, so '/' only
 --                 ever separates values and the code is unambiguous whatever the values hold
+-- NULL too when a column the identity names has gone from the table (dropped or renamed):
+-- the collection then cannot be wired, and the census counts it as having no identity.
 CREATE OR REPLACE FUNCTION entity_code_sql(c collection_registry, alias text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   synthetic text;
+  rel regclass := collection_table(c);
 BEGIN
+  IF rel IS NOT NULL AND (
+       (c.birth_code_column IS NOT NULL AND NOT has_column(rel, c.birth_code_column))
+       OR EXISTS (SELECT 1 FROM unnest(c.birth_code_key_columns) AS k WHERE NOT has_column(rel, k))) THEN
+    RETURN NULL;
+  END IF;
   IF cardinality(c.birth_code_key_columns) = 1 THEN
     synthetic := format('(%L || (%I.%I)::text)', c.collection_name || '::', alias,
                         c.birth_code_key_columns[1]);
@@ -168,7 +176,8 @@ $$;
 -- made under another identity exist for the collection, unless forced; a wired collection
 -- is re-wired to the new identity.
 CREATE FUNCTION set_identity(p_collection text, p_strategy identity_strategy, p_column name,
-                             p_reason text, p_evidence jsonb, p_force boolean)
+                             p_reason text, p_evidence jsonb, p_force boolean,
+                             p_source text DEFAULT 'owner')
 RETURNS collection_registry
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -178,6 +187,7 @@ DECLARE
   keys name[] := CASE WHEN rel IS NOT NULL THEN key_columns(rel) END;
   born bigint;
 BEGIN
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
   IF p_strategy IN ('column', 'legacy') AND p_column IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = format('identity %s needs a column', p_strategy),
       HINT = 'give --column COL';
@@ -219,7 +229,8 @@ BEGIN
       birth_code_reason = p_reason,
       birth_code_evidence = COALESCE(p_evidence, r.birth_code_evidence),
       birth_code_set_by = session_user,
-      birth_code_set_at = now()
+      birth_code_set_at = now(),
+      birth_code_source = p_source
   WHERE r.collection_name = c.collection_name
   RETURNING r.* INTO c;
   PERFORM rewire_if_wired(c.collection_name);
@@ -341,8 +352,9 @@ $$;
 
 -- Codes that would collide: produced by two collections, or already born under another
 -- collection than the one whose row produces it. Over every governed collection, reported
--- for the given ones (all when NULL). A hash aggregate finds codes with more than one
--- producer (min <> max) without collecting arrays for the million codes that have one.
+-- for the given ones (all when NULL); a code two rows of one collection share is a risk
+-- too. A hash aggregate finds codes with more than one producer without collecting arrays
+-- for the million codes that have one.
 CREATE FUNCTION duplicate_risk(p_collections text[] DEFAULT NULL)
 RETURNS TABLE (entity_code text, collections text[], born_as text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -363,7 +375,7 @@ BEGIN
     WITH produced AS (%s),
     shared AS (
       SELECT p.code FROM produced p WHERE p.code IS NOT NULL
-      GROUP BY p.code HAVING min(p.collection) <> max(p.collection)
+      GROUP BY p.code HAVING count(*) > 1
     ),
     elsewhere AS (
       SELECT p.code FROM produced p

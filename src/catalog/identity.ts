@@ -31,8 +31,9 @@ export interface Proposal {
   why: string;
   key_columns: string[] | null;
   evidence: { table: boolean; rows?: number; columns?: Record<string, ColumnEvidence> };
-  /** With --apply: whether this proposal was recorded. */
+  /** With --apply: whether this proposal was recorded, and why not when it was not. */
   applied?: boolean;
+  not_applied?: string;
 }
 
 /** Names natal's own catalog collections, which classification and the census leave out. */
@@ -56,30 +57,41 @@ export async function classify(
     : (await listCollections(ctx)).filter((c) => !isNatalCatalog(ctx, c)).map((c) => c.collection_name);
   const proposals: Proposal[] = [];
   for (const name of names) {
-    const { rows } = await ctx.db.query<{
+    type Row = {
       p: Omit<Proposal, 'collection_name' | 'current'>;
       current: IdentityStrategy;
-    }>(
-      `SELECT ${ctx.ns}.propose_identity($1) AS p,
-              (SELECT birth_code_strategy FROM ${ctx.ns}.collection_registry WHERE collection_name = $1) AS current`,
+      source: string;
+    };
+    const { rows } = await ctx.db.query<Row>(
+      `SELECT ${ctx.ns}.propose_identity($1) AS p, r.birth_code_strategy AS current, r.birth_code_source AS source
+       FROM ${ctx.ns}.collection_registry r WHERE r.collection_name = $1`,
       [name],
     );
-    const row = rows[0] as { p: Omit<Proposal, 'collection_name' | 'current'>; current: IdentityStrategy };
+    const row = rows[0] as Row;
     const proposal: Proposal = { collection_name: name, current: row.current, ...row.p };
     if (options.apply) {
       const differs = proposal.strategy !== proposal.current;
       proposal.applied = false;
-      if (proposal.certain && differs) {
-        await transaction((tx) =>
-          setIdentity(tx, name, {
-            strategy: proposal.strategy,
-            column: proposal.column,
-            reason: proposal.reason ?? `classify: ${proposal.why}`,
-            evidence: proposal.evidence,
-            force: false,
-          }),
-        );
-        proposal.applied = true;
+      if (!proposal.certain) proposal.not_applied = 'uncertain: left for the owner';
+      else if (!differs) proposal.not_applied = 'already recorded';
+      else if (row.source === 'owner') proposal.not_applied = "the owner's decision stands";
+      else {
+        try {
+          await transaction((tx) =>
+            setIdentity(tx, name, {
+              strategy: proposal.strategy,
+              column: proposal.column,
+              reason: proposal.reason ?? `classify: ${proposal.why}`,
+              evidence: proposal.evidence,
+              force: false,
+              source: 'classify',
+            }),
+          );
+          proposal.applied = true;
+        } catch (err) {
+          if (!(err instanceof NatalError)) throw err;
+          proposal.not_applied = err.message;
+        }
       }
     }
     proposals.push(proposal);
@@ -93,6 +105,8 @@ export interface IdentityDecision {
   reason?: string | undefined;
   evidence?: unknown;
   force?: boolean | undefined;
+  /** Who decides: the owner (default) or classification. */
+  source?: 'owner' | 'classify';
 }
 
 export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDecision): Promise<Collection> {
@@ -101,13 +115,14 @@ export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDec
   }
   if (decision.column !== undefined) assertIdentifier(decision.column, 'column');
   const name = await resolveCollection(ctx, input);
-  await ctx.db.query(`SELECT ${ctx.ns}.set_identity($1, $2, $3, $4, $5::jsonb, $6)`, [
+  await ctx.db.query(`SELECT ${ctx.ns}.set_identity($1, $2, $3, $4, $5::jsonb, $6, $7)`, [
     name,
     decision.strategy,
     decision.column ?? null,
     decision.reason ?? null,
     decision.evidence === undefined ? null : JSON.stringify(decision.evidence),
     decision.force === true,
+    decision.source ?? 'owner',
   ]);
   return (await listCollections(ctx, [name]))[0] as Collection;
 }

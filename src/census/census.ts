@@ -73,8 +73,9 @@ function stateOf(
   if (!c.has_table) return 'NO_TABLE';
   if (c.birth_code_strategy === 'unclassified') return 'UNCLASSIFIED';
   if (!functional) return 'NOT_WIRED';
-  if (counts.gap === 0 && counts.phantoms === 0) return 'COMPLETE';
+  // Two rows sharing one code are not complete, even with no gap.
   if (risky) return 'DUPLICATE_RISK';
+  if (counts.gap === 0 && counts.phantoms === 0) return 'COMPLETE';
   return 'PREFLIGHT_READY';
 }
 

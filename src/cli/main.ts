@@ -65,7 +65,13 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = argv[2] === 'help' ? 0 : 2;
         return;
       }
-      process.stderr.write(`${usageMessage(err)}\n`);
+      const message = usageMessage(err);
+      if (argv.includes('--json')) {
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: 'USAGE', message: message.replace(/^natal: /, '') } })}\n`,
+        );
+      }
+      process.stderr.write(`${message}\n`);
       process.exitCode = 2;
       return;
     }

@@ -53,8 +53,11 @@ export function knownMigrations(): Migration[] {
 
 /** Reads what is applied in `schema` and checks it against the code, without writing. */
 export async function readSchemaState(db: Queryable, schema: string): Promise<SchemaState> {
+  // A catalog query, not to_regclass(): after waiting on another init's lock, to_regclass
+  // can still answer from a stale negative cache and make this init apply 0001 again.
   const { rows: exists } = await db.query<{ ok: boolean }>(
-    `SELECT to_regclass(quote_ident($1) || '.natal_migrations') IS NOT NULL AS ok`,
+    `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = $1 AND c.relname = 'natal_migrations') AS ok`,
     [schema],
   );
   if (!exists[0]?.ok) return { status: 'absent' };

@@ -61,9 +61,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         const mark = opts.apply
           ? p.applied
             ? ' [recorded]'
-            : p.certain
-              ? ''
-              : ' [left for the owner]'
+            : ` [not recorded: ${p.not_applied}]`
           : p.certain
             ? ''
             : ' [uncertain]';
@@ -114,7 +112,9 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
           ? [`READY      ${r.collection}`]
           : [`NOT READY  ${r.collection}`, ...r.failed.map((f) => `    ✗ ${f.check}: ${f.fix}`)],
       );
-      return { json: results, text: lines.join('\n') || 'no collections' };
+      // Like doctor: exit 0 only when every collection checked is READY.
+      const ready = results.every((r) => r.result === 'READY');
+      return { json: results, text: lines.join('\n') || 'no collections', exitCode: ready ? 0 : 1 };
     }),
   );
 
