@@ -329,3 +329,36 @@ eachBackend('census and status (cli)', (backend) => {
     assert.equal(id.code, 2);
   });
 });
+
+eachBackend('codes do not depend on session settings', (backend) => {
+  test('a timestamptz, date or float key gives the same code under any TimeZone and DateStyle', async () => {
+    const w = await world(backend);
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.events (at timestamptz PRIMARY KEY, v text);
+      CREATE TABLE ${w.a}.readings (day date, level float8, PRIMARY KEY (day, level));`);
+    await w.registry.addSpecies({ code: 'SPE-EVT', prefix: 'EVT', level: 'atom' });
+    await w.registry.addCollection({ table: `${w.app}.events`, species: 'SPE-EVT' });
+    await w.registry.addCollection({ table: `${w.app}.readings`, species: 'SPE-EVT' });
+    await w.registry.setIdentity(`${w.app}.readings`, { strategy: 'composite' });
+    await w.registry.wire([`${w.app}.events`, `${w.app}.readings`]);
+    await w.registry.transaction(async (tx) => {
+      await tx.db.exec(`SET LOCAL TimeZone = 'Asia/Tokyo'; SET LOCAL DateStyle = 'SQL, DMY'; SET LOCAL extra_float_digits = 3;
+        INSERT INTO ${w.a}.events VALUES ('2024-01-01 10:00:00+00', 'x');
+        INSERT INTO ${w.a}.readings VALUES ('2024-02-03', 0.1)`);
+    });
+    assert.deepEqual(
+      [...(await w.births(`${w.app}.events`)), ...(await w.births(`${w.app}.readings`))].map((b) => b.entity_code),
+      [`${w.app}.events::2024-01-01T10:00:00.000000Z`, `${w.app}.readings::2024-02-03/0.1`],
+    );
+    for (const tz of ['UTC', 'America/New_York']) {
+      const c = await w.registry.transaction(async (tx) => {
+        await tx.db.exec(`SET LOCAL TimeZone = '${tz}'; SET LOCAL DateStyle = 'German'`);
+        return (await tx.db.query<{ gap: number; phantoms: number }>(
+          `SELECT gap::int, phantoms::int FROM ${w.ns}.census($1::text[])`,
+          [[`${w.app}.events`, `${w.app}.readings`]],
+        )).rows;
+      });
+      assert.deepEqual(c, [{ gap: 0, phantoms: 0 }, { gap: 0, phantoms: 0 }], tz);
+    }
+  });
+});
