@@ -342,23 +342,35 @@ eachBackend('codes do not depend on session settings', (backend) => {
     await w.registry.setIdentity(`${w.app}.readings`, { strategy: 'composite' });
     await w.registry.wire([`${w.app}.events`, `${w.app}.readings`]);
     await w.registry.transaction(async (tx) => {
-      await tx.db.exec(`SET LOCAL TimeZone = 'Asia/Tokyo'; SET LOCAL DateStyle = 'SQL, DMY'; SET LOCAL extra_float_digits = 3;
+      await tx.db
+        .exec(`SET LOCAL TimeZone = 'Asia/Tokyo'; SET LOCAL DateStyle = 'SQL, DMY'; SET LOCAL extra_float_digits = 3;
         INSERT INTO ${w.a}.events VALUES ('2024-01-01 10:00:00+00', 'x');
         INSERT INTO ${w.a}.readings VALUES ('2024-02-03', 0.1)`);
     });
     assert.deepEqual(
-      [...(await w.births(`${w.app}.events`)), ...(await w.births(`${w.app}.readings`))].map((b) => b.entity_code),
+      [...(await w.births(`${w.app}.events`)), ...(await w.births(`${w.app}.readings`))].map(
+        (b) => b.entity_code,
+      ),
       [`${w.app}.events::2024-01-01T10:00:00.000000Z`, `${w.app}.readings::2024-02-03/0.1`],
     );
     for (const tz of ['UTC', 'America/New_York']) {
       const c = await w.registry.transaction(async (tx) => {
         await tx.db.exec(`SET LOCAL TimeZone = '${tz}'; SET LOCAL DateStyle = 'German'`);
-        return (await tx.db.query<{ gap: number; phantoms: number }>(
-          `SELECT gap::int, phantoms::int FROM ${w.ns}.census($1::text[])`,
-          [[`${w.app}.events`, `${w.app}.readings`]],
-        )).rows;
+        return (
+          await tx.db.query<{ gap: number; phantoms: number }>(
+            `SELECT gap::int, phantoms::int FROM ${w.ns}.census($1::text[])`,
+            [[`${w.app}.events`, `${w.app}.readings`]],
+          )
+        ).rows;
       });
-      assert.deepEqual(c, [{ gap: 0, phantoms: 0 }, { gap: 0, phantoms: 0 }], tz);
+      assert.deepEqual(
+        c,
+        [
+          { gap: 0, phantoms: 0 },
+          { gap: 0, phantoms: 0 },
+        ],
+        tz,
+      );
     }
   });
 });

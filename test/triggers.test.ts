@@ -190,6 +190,32 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.equal((await state('staged'))?.problem, null);
   });
 
+  test('updates: a changed code is born; strict refuses an unborn one; other updates birth nothing', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.renamed (id int PRIMARY KEY, code text, note text);
+                               INSERT INTO ${w.a}.renamed VALUES (1, 'DOM-301', 'a'), (2, 'DOM-302', 'b')`);
+    await w.registry.addCollection({ table: name('renamed'), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.wire([name('renamed')]);
+    const codes = async () => (await w.births(name('renamed'))).map((b) => b.entity_code);
+    assert.deepEqual(await codes(), []);
+    await w.registry.db.exec(`UPDATE ${w.a}.renamed SET note = 'changed'`);
+    assert.deepEqual(await codes(), [], 'an update of other columns births nothing');
+    await w.registry.db.exec(`UPDATE ${w.a}.renamed SET code = 'DOM-311' WHERE id = 1`);
+    assert.deepEqual(await codes(), ['DOM-311']);
+    await w.registry.setCollection(name('renamed'), { strict: true });
+    await assert.rejects(
+      w.registry.db.exec(`UPDATE ${w.a}.renamed SET code = 'DOM-399' WHERE id = 2`),
+      /strict: entity DOM-399 has no prior birth/,
+    );
+    await w.registry.setCollection(name('renamed'), { strict: false });
+    await w.registry.db.exec(`DROP TRIGGER natal_birth_update ON ${w.a}.renamed`);
+    const t = (await w.registry.triggers()).find((x) => x.collection_name === name('renamed'));
+    assert.deepEqual(
+      [t?.functional, t?.problem],
+      [false, 'update trigger missing or disabled: run natal wire'],
+    );
+    await w.registry.wire([name('renamed')]);
+  });
+
   test('making a wired collection staging unwires it', async () => {
     await w.registry.db.exec(`CREATE TABLE ${w.a}.later (id int PRIMARY KEY)`);
     await w.registry.addCollection({ table: name('later'), species: 'SPE-DOM' });

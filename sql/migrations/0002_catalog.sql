@@ -228,7 +228,8 @@ $$;
 -- The auto-birth function for one collection, as (kind, function body). Everything it needs
 -- is baked in as constants, so its plan is cached and nothing is looked up per insert.
 -- `natal triggers` compares the installed body with this one to find stale configuration.
-CREATE FUNCTION auto_birth_source(p_collection text, OUT kind text, OUT body text)
+-- p_kind 'row' asks for the row-level body whatever the table (the update trigger's).
+CREATE FUNCTION auto_birth_source(p_collection text, p_kind text DEFAULT NULL, OUT kind text, OUT body text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
@@ -260,7 +261,8 @@ BEGIN
                        COALESCE(c.birth_code_reason, 'unknown')),
       HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
   END IF;
-  kind := CASE WHEN (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN 'row' ELSE 'statement' END;
+  kind := CASE WHEN p_kind = 'row' OR (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN 'row'
+               ELSE 'statement' END;
   -- A partitioned table: a row trigger on the parent is cloned to every partition, so a
   -- direct insert into a partition is born too; statement triggers would not see it.
   rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;

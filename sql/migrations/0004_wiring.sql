@@ -5,6 +5,25 @@ CREATE FUNCTION auto_birth_function(p_collection text) RETURNS name
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ('birth_auto_' || left(md5(p_collection), 16))::name $$;
 
+CREATE FUNCTION update_birth_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('birth_upd_' || left(md5(p_collection), 16))::name $$;
+
+-- The update trigger: a row whose identity columns change gets its new code born (or, in a
+-- strict collection, is refused without a prior birth). It fires only when those columns
+-- change, so other updates cost nothing.
+CREATE FUNCTION update_trigger_sql(c collection_registry, rel regclass, fn name) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('CREATE TRIGGER natal_birth_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
+                'EXECUTE FUNCTION %I.%I()',
+                string_agg(format('%I', k), ', '), rel,
+                string_agg(format('OLD.%I IS DISTINCT FROM NEW.%I', k, k), ' OR '),
+                natal_schema(), fn)
+  FROM (SELECT DISTINCT k FROM unnest(array_append(c.birth_code_key_columns, c.birth_code_column)) AS k
+        WHERE k IS NOT NULL) AS cols
+$$;
+
 -- Generated functions plan their queries once per session. Planned against a registry that
 -- was nearly empty, a probe by entity_code would stay a sequential scan for ever after;
 -- functions that probe (`probes`) run with sequential scans off, so they use the key index.
@@ -28,6 +47,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   src record;
+  upd text;
   fn name := auto_birth_function(c.collection_name);
   gw text;
   rel regclass := collection_table(c);
@@ -52,6 +72,11 @@ BEGIN
   ELSE
     EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
   END IF;
+  -- and the update trigger, row-level, firing only when identity columns change
+  SELECT s.body INTO upd FROM auto_birth_source(p_collection, 'row') s;
+  PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
+  EXECUTE update_trigger_sql(c, rel, update_birth_function(c.collection_name));
   INSERT INTO wired_trigger (collection_name, function_name, kind)
   VALUES (c.collection_name, fn, src.kind)
   ON CONFLICT (collection_name) DO UPDATE
@@ -104,8 +129,10 @@ BEGIN
   IF rel IS NOT NULL THEN
     was := EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
   END IF;
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
   DELETE FROM wired_trigger WHERE collection_name = c.collection_name;
   PERFORM regenerate_create_entity();
@@ -147,6 +174,8 @@ DECLARE
   want_error text;
   gw_want text;
   gw_have text;
+  upd_want text;
+  upd_have text;
 BEGIN
   FOR c IN SELECT * FROM collection_registry r ORDER BY r.collection_name LOOP
     collection_name := c.collection_name;
@@ -165,11 +194,18 @@ BEGIN
     present := t_proname IS NOT NULL;
     enabled := present AND t_enabled <> 'D';
     kind := CASE WHEN NOT present THEN NULL WHEN t_per_row THEN 'row' ELSE 'statement' END;
-    want_kind := NULL; want_body := NULL; want_error := NULL; gw_want := NULL;
+    want_kind := NULL; want_body := NULL; want_error := NULL; gw_want := NULL; upd_want := NULL;
+    upd_have := NULL;
+    IF rel IS NOT NULL THEN
+      SELECT p.prosrc INTO upd_have
+      FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+      WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_update' AND t.tgenabled <> 'D';
+    END IF;
     IF c.governance_role = 'governed' THEN
       BEGIN
         SELECT s.kind, s.body INTO want_kind, want_body FROM auto_birth_source(c.collection_name) s;
         gw_want := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(c.collection_name) END;
+        SELECT s.body INTO upd_want FROM auto_birth_source(c.collection_name, 'row') s;
       EXCEPTION WHEN SQLSTATE 'NB002' OR SQLSTATE 'NB003' OR SQLSTATE 'NB005' OR SQLSTATE 'NB006' THEN
         want_error := SQLERRM;
       END;
@@ -187,8 +223,9 @@ BEGIN
       WHEN NOT t_ours OR t_proname <> auto_birth_function(c.collection_name) THEN
         'points at a function that is not natal''s (' || t_proname || ')'
       WHEN t_enabled = 'D' THEN 'disabled'
+      WHEN upd_have IS NULL THEN 'update trigger missing or disabled: run natal wire'
       WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
-           OR gw_have IS DISTINCT FROM gw_want THEN
+           OR gw_have IS DISTINCT FROM gw_want OR upd_have IS DISTINCT FROM upd_want THEN
         'stale configuration: the collection changed since it was wired; run natal wire'
       ELSE NULL
     END;
