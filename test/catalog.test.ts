@@ -131,8 +131,14 @@ eachBackend('catalog', (backend) => {
       role: 'excluded',
     });
     assert.deepEqual([c.owner, c.species_code, c.governance_role], ['bob', 'SPE-REL', 'excluded']);
-    const s = await w.registry.setCollection(`${w.app}.pairs`, { strict: true });
+    await rejects(
+      w.registry.setCollection(`${w.app}.pairs`, { strict: true }),
+      'INVALID_ARGUMENT',
+      /no code column/,
+    );
+    const s = await w.registry.setCollection(`${w.app}.rules`, { strict: true });
     assert.equal(s.strict_mode, true);
+    await w.registry.setCollection(`${w.app}.rules`, { strict: false });
     await rejects(w.registry.setCollection(`${w.app}.pairs`, {}), 'USAGE');
     await rejects(w.registry.setCollection(`${w.app}.nothing`, { owner: 'x' }), 'COLLECTION_UNKNOWN');
     await rejects(w.registry.setCollection(`${w.app}.pairs`, { species: 'SPE-NONE' }), 'SPECIES_UNKNOWN');

@@ -140,6 +140,23 @@ eachBackend('birth-first gateway', (backend) => {
     assert.equal((await w.births(name('plain'))).filter((b) => b.entity_code === 'DOM-500').length, 1);
   });
 
+  test('a code held by an unborn row of another collection of the species is skipped', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.sibling (id int PRIMARY KEY, code text)`);
+    await w.registry.addCollection({ table: name('sibling'), species: 'SPE-DOM', codeColumn: 'code' });
+    const [seq] = await w.sql(`SELECT last_value::int AS n FROM ${w.ns}."code_seq_DOM"`);
+    const next = (seq?.n as number) + 1;
+    await w.registry.db.exec(
+      `INSERT INTO ${w.a}.sibling VALUES (1, 'DOM-${next}'), (2, 'DOM-${next + 1}'), (3, 'DOM-${next + 2}')`,
+    );
+    assert.equal(
+      (await w.births(name('sibling'))).length,
+      0,
+      'the sibling is not wired: its rows are unborn',
+    );
+    const birth = await w.registry.create(name('rules'), { name: 'after the sibling' });
+    assert.equal(birth.entity_code, `DOM-${next + 3}`);
+  });
+
   test('the SQL function is the same gateway for any client', async () => {
     const [r] = await w.sql(`SELECT ${w.ns}.create_entity($1, $2::jsonb, 'psql') AS b`, [
       name('rules'),

@@ -56,6 +56,12 @@ BEGIN
   INSERT INTO species_collection_map (collection_name, species_code) VALUES (v_name, p_species);
   -- Codes already in the table's code column must never be handed out again.
   PERFORM sync_code_sequence((SELECT code_prefix FROM entity_species WHERE species_code = p_species));
+  -- Wired collections of the species re-wire, so their gateways probe this table too.
+  IF strategy = 'column' THEN
+    PERFORM rewire_if_wired(m.collection_name)
+    FROM species_collection_map m
+    WHERE m.species_code = p_species AND m.collection_name <> v_name;
+  END IF;
   RETURN c;
 END
 $$;
@@ -130,7 +136,6 @@ DECLARE
   rel regclass := collection_table(c);
   sp entity_species := collection_species(p_collection);
   ns text := quote_ident(natal_schema());
-  code_is_text boolean;
   probe text;
   key_sql text;
   insert_cols text;
@@ -141,10 +146,19 @@ BEGIN
      OR c.governance_role <> 'governed' THEN
     RETURN NULL;
   END IF;
-  SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) INTO code_is_text
-  FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = c.birth_code_column;
-  probe := CASE WHEN code_is_text THEN format('t.%I = c.code', c.birth_code_column)
-                ELSE format('(t.%I)::text = c.code', c.birth_code_column) END;
+  -- The new code must not be in the code column of this table, nor of any other collection
+  -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
+  SELECT string_agg(format('NOT EXISTS (SELECT 1 FROM %s t WHERE %s)', collection_table(o),
+                           CASE WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype)
+                                THEN format('t.%I = c.code', o.birth_code_column)
+                                ELSE format('(t.%I)::text = c.code', o.birth_code_column) END),
+                    ' AND ' ORDER BY o.collection_name)
+    INTO probe
+  FROM collection_registry o
+  JOIN species_collection_map m ON m.collection_name = o.collection_name
+  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
+    AND NOT a.attisdropped;
   SELECT format('jsonb_build_object(%s)', string_agg(format('%L, v_entity -> %L', k, k), ', '))
     INTO key_sql
   FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
@@ -199,7 +213,7 @@ BEGIN
     SELECT c.code, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now()
     FROM (SELECT %1$s.format_code(%4$L, nextval(%5$L::regclass)) AS code) AS c
     WHERE NOT EXISTS (SELECT 1 FROM %1$s.birth_registry b WHERE b.entity_code = c.code)
-      AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE %7$s)
+      AND %7$s
       AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
     -- born meanwhile by a concurrent session: take the next code
     ON CONFLICT (entity_code) DO NOTHING

@@ -93,6 +93,16 @@ export async function setCollection(
   const name = await transaction(async (tx) => {
     const collection = await resolveCollection(tx, input);
     const { ns, db } = tx;
+    if (change.strict === true) {
+      // Strict means "only through the gateway", and the gateway writes into a code column.
+      const [current] = await listCollections(tx, [collection]);
+      if (current?.birth_code_strategy !== 'column') {
+        throw new NatalError(
+          'INVALID_ARGUMENT',
+          `collection ${collection} has no code column (identity ${current?.birth_code_strategy}): strict would refuse every insert, since the gateway needs one`,
+        );
+      }
+    }
     await db.query(
       `UPDATE ${ns}.collection_registry SET
          governance_role = COALESCE($2::${ns}.governance_role, governance_role),

@@ -34,6 +34,13 @@ export async function addSpecies(ctx: Ctx, input: AddSpecies): Promise<Species> 
       );
     }
   }
+  // A code sequence is named code_seq_<prefix>, and a name has 63 bytes at most.
+  if (input.prefix.length > 50) {
+    throw new NatalError(
+      'INVALID_ARGUMENT',
+      `code prefix ${input.prefix.slice(0, 20)}… is longer than 50 characters`,
+    );
+  }
   if (input.level.trim() === '' || input.level.trim() !== input.level) {
     throw new NatalError('INVALID_ARGUMENT', 'composition level must be non-empty, without outer spaces');
   }
