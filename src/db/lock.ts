@@ -3,7 +3,7 @@
  * holds `natal.lock` (containing its pid) while it has the directory open. A lock whose
  * pid is no longer alive was left by a crash and is taken over.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatalError } from '../errors.js';
 
@@ -37,10 +37,16 @@ export function acquireDirLock(dir: string): DirLock {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
+    // The pid is written to a file of our own first and linked into place, so the lock
+    // appears whole: nobody ever reads a lock file that is still empty.
+    const mine = `${path}.${process.pid}`;
     try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
+      writeFileSync(mine, `${process.pid}\n`);
+      try {
+        linkSync(mine, path);
+      } finally {
+        unlinkSync(mine);
+      }
       let released = false;
       const release = () => {
         if (released) return;
@@ -65,7 +71,7 @@ export function acquireDirLock(dir: string): DirLock {
           `data directory ${dir} is in use by pid ${pid}; wait for that natal to finish or stop it`,
         );
       }
-      // A lock without a live owner (crash, kill -9, or a half-written file): take it over.
+      // A lock without a live owner (a crash, kill -9, or a file that is not a pid): take it over.
       try {
         unlinkSync(path);
       } catch {
