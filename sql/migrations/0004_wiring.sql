@@ -155,8 +155,8 @@ BEGIN
 END
 $$;
 
--- The trigger inventory: one row per registered collection.
-CREATE FUNCTION trigger_inventory()
+-- The trigger inventory: one row per registered collection (or per one of those given).
+CREATE FUNCTION trigger_inventory(p_collections text[] DEFAULT NULL)
 RETURNS TABLE (collection_name text, governance_role governance_role, has_table boolean,
                present boolean, enabled boolean, functional boolean, kind text, problem text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -177,7 +177,9 @@ DECLARE
   upd_want text;
   upd_have text;
 BEGIN
-  FOR c IN SELECT * FROM collection_registry r ORDER BY r.collection_name LOOP
+  FOR c IN SELECT * FROM collection_registry r
+           WHERE p_collections IS NULL OR r.collection_name = ANY (p_collections)
+           ORDER BY r.collection_name LOOP
     collection_name := c.collection_name;
     governance_role := c.governance_role;
     rel := collection_table(c);

@@ -72,7 +72,9 @@ export interface TriggerState {
   problem: string | null;
 }
 
-export async function triggerInventory(ctx: Ctx): Promise<TriggerState[]> {
-  const { rows } = await ctx.db.query<TriggerState>(`SELECT * FROM ${ctx.ns}.trigger_inventory()`);
+export async function triggerInventory(ctx: Ctx, collections?: string[]): Promise<TriggerState[]> {
+  const { rows } = await ctx.db.query<TriggerState>(`SELECT * FROM ${ctx.ns}.trigger_inventory($1::text[])`, [
+    collections ?? null,
+  ]);
   return rows;
 }

@@ -94,7 +94,14 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
   const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
   const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
   const functional = new Set(
-    (await triggerInventory(ctx)).filter((t) => t.functional).map((t) => t.collection_name),
+    (
+      await triggerInventory(
+        ctx,
+        collections.map((c) => c.collection_name),
+      )
+    )
+      .filter((t) => t.functional)
+      .map((t) => t.collection_name),
   );
   const risky = new Set(
     (

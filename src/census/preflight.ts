@@ -22,7 +22,14 @@ export interface Preflight {
 export async function preflight(ctx: Ctx, inputs: string[] = []): Promise<Preflight[]> {
   const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
   const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
-  const inventory = new Map((await triggerInventory(ctx)).map((t) => [t.collection_name, t]));
+  const inventory = new Map(
+    (
+      await triggerInventory(
+        ctx,
+        collections.map((c) => c.collection_name),
+      )
+    ).map((t) => [t.collection_name, t]),
+  );
   const risks = await duplicateRisk(
     ctx,
     collections.map((c) => c.collection_name),
