@@ -157,6 +157,21 @@ eachBackend('birth-first gateway', (backend) => {
     assert.equal(birth.entity_code, `DOM-${next + 3}`);
   });
 
+  test('a char(n) code column: the gateway matches the padded code, classification sees the format', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.fixed (id serial PRIMARY KEY, code char(12), name text);
+                               INSERT INTO ${w.a}.fixed (code) VALUES ('DOM-800')`);
+    await w.registry.addCollection({ table: name('fixed'), species: 'SPE-DOM', codeColumn: 'code' });
+    const [proposal] = await w.registry.classify([name('fixed')]);
+    assert.deepEqual([proposal?.strategy, proposal?.column], ['column', 'code']);
+    await w.registry.wire([name('fixed')]);
+    const birth = await w.registry.create(name('fixed'), { name: 'padded' });
+    assert.match(birth.entity_code, /^DOM-\d+$/);
+    assert.deepEqual(
+      (await w.births(name('fixed'))).map((b) => b.entity_code),
+      [birth.entity_code],
+    );
+  });
+
   test('the SQL function is the same gateway for any client', async () => {
     const [r] = await w.sql(`SELECT ${w.ns}.create_entity($1, $2::jsonb, 'psql') AS b`, [
       name('rules'),

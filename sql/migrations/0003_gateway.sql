@@ -185,6 +185,7 @@ DECLARE
   v_code text;
   v_tries integer := 0;
   v_entity jsonb;
+  v_row_code text;
 BEGIN
   -- 1. species check (the rest was checked when this function was generated): data that
   -- this table can take, and (in 2.) no freeze
@@ -230,11 +231,12 @@ BEGIN
   -- birth made and leaves it: ON CONFLICT DO NOTHING)
   INSERT INTO %6$s AS t (%11$s)
   SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
-  RETURNING to_jsonb(t.*) INTO v_entity;
+  RETURNING to_jsonb(t.*), (t.%3$I)::text INTO v_entity, v_row_code;
   -- 5. match check
-  IF v_entity ->> %3$L IS DISTINCT FROM v_code THEN
+  -- (as text: a char(n) column pads the value, its text does not)
+  IF v_row_code IS DISTINCT FROM v_code THEN
     RAISE EXCEPTION USING ERRCODE = 'NB008',
-      MESSAGE = format('match check failed: %%s was born but the row holds %%s', v_code, v_entity ->> %3$L),
+      MESSAGE = format('match check failed: %%s was born but the row holds %%s', v_code, v_row_code),
       HINT = 'a trigger on the table changed the code; nothing was kept';
   END IF;
   RETURN jsonb_build_object(

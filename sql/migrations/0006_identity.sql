@@ -109,7 +109,7 @@ BEGIN
     SELECT string_agg(format(
              'jsonb_build_object(%L, jsonb_build_object(''distinct'', count(DISTINCT %I), '
              '''nulls'', count(*) FILTER (WHERE %I IS NULL), ''empties'', count(*) FILTER (WHERE %I = ''''), '
-             '''prefixed'', count(*) FILTER (WHERE %I ~ %L)))', k, k, k, k, k, pattern), ' || ')
+             '''prefixed'', count(*) FILTER (WHERE (%I)::text ~ %L)))', k, k, k, k, k, pattern), ' || ')
       INTO stats
     FROM unnest(cols) AS k;
     EXECUTE format('SELECT jsonb_build_object(''rows'', count(*), ''columns'', %s) FROM %s', stats, rel)
