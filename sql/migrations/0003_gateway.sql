@@ -83,7 +83,8 @@ END
 $$;
 
 -- Why the gateway refuses a collection, as an error; called when it has no gateway function.
-CREATE FUNCTION gateway_refusal(p_collection text) RETURNS void
+-- (It returns jsonb only so that create_entity's CASE can call it; it never returns.)
+CREATE FUNCTION gateway_refusal(p_collection text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
@@ -116,6 +117,7 @@ BEGIN
   RAISE EXCEPTION USING ERRCODE = 'NB012',
     MESSAGE = format('collection %s is not wired', p_collection),
     HINT = format('wire it first: natal wire %s', p_collection);
+  RETURN NULL;
 END
 $$;
 

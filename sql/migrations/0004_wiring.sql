@@ -90,8 +90,8 @@ $$;
 -- The birth-first gateway (QT-002), callable by any client:
 --   SELECT natal.create_entity('dot_domain_rules', '{"name": "…"}', 'my-tool');
 -- returns the birth record and the new entity's key as JSON. It is regenerated whenever a
--- collection is wired or unwired, as a static dispatch to each collection's gateway
--- function, so a call plans nothing.
+-- collection is wired or unwired, as one SQL CASE over each collection's gateway function:
+-- a SQL function the planner inlines into the caller's query, so dispatch costs nothing.
 CREATE FUNCTION regenerate_create_entity() RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -101,18 +101,17 @@ DECLARE
 BEGIN
   -- Concurrent wirings regenerate one after the other, each seeing the other's commit.
   PERFORM pg_advisory_xact_lock(hashtextextended('natal:create_entity:' || natal_schema(), 0));
-  SELECT string_agg(format('    WHEN %L THEN RETURN %s.%I(p_data, p_origin);', w.collection_name, ns,
+  SELECT string_agg(format(' WHEN %L THEN %s.%I(p_data, p_origin)', w.collection_name, ns,
                            gateway_function(w.collection_name)), E'\n' ORDER BY w.collection_name)
     INTO branches
   FROM wired_trigger w
   WHERE to_regprocedure(format('%s.%I(jsonb,text)', ns, gateway_function(w.collection_name))) IS NOT NULL;
   -- The body travels as a literal (%L), so no collection name can end it early.
   EXECUTE format('CREATE OR REPLACE FUNCTION %s.create_entity(p_collection text, p_data jsonb, '
-                 'p_origin text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql AS %L', ns,
-    format(E'BEGIN\n%s\n  PERFORM %s.gateway_refusal(p_collection);\n  RETURN NULL;\nEND\n',
-      CASE WHEN branches IS NULL THEN ''
-           ELSE E'  CASE p_collection\n' || branches || E'\n    ELSE NULL;\n  END CASE;' END,
-      ns));
+                 'p_origin text DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS %L', ns,
+    CASE WHEN branches IS NULL THEN format('SELECT %s.gateway_refusal(p_collection)', ns)
+         ELSE format(E'SELECT CASE p_collection\n%s\n ELSE %s.gateway_refusal(p_collection) END', branches, ns)
+    END);
 END
 $$;
 
