@@ -20,6 +20,8 @@ eachBackend('natal demo', (backend) => {
       assert.equal(s.collections, 5);
       assert.equal(s.births, 52);
       assert.equal(s.functional_triggers, 4);
+      assert.equal(s.gap, 67);
+      assert.equal(s.state, 'PREFLIGHT_READY');
     }
     const doctor = await natal(['doctor', ...target, '--schema', schema]);
     assert.equal(doctor.code, 0, doctor.stdout);

@@ -21,6 +21,9 @@ export interface DemoSummary {
   strict_rejected: boolean;
   inspected: { checked: number; passed: number; failed: number };
   functional_triggers: number;
+  /** The census after the walk: the 67 rules that predate the registry await a backfill. */
+  gap: number;
+  state: string;
 }
 
 /** Drops `schema` if an earlier demo made it; refuses to touch one it did not make. */
@@ -137,6 +140,12 @@ export async function runDemo(registry: Registry, onStep: (line: string) => void
   const functional = triggers.filter((x) => x.functional).length;
   onStep(`triggers: ${functional} functional of ${triggers.length} registered collections`);
 
+  const census = await registry.census();
+  const rules = census.collections.find((r) => r.collection === t('dot_domain_rules'));
+  onStep(
+    `census: ${census.totals.birth_required} governed collections, gap ${census.totals.gap} (dot_domain_rules ${rules?.gap}: its pre-existing rows), phantoms ${census.totals.phantoms}; state ${census.state}`,
+  );
+
   const { rows: counts } = await registry.db.query<{
     births: number;
     trigger_births: number;
@@ -159,5 +168,7 @@ export async function runDemo(registry: Registry, onStep: (line: string) => void
     strict_rejected: strictRejected,
     inspected: totals,
     functional_triggers: functional,
+    gap: census.totals.gap,
+    state: census.state,
   };
 }
