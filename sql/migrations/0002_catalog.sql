@@ -75,25 +75,71 @@ AS $$
                  WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped)
 $$;
 
--- The SQL expression that yields an entity's code from a row aliased `alias`, following
--- the collection's identity; NULL when the collection has no usable identity.
--- The seed's rule: the code column's value; `<collection>::<pk>` when it is NULL or empty.
+-- How each identity strategy forms an entity's code (entity_code_sql, below):
+--   column        the code column's value; <collection>::<pk> when it is NULL or empty
+--   synthetic_id  <collection>::<pk>
+--   legacy        <collection>~<legacy value>; <collection>::<pk> when it is NULL or empty.
+--                 A legacy column holds unique codes that do not follow the species'
+--                 PREFIX-NNN format; prefixing the collection keeps them from colliding.
+--   composite     <collection>::<k1>/<k2>/… over a multi-column primary key (its columns are
+--                 NOT NULL), each value as text with '%' and '/' percent-encoded, so '/' only
+--                 ever separates values and the code is unambiguous whatever the values hold
+
+-- A key value as text, the same in every session: a plain ::text of a timestamp, date,
+-- float or interval follows the session's TimeZone, DateStyle, extra_float_digits or
+-- IntervalStyle, and the same entity would get another code in another session.
+CREATE FUNCTION key_text_sql(rel regclass, col name, alias text) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE a.atttypid
+    WHEN 'timestamptz'::regtype THEN
+      format('to_char((%I.%I) AT TIME ZONE ''UTC'', ''YYYY-MM-DD"T"HH24:MI:SS.US"Z"'')', alias, col)
+    WHEN 'timestamp'::regtype THEN format('to_char(%I.%I, ''YYYY-MM-DD"T"HH24:MI:SS.US'')', alias, col)
+    WHEN 'date'::regtype THEN format('to_char(%I.%I, ''YYYY-MM-DD'')', alias, col)
+    WHEN 'float4'::regtype THEN format('((%I.%I)::numeric)::text', alias, col)
+    WHEN 'float8'::regtype THEN format('((%I.%I)::numeric)::text', alias, col)
+    WHEN 'interval'::regtype THEN format('(extract(epoch FROM %I.%I))::text', alias, col)
+    ELSE format('(%I.%I)::text', alias, col)
+  END
+  FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
+$$;
+
+-- NULL too when a column the identity names has gone from the table (dropped or renamed):
+-- the collection then cannot be wired, and the census counts it as having no identity.
 CREATE FUNCTION entity_code_sql(c collection_registry, alias text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   synthetic text;
+  rel regclass := collection_table(c);
 BEGIN
-  IF cardinality(c.birth_code_key_columns) = 1 THEN
-    synthetic := format('(%L || (%I.%I)::text)', c.collection_name || '::', alias,
-                        c.birth_code_key_columns[1]);
+  IF rel IS NOT NULL AND (
+       (c.birth_code_column IS NOT NULL AND NOT has_column(rel, c.birth_code_column))
+       OR EXISTS (SELECT 1 FROM unnest(c.birth_code_key_columns) AS k WHERE NOT has_column(rel, k))) THEN
+    RETURN NULL;
+  END IF;
+  IF cardinality(c.birth_code_key_columns) = 1 AND rel IS NOT NULL THEN
+    synthetic := format('(%L || %s)', c.collection_name || '::',
+                        key_text_sql(rel, c.birth_code_key_columns[1], alias));
   END IF;
   CASE c.birth_code_strategy
     WHEN 'synthetic_id' THEN
       RETURN synthetic;
-    WHEN 'column', 'legacy' THEN
+    WHEN 'column' THEN
       RETURN format('COALESCE(NULLIF((%I.%I)::text, %L), %s)', alias, c.birth_code_column, '',
                     COALESCE(synthetic, 'NULL::text'));
+    WHEN 'legacy' THEN
+      RETURN format('COALESCE(%L || NULLIF((%I.%I)::text, %L), %s)', c.collection_name || '~', alias,
+                    c.birth_code_column, '', COALESCE(synthetic, 'NULL::text'));
+    WHEN 'composite' THEN
+      IF rel IS NULL THEN
+        RETURN NULL;
+      END IF;
+      RETURN format('(%L || %s)', c.collection_name || '::',
+                    (SELECT string_agg(format('replace(replace(%s, ''%%'', ''%%25''), ''/'', ''%%2F'')',
+                                              key_text_sql(rel, k, alias)), ' || ''/'' || '
+                                       ORDER BY o)
+                     FROM unnest(c.birth_code_key_columns) WITH ORDINALITY AS u(k, o)));
     ELSE
       RETURN NULL;
   END CASE;

@@ -139,13 +139,17 @@ BEGIN
 END
 $$;
 
--- Re-installs the trigger of a collection that is wired, after its configuration changed.
+-- A wired collection follows its configuration: re-wired when it can be, unwired when it
+-- no longer can (not governed, unclassified, no table).
 CREATE FUNCTION rewire_if_wired(p_collection text) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
 BEGIN
   IF EXISTS (SELECT 1 FROM wired_trigger WHERE collection_name = p_collection) THEN
-    IF (find_collection(p_collection)).governance_role = 'governed' THEN
+    IF c.governance_role = 'governed' AND entity_code_sql(c, 'n') IS NOT NULL
+       AND collection_table(c) IS NOT NULL THEN
       PERFORM wire(p_collection);
     ELSE
       PERFORM unwire(p_collection);

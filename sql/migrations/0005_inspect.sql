@@ -1,13 +1,14 @@
--- natal 0004: inspection (the seed's "inspect pen").
+-- natal 0005: inspection (the seed's "inspect pen").
 
 -- The code prefixes a collection's codes may start with under its identity strategy.
--- Issue-by-issue strategies extend this function, not its callers.
 CREATE FUNCTION accepted_code_prefixes(c collection_registry, sp entity_species) RETURNS text[]
 LANGUAGE sql STABLE
 AS $$
   SELECT CASE c.birth_code_strategy
     WHEN 'column' THEN ARRAY[sp.code_prefix || '-', c.collection_name || '::']
     WHEN 'synthetic_id' THEN ARRAY[c.collection_name || '::']
+    WHEN 'composite' THEN ARRAY[c.collection_name || '::']
+    WHEN 'legacy' THEN ARRAY[c.collection_name || '~', c.collection_name || '::']
     ELSE ARRAY[]::text[]
   END
 $$;
