@@ -29,6 +29,14 @@ export type NatalErrorCode =
   | 'MATCH_FAILED'
   | 'NOT_WIRED'
   | 'IDENTITY_HAS_BIRTHS'
+  | 'PLAN_UNKNOWN'
+  | 'RUN_UNKNOWN'
+  | 'APPROVAL_REFUSED'
+  | 'APPLY_REFUSED'
+  | 'PLAN_STALE'
+  | 'APPLY_RUNNING'
+  | 'ROLLBACK_REFUSED'
+  | 'ACTOR_REFUSED'
   | 'BAD_ENTITY_DATA'
   | 'ENTITY_REJECTED'
   | 'QUERY_FAILED';
@@ -83,6 +91,13 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB011: 'SPECIES_UNKNOWN',
   NB012: 'NOT_WIRED',
   NB013: 'IDENTITY_HAS_BIRTHS',
+  NB014: 'PLAN_UNKNOWN',
+  NB015: 'RUN_UNKNOWN',
+  NB016: 'APPROVAL_REFUSED',
+  NB017: 'APPLY_REFUSED',
+  NB018: 'PLAN_STALE',
+  NB019: 'APPLY_RUNNING',
+  NB020: 'ROLLBACK_REFUSED',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

@@ -31,6 +31,13 @@ import {
   listPhantoms,
 } from './census/census.js';
 import { type Preflight, preflight } from './census/preflight.js';
+import { type ApplyOptions, type ApplyResult, applyPlan } from './backfill/apply.js';
+import { type Approval, type ApprovalKind, approve, currentActor } from './backfill/approve.js';
+import { type Freeze, freeze, listFreezes, unfreeze } from './backfill/freeze.js';
+import { type LedgerRow, ledger } from './backfill/ledger.js';
+import { getPlan, makePlan, type Plan, type PlanResult } from './backfill/plan.js';
+import { type Rehearsal, rehearse } from './backfill/rehearse.js';
+import { type RollbackResult, rollbackRun } from './backfill/rollback.js';
 import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
@@ -75,6 +82,7 @@ export class Registry {
           `PostgreSQL ${Math.floor(version / 10000)} is too old; natal needs 13 or newer`,
         );
       }
+      if (options.as !== undefined) await setActor(db, options.as);
     } catch (err) {
       await db.close();
       throw err;
@@ -198,7 +206,77 @@ export class Registry {
     return inspectBirths(this.ctx, tables, options);
   }
 
+  // -- the backfill (QT-001) -------------------------------------------------------------
+
+  /** The dry run: eligible collections' exact gaps, pinned by a fingerprint. No birth. */
+  plan(tables: string[] = []): Promise<PlanResult> {
+    return makePlan(this.ctx, (fn) => this.transaction(fn), tables);
+  }
+
+  getPlan(planId: number): Promise<Plan> {
+    return getPlan(this.ctx, planId);
+  }
+
+  /** Apply, check, apply again, roll back: net births 0. */
+  rehearse(planId: number): Promise<Rehearsal> {
+    return rehearse(this.ctx, planId);
+  }
+
+  approve(planId: number, kind: ApprovalKind, note?: string): Promise<Approval> {
+    return approve(this.ctx, planId, kind, note);
+  }
+
+  /** The gated apply, in committed keyset batches; `resume` continues a killed run. */
+  apply(planId: number, options: ApplyOptions = {}): Promise<ApplyResult> {
+    return applyPlan(this.db, this.schema, planId, options);
+  }
+
+  rollback(runId: number, options: { dryRun?: boolean } = {}): Promise<RollbackResult> {
+    return rollbackRun(this.ctx, runId, options.dryRun === true);
+  }
+
+  freeze(target: string, reason?: string): Promise<Freeze> {
+    return freeze(this.ctx, target, reason);
+  }
+
+  unfreeze(target: string): Promise<{ target: string; was_frozen: boolean }> {
+    return unfreeze(this.ctx, target);
+  }
+
+  freezes(): Promise<Freeze[]> {
+    return listFreezes(this.ctx);
+  }
+
+  ledger(filter: { plan?: number; run?: number } = {}): Promise<LedgerRow[]> {
+    return ledger(this.ctx, filter);
+  }
+
+  /** Who the database records as acting on this registry. */
+  actor(): Promise<string> {
+    return currentActor(this.ctx);
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/**
+ * Names the actor. Embedded (one database user) the name is taken as given; on a server
+ * the actor is the session's database role, so --as may only repeat it.
+ */
+async function setActor(db: Backend, as: string): Promise<void> {
+  const name = as.trim();
+  if (name === '') throw new NatalError('USAGE', '--as needs a name');
+  if (db.kind === 'server') {
+    const { rows } = await db.query<{ u: string }>('SELECT session_user::text AS u');
+    if (rows[0]?.u !== name) {
+      throw new NatalError(
+        'ACTOR_REFUSED',
+        `on a server the actor is the database role of the session (${rows[0]?.u}); connect as ${name} instead of using --as`,
+      );
+    }
+    return;
+  }
+  await db.query(`SELECT set_config('natal.actor', $1, false)`, [name]);
 }

@@ -33,6 +33,8 @@ export interface RegistryOptions {
   dataDir?: string | undefined;
   /** natal's schema (default `natal`); any identifier, quoted as needed. */
   schema?: string | undefined;
+  /** Who is acting, on the embedded backend (on a server: the session's role; see actor()). */
+  as?: string | undefined;
   /** Environment to read NATAL_DATABASE_URL from (the CLI passes process.env). */
   env?: NodeJS.ProcessEnv | undefined;
 }

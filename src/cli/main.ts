@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
 import { reportError } from './run.js';
+import { registerBackfillCommands } from './commands/backfill.js';
 import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerCensusCommands } from './commands/census.js';
@@ -15,7 +16,8 @@ function withGlobals(cmd: Command): Command {
     .addOption(new Option('--db <url>', 'PostgreSQL server URL (or NATAL_DATABASE_URL)'))
     .addOption(new Option('--data-dir <dir>', 'embedded data directory (default ./.natal)'))
     .addOption(new Option('--schema <name>', "natal's schema (default natal)"))
-    .addOption(new Option('--json', 'machine-readable output on stdout'));
+    .addOption(new Option('--json', 'machine-readable output on stdout'))
+    .addOption(new Option('--as <name>', 'who is acting, embedded only (on a server: your database role)'));
 }
 
 export function buildProgram(): Command {
@@ -32,6 +34,7 @@ export function buildProgram(): Command {
   registerCatalogCommands(program, withGlobals);
   registerBirthCommands(program, withGlobals);
   registerCensusCommands(program, withGlobals);
+  registerBackfillCommands(program, withGlobals);
   registerDemoCommand(program, withGlobals);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });

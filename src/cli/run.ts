@@ -11,6 +11,7 @@ export interface GlobalOptions {
   dataDir?: string;
   schema?: string;
   json?: boolean;
+  as?: string;
 }
 
 /** A command's answer: its JSON form, its text form and its exit code. */
@@ -54,6 +55,7 @@ export async function runWithRegistry(
       db: g.db,
       dataDir: options.dataDir ?? g.dataDir,
       schema: options.schema ?? g.schema,
+      as: g.as,
       env: process.env,
     });
     if (options.requireReady !== false) await registry.assertReady();

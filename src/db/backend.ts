@@ -26,6 +26,11 @@ export interface Backend extends Queryable {
   readonly location: string;
   /** Runs `fn` in one transaction on one session; commits on success, rolls back on throw. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one session, each statement committing on its own: for work that commits
+   * in steps and holds a session-level lock between them (the backfill's apply).
+   */
+  session<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,11 @@ export abstract class BaseBackend implements Backend {
     return this.runTransaction(fn);
   }
 
+  session<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.runSession(fn);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -68,6 +78,8 @@ export abstract class BaseBackend implements Backend {
 
   /** One transaction on one session. */
   protected abstract runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** One session (the embedded backend has only one). */
+  protected abstract runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
   /** Gives the connection (and any lock) back. */
   protected abstract release(): Promise<void>;
 }

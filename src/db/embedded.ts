@@ -39,6 +39,10 @@ class EmbeddedBackend extends BaseBackend {
     return this.pg.transaction((tx) => fn(wrap(tx)));
   }
 
+  protected runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {
+    return fn(wrap(this.pg));
+  }
+
   protected async release(): Promise<void> {
     try {
       await this.pg.close();

@@ -106,6 +106,20 @@ class ServerBackend extends BaseBackend {
     }
   }
 
+  protected async runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let failed = false;
+    try {
+      return await fn(wrap(client));
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      // A session that failed may still hold session state: it is closed, not reused.
+      client.release(failed);
+    }
+  }
+
   protected release(): Promise<void> {
     return this.pool.end();
   }

@@ -1,0 +1,39 @@
+/** The ledger: every PLAN / REHEARSAL / APPLY / ROLLBACK step, with its actor and numbers. */
+import type { Ctx } from '../context.js';
+import type { LedgerStep } from '../types.js';
+
+export interface LedgerRow {
+  ledger_id: number;
+  step: LedgerStep;
+  plan_id: number;
+  run_id: number | null;
+  collection: string | null;
+  actor: string;
+  dry_run: boolean;
+  expected: number | null;
+  actual: number | null;
+  rerun_delta: number | null;
+  detail: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+export async function ledger(ctx: Ctx, filter: { plan?: number; run?: number } = {}): Promise<LedgerRow[]> {
+  const { rows } = await ctx.db.query<LedgerRow>(
+    `SELECT ledger_id, step::text, plan_id, run_id, collection_name AS collection, actor, dry_run, expected,
+            actual, rerun_delta, detail, recorded_at
+     FROM ${ctx.ns}.birth_backfill_ledger
+     WHERE ($1::bigint IS NULL OR plan_id = $1) AND ($2::bigint IS NULL OR run_id = $2)
+     ORDER BY ledger_id`,
+    [filter.plan ?? null, filter.run ?? null],
+  );
+  const num = (v: number | null) => (v === null ? null : Number(v));
+  return rows.map((r) => ({
+    ...r,
+    ledger_id: Number(r.ledger_id),
+    plan_id: Number(r.plan_id),
+    run_id: num(r.run_id),
+    expected: num(r.expected),
+    actual: num(r.actual),
+    rerun_delta: num(r.rerun_delta),
+  }));
+}

@@ -1,0 +1,273 @@
+/** The gated backfill: plan, rehearse, approve, apply, rollback, freeze, unfreeze, ledger. */
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { ApplyProgress } from '../../backfill/apply.js';
+import { NatalError } from '../../errors.js';
+import { table } from '../format.js';
+import { globalOptions, runWithRegistry } from '../run.js';
+
+type WithGlobals = (c: Command) => Command;
+
+const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toLocaleString('en-US'));
+
+function parseId(what: string) {
+  return (v: string): number => {
+    if (!/^[1-9][0-9]{0,15}$/.test(v))
+      throw new InvalidArgumentError(`a ${what} is a whole number such as 1`);
+    return Number(v);
+  };
+}
+const planId = parseId('plan id');
+const runId = parseId('run id');
+
+function parseBatch(v: string): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1 || x > 10_000_000) {
+    throw new InvalidArgumentError('it takes a whole number from 1 to 10000000');
+  }
+  return x;
+}
+
+/** A progress bar on a terminal (rows, rate, ETA); nothing when output is piped or JSON. */
+function progressBar(enabled: boolean) {
+  if (!enabled) return { start: () => undefined, update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar({
+    format:
+      'apply {bar} {percentage}% | {value}/{total} births | {rate}/s | ETA {eta_formatted} | {collection}',
+    stream: process.stderr,
+    hideCursor: true,
+    etaBuffer: 20,
+  });
+  const started = Date.now();
+  let first = 0;
+  return {
+    start: (p: ApplyProgress) => {
+      first = p.born;
+      bar.start(Math.max(p.expected, 1), p.born, { rate: 0, collection: '' });
+    },
+    update: (p: ApplyProgress) => {
+      const rate = Math.round((p.born - first) / Math.max((Date.now() - started) / 1000, 0.001));
+      bar.update(p.born, { rate, collection: p.collection });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function registerBackfillCommands(program: Command, withGlobals: WithGlobals): void {
+  withGlobals(
+    program
+      .command('plan [tables...]')
+      .description('the dry run: the exact births a backfill would create, pinned by a fingerprint')
+      .option('--all', 'every governed collection (the default when no table is named)'),
+  ).action((tables: string[], opts: { all?: boolean }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      if (opts.all && tables.length > 0) throw new NatalError('USAGE', 'give tables or --all, not both');
+      const plan = await registry.plan(tables);
+      const nonzero = plan.collections.filter((c) => c.expected > 0);
+      const lines = [
+        `plan ${plan.plan_id}: ${n(plan.expected_total)} births expected in ${nonzero.length} of ${plan.collections.length} eligible collection(s); nothing was written`,
+        `fingerprint ${plan.fingerprint}`,
+        '',
+        table(
+          ['Collection', 'Expected'],
+          [...nonzero, ...plan.collections.filter((c) => c.expected === 0)].map((c) => [
+            c.collection,
+            n(c.expected),
+          ]),
+        ),
+      ];
+      if (plan.not_eligible.length) {
+        lines.push('', `not eligible (${plan.not_eligible.length}):`);
+        for (const x of plan.not_eligible) {
+          lines.push(`  ${x.collection}: ${x.failed.map((f) => `${f.check} (${f.fix})`).join('; ')}`);
+        }
+      }
+      lines.push('', `next: natal rehearse ${plan.plan_id}`);
+      return { json: plan, text: lines.join('\n') };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('rehearse')
+      .argument('<plan>', 'the plan id', planId)
+      .description('apply the plan in one transaction, check it, apply again, roll back (net births 0)'),
+  ).action((id: number, _o, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const r = await registry.rehearse(id);
+      const born = r.collections.reduce((a, c) => a + c.born, 0);
+      const rerun = r.collections.reduce((a, c) => a + c.rerun_delta, 0);
+      const lines = [
+        `rehearsal of plan ${r.plan_id}: ${n(born)} births, rerun delta ${rerun}, rolled back, net births ${r.net_births}` +
+          (r.ok ? '' : ' — FAILED'),
+        '',
+        table(
+          ['Collection', 'Expected', 'Born', 'Rerun delta', 'Inspection failed'],
+          r.collections.map((c) => [
+            c.collection,
+            n(c.expected),
+            n(c.born),
+            c.rerun_delta,
+            c.inspection_failed,
+          ]),
+        ),
+      ];
+      if (r.outside_moved) lines.push('', 'births or rows outside the plan moved during the rehearsal');
+      if (r.ok)
+        lines.push(
+          '',
+          `next: a review (natal approve ${r.plan_id} --review) and the owner's permit (--permit)`,
+        );
+      return { json: r, text: lines.join('\n'), exitCode: r.ok ? 0 : 1 };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('approve')
+      .argument('<plan>', 'the plan id', planId)
+      .description("review a plan (not its author) or permit it (the collections' owner)")
+      .option('--review', 'record a review')
+      .option('--permit', "record the owner's permit")
+      .option('--note <text>', 'a note kept with the approval'),
+  ).action((id: number, opts: { review?: boolean; permit?: boolean; note?: string }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      if (opts.review === opts.permit)
+        throw new NatalError('USAGE', 'give exactly one of --review or --permit');
+      const a = await registry.approve(id, opts.review ? 'review' : 'permit', opts.note);
+      return {
+        json: a,
+        text: `${a.kind} of plan ${a.plan_id} recorded by ${a.actor} (fingerprint ${a.fingerprint.slice(0, 12)}…)`,
+      };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('apply')
+      .argument('<plan>', 'the plan id', planId)
+      .description('apply an approved plan in committed batches; prints the run id')
+      .option('--batch-size <n>', 'rows per batch', parseBatch)
+      .option('--resume <run>', 'resume an interrupted run', runId),
+  ).action((id: number, opts: { batchSize?: number; resume?: number }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const bar = progressBar(process.stderr.isTTY === true && globalOptions(cmd).json !== true);
+      let r;
+      try {
+        r = await registry.apply(id, {
+          batchSize: opts.batchSize,
+          resume: opts.resume,
+          onStart: bar.start,
+          onBatch: bar.update,
+        });
+      } finally {
+        bar.stop();
+      }
+      const lines = [
+        `run ${r.run_id}: ${n(r.born)} births in ${r.batches} batch(es)${r.resumed ? ' (resumed)' : ''}; ` +
+          (r.confirmed
+            ? 'confirmed: gap 0 in every collection'
+            : `NOT confirmed: gap ${n(r.gap_after)} remains`),
+        '',
+        table(
+          ['Collection', 'Expected', 'Born', 'Rows', 'Gap after'],
+          r.collections.map((c) => [c.collection, n(c.expected), n(c.born), n(c.rows), n(c.gap_after)]),
+        ),
+      ];
+      for (const c of r.collections.filter((x) => x.gap_after > 0)) {
+        lines.push(`orphans of ${c.collection}: ${c.orphans.join(', ')}`);
+      }
+      lines.push('', `undo with: natal rollback ${r.run_id}`);
+      return { json: r, text: lines.join('\n'), exitCode: r.confirmed ? 0 : 1 };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('rollback')
+      .argument('<run>', 'the run id', runId)
+      .description('remove exactly the births one run created')
+      .option('--dry-run', 'show what would be removed; change nothing'),
+  ).action((id: number, opts: { dryRun?: boolean }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const r = await registry.rollback(id, { dryRun: opts.dryRun });
+      const lines = [
+        r.dry_run
+          ? `rollback of run ${r.run_id} would remove ${n(r.removed)} births (dry run: nothing changed)`
+          : `rolled back run ${r.run_id}: removed ${n(r.removed)} births`,
+        '',
+        table(
+          ['Collection', 'Born by run', r.dry_run ? 'Would remove' : 'Removed', 'Gap after'],
+          r.collections.map((c) => [c.collection, n(c.born), n(c.removed), n(c.gap_after)]),
+        ),
+      ];
+      if (r.sample.length) lines.push('', `e.g. ${r.sample.join(', ')}`);
+      return { json: r, text: lines.join('\n') };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('freeze <target>')
+      .description("freeze 'backfill' or a collection: plan, apply and rollback refuse it")
+      .requiredOption('--reason <text>', 'why (shown to whoever is refused)'),
+  ).action((target: string, opts: { reason?: string }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const f = await registry.freeze(target, opts.reason);
+      return { json: f, text: `${f.target} frozen by ${f.frozen_by}: ${f.reason}` };
+    }),
+  );
+
+  withGlobals(
+    program.command('unfreeze <target>').description("lift a freeze of 'backfill' or a collection"),
+  ).action((target: string, _o, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const u = await registry.unfreeze(target);
+      return {
+        json: u,
+        text: u.was_frozen ? `${u.target} unfrozen` : `${u.target} was not frozen; nothing changed`,
+      };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('ledger')
+      .description('the PLAN / REHEARSAL / APPLY / ROLLBACK steps, with actors and numbers')
+      .option('--plan <plan>', 'only this plan', planId)
+      .option('--run <run>', 'only this run', runId),
+  ).action((opts: { plan?: number; run?: number }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const rows = await registry.ledger(opts);
+      const text = rows.length
+        ? table(
+            [
+              'Id',
+              'Step',
+              'Plan',
+              'Run',
+              'Collection',
+              'Actor',
+              'Dry run',
+              'Expected',
+              'Actual',
+              'Rerun delta',
+            ],
+            rows.map((r) => [
+              r.ledger_id,
+              r.step,
+              r.plan_id,
+              r.run_id,
+              r.collection ?? '(all)',
+              r.actor,
+              r.dry_run ? 'yes' : 'no',
+              n(r.expected),
+              n(r.actual),
+              r.rerun_delta,
+            ]),
+          )
+        : 'the ledger is empty';
+      return { json: { ledger: rows }, text };
+    }),
+  );
+}
