@@ -38,6 +38,7 @@ import { type LedgerRow, ledger } from './backfill/ledger.js';
 import { getPlan, makePlan, type Plan, type PlanResult } from './backfill/plan.js';
 import { type Rehearsal, rehearse } from './backfill/rehearse.js';
 import { type RollbackResult, rollbackRun } from './backfill/rollback.js';
+import { buildReport, type Report, type ReportSelection } from './report/report.js';
 import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
@@ -70,7 +71,9 @@ export class Registry {
   /** Connects and checks the server is new enough; does not touch natal's schema. */
   static async open(options: RegistryOptions = {}): Promise<Registry> {
     const schema = assertIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema name');
-    const db = await connect(options);
+    const as = options.as?.trim();
+    if (as === '') throw new NatalError('USAGE', '--as needs a name');
+    const db = await connect({ ...options, as });
     try {
       const { rows } = await db.query<{ v: number }>(
         `SELECT current_setting('server_version_num')::int AS v`,
@@ -82,7 +85,7 @@ export class Registry {
           `PostgreSQL ${Math.floor(version / 10000)} is too old; natal needs 13 or newer`,
         );
       }
-      if (options.as !== undefined) await setActor(db, options.as);
+      if (as !== undefined && db.kind === 'embedded') await setActor(db, as);
     } catch (err) {
       await db.close();
       throw err;
@@ -251,6 +254,11 @@ export class Registry {
     return ledger(this.ctx, filter);
   }
 
+  /** The report of a plan, a run, or every plan since a date (default: the latest plan). */
+  report(selection: ReportSelection = {}): Promise<Report> {
+    return buildReport(this.ctx, selection);
+  }
+
   /** Who the database records as acting on this registry. */
   actor(): Promise<string> {
     return currentActor(this.ctx);
@@ -261,22 +269,7 @@ export class Registry {
   }
 }
 
-/**
- * Names the actor. Embedded (one database user) the name is taken as given; on a server
- * the actor is the session's database role, so --as may only repeat it.
- */
+/** Names the actor on the embedded backend (one database user): the natal.actor setting. */
 async function setActor(db: Backend, as: string): Promise<void> {
-  const name = as.trim();
-  if (name === '') throw new NatalError('USAGE', '--as needs a name');
-  if (db.kind === 'server') {
-    const { rows } = await db.query<{ u: string }>('SELECT session_user::text AS u');
-    if (rows[0]?.u !== name) {
-      throw new NatalError(
-        'ACTOR_REFUSED',
-        `on a server the actor is the database role of the session (${rows[0]?.u}); connect as ${name} instead of using --as`,
-      );
-    }
-    return;
-  }
-  await db.query(`SELECT set_config('natal.actor', $1, false)`, [name]);
+  await db.query(`SELECT set_config('natal.actor', $1, false)`, [as]);
 }

@@ -8,6 +8,7 @@ import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerCensusCommands } from './commands/census.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
 
 /** The flags every command takes, wherever they appear on the line. */
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerBirthCommands(program, withGlobals);
   registerCensusCommands(program, withGlobals);
   registerBackfillCommands(program, withGlobals);
+  registerReportCommand(program, withGlobals);
   registerDemoCommand(program, withGlobals);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });

@@ -11,6 +11,8 @@ export interface ConnectOptions {
   dataDir?: string | undefined;
   /** Read NATAL_DATABASE_URL when `db` is not given (the CLI does; tests may not). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Server only: the role every session acts as (see openServer). */
+  as?: string | undefined;
 }
 
 export function connect(options: ConnectOptions = {}): Promise<Backend> {
@@ -19,7 +21,7 @@ export function connect(options: ConnectOptions = {}): Promise<Backend> {
     throw new NatalError('USAGE', 'give either --db or --data-dir, not both');
   }
   if (url !== undefined && url !== '' && options.dataDir === undefined) {
-    return openServer(url);
+    return openServer(url, { as: options.as });
   }
   return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { errorMessage, fromSqlError, NatalError, SqlState, sqlState } from '../errors.js';
 import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
+import { quoteIdent } from './ident.js';
 
 const INT8_OID = 20;
 
@@ -125,7 +126,28 @@ class ServerBackend extends BaseBackend {
   }
 }
 
-export async function openServer(url: string, options: { max?: number } = {}): Promise<Backend> {
+/**
+ * `as`: the database role every session of this backend acts as (SET SESSION AUTHORIZATION),
+ * so that session_user, natal's actor, is that role. PostgreSQL allows it only to a
+ * superuser, or to the role the URL already logs in as.
+ */
+/** Checks that sessions really act as `as` (the connect hook's SET cannot report). */
+async function actAs(client: pg.PoolClient, as: string): Promise<void> {
+  try {
+    await client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`);
+  } catch (err) {
+    throw new NatalError(
+      'ACTOR_REFUSED',
+      `cannot act as ${as} (${errorMessage(err)}): on a server the actor is the database role of the session; connect as ${as}, or use --as from a superuser session`,
+      { cause: err },
+    );
+  }
+}
+
+export async function openServer(
+  url: string,
+  options: { max?: number; as?: string | undefined } = {},
+): Promise<Backend> {
   checkUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
@@ -136,11 +158,22 @@ export async function openServer(url: string, options: { max?: number } = {}): P
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  const as = options.as;
+  if (as !== undefined) {
+    pool.on('connect', (client) => {
+      client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`).catch(() => undefined);
+    });
+  }
   try {
     const client = await pool.connect();
-    client.release();
+    try {
+      if (as !== undefined) await actAs(client, as);
+    } finally {
+      client.release();
+    }
   } catch (err) {
     await pool.end().catch(() => undefined);
+    if (err instanceof NatalError) throw err;
     throw connectError(url, err);
   }
   return new ServerBackend(maskUrl(url), pool);

@@ -1,174 +1,235 @@
 /**
- * `natal demo`: the birth story on a small sample platform, step by step. The library
- * reports each step through `onStep`; the CLI prints them.
+ * `natal demo`: the seed's QT-001 on a sample platform shaped like it, step by step:
+ * status (blocked on identities) → classify and the owner's decisions → preflight → plan →
+ * rehearse → apply refused → review → permit → apply → confirm → birth-first create →
+ * report. The library reports each step through `onStep`; the CLI prints them.
  */
+import type { CensusTotals } from '../census/census.js';
 import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
-import { inspectionTotals } from '../inspect/inspect.js';
-import { loadSql } from '../paths.js';
 import type { Registry } from '../registry.js';
+import { demoActors, type OpenAs } from './actors.js';
+import { DEFAULT_BIRTHS, assertBirths, buildPlatform } from './platform.js';
+import { writePlanReport } from './report.js';
+import { appSchemaOf, clearDemoSchema, markDemoSchema } from './schemas.js';
+import { type Narrator, decideIdentities, preflightLine, statusLine } from './steps.js';
 
-export const DEMO_APP_SCHEMA = 'natal_demo_app';
-const MARK = 'made by natal demo; dropped by the next natal demo';
-export const DEMO_SCHEMA = 'natal_demo';
+export { DEMO_SCHEMA } from './schemas.js';
+export { DEFAULT_BIRTHS, FULL_BIRTHS, SEED_GAPS } from './platform.js';
 
-export interface DemoSummary {
-  app_schema: string;
-  collections: number;
-  births: number;
-  trigger_births: number;
-  gateway_code: string;
-  strict_rejected: boolean;
-  inspected: { checked: number; passed: number; failed: number };
-  functional_triggers: number;
-  /** The census after the walk: the 67 rules that predate the registry await a backfill. */
-  gap: number;
+export interface DemoOptions {
+  /** The birth registry's size before the backfill, catalog births included. */
+  births?: number | undefined;
+  /** Server: opens a registry on the same database and schema acting as a role. */
+  openAs?: OpenAs | undefined;
+  /** Where the report is written; without it, the report is built but not written. */
+  reportDir?: string | undefined;
+  onStep?: (line: string) => void;
+}
+
+/** The seed's key numbers, as the census saw them when QT-001 planned, and the walk's. */
+export interface DemoNumbers extends CensusTotals {
   state: string;
+  eligible: number;
+  nonzero_gap: number;
+  expected: number;
+  born: number;
+  rerun_delta: number;
+  net_births_rehearsal: number;
 }
 
-/** Drops `schema` if an earlier demo made it; refuses to touch one it did not make. */
-async function clearDemoSchema(registry: Registry, schema: string): Promise<void> {
-  const { rows } = await registry.db.query<{ mark: string | null }>(
-    `SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace WHERE nspname = $1`,
-    [schema],
-  );
-  if (rows[0] && rows[0].mark !== MARK) {
-    throw new NatalError(
-      'INVALID_ARGUMENT',
-      `schema ${schema} exists and was not made by natal demo; the demo will not touch it (choose another --schema)`,
-    );
-  }
-  if (rows[0]) await registry.db.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
+export interface DemoSummary extends DemoNumbers {
+  app_schema: string;
+  actors: { author: string; reviewer: string; owner: string };
+  plan_id: number;
+  run_id: number;
+  /** The planned gap of each collection with one (short table names). */
+  gaps: Record<string, number>;
+  duplicate_risk: number;
+  apply_refused: string;
+  /** After the apply and the birth-first create. */
+  after: {
+    /** Births the apply made. */
+    born: number;
+    gaps: Record<string, number>;
+    gap: number;
+    phantoms: number;
+    registry_births: number;
+    state: string;
+    confirmed: boolean;
+  };
+  staging: Record<string, { rows: number | null; births: number }>;
+  created: { entity_code: string; collection: string };
+  report: { path: string | null; title: string; status: string };
 }
 
-async function markDemoSchema(registry: Registry, schema: string): Promise<void> {
-  await registry.db.exec(`COMMENT ON SCHEMA ${quoteIdent(schema)} IS '${MARK}'`);
-}
-
-/** Creates the demo's application schema, replacing one an earlier demo made. */
-async function freshAppSchema(registry: Registry): Promise<string> {
-  const app = quoteIdent(DEMO_APP_SCHEMA);
-  await clearDemoSchema(registry, DEMO_APP_SCHEMA);
-  await registry.transaction(async (tx) => {
-    await tx.db.exec(`CREATE SCHEMA ${app}; SET LOCAL search_path TO ${app};`);
-    await tx.db.exec(loadSql('demo/platform.sql'));
-  });
-  await markDemoSchema(registry, DEMO_APP_SCHEMA);
-  return DEMO_APP_SCHEMA;
-}
-
-export async function runDemo(registry: Registry, onStep: (line: string) => void): Promise<DemoSummary> {
-  const t = (table: string) => `${DEMO_APP_SCHEMA}.${table}`;
+export async function runDemo(registry: Registry, options: DemoOptions = {}): Promise<DemoSummary> {
+  const births = assertBirths(options.births ?? DEFAULT_BIRTHS);
+  const step: Narrator = options.onStep ?? (() => undefined);
+  const app = appSchemaOf(registry.schema);
   // The demo runs in a registry of its own, made anew each time.
   await clearDemoSchema(registry, registry.schema);
   const init = await registry.init();
   await markDemoSchema(registry, registry.schema);
-  onStep(`init: natal installed in schema ${registry.schema} (${init.applied.length} migrations applied)`);
-  const app = await freshAppSchema(registry);
-  onStep(
-    `platform: tables dot_domain_rules (67 rows, codes DOM-001…DOM-067), apr_approvals, iu_staging_record in ${app}`,
-  );
-
-  await registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom', name: 'domain rule' });
-  await registry.addSpecies({
-    code: 'SPE-APR',
-    prefix: 'APR',
-    level: 'molecule',
-    name: 'approval',
-  });
-  onStep('species: SPE-DOM (DOM-…) and SPE-APR (APR-…) registered; each catalog row is born (Case 3)');
-
-  await registry.addCollection({
-    table: t('dot_domain_rules'),
-    species: 'SPE-DOM',
-    codeColumn: 'code',
-    owner: 'governance',
-  });
-  await registry.addCollection({
-    table: t('apr_approvals'),
-    species: 'SPE-APR',
-    owner: 'governance',
-  });
-  await registry.addCollection({
-    table: t('iu_staging_record'),
-    species: 'SPE-APR',
-    role: 'staging',
-  });
-  onStep(
-    'collections: 2 governed (code column, synthetic id) and 1 staging registered; no data row was born',
-  );
-
-  const wired = await registry.wireAll();
-  onStep(`wire --all: ${wired.wired.length} auto-birth triggers installed (natal's own catalog included)`);
-
-  await registry.db
-    .exec(`INSERT INTO ${quoteIdent(app)}.apr_approvals (subject) SELECT 'approval ' || g FROM generate_series(1, 42) g;
-                          INSERT INTO ${quoteIdent(app)}.iu_staging_record (payload) VALUES ('consumed'), ('expired')`);
-  const { rows: auto } = await registry.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${registry.ctx.ns}.birth_registry WHERE collection_name = $1`,
-    [t('apr_approvals')],
-  );
-  onStep(
-    `auto-birth: 42 approvals inserted directly, ${auto[0]?.n} born by the trigger; 2 staging rows, no births`,
-  );
-
-  const birth = await registry.create(t('dot_domain_rules'), { name: 'a new domain rule' }, 'dot-demo');
-  onStep(
-    `birth-first (QT-002): natal create dot_domain_rules → ${birth.entity_code} (the data already held DOM-001…DOM-067)`,
-  );
-
-  await registry.setCollection(t('dot_domain_rules'), { strict: true });
-  let strictRejected = false;
+  step(`init: natal installed in schema ${registry.schema} (${init.applied.length} migrations)`);
+  const actors = await demoActors(registry, options.openAs);
   try {
-    await registry.db.exec(
-      `INSERT INTO ${quoteIdent(app)}.dot_domain_rules (code, name) VALUES ('DOM-900', 'sneaked in')`,
-    );
-  } catch {
-    strictRejected = true;
+    return await walk(registry, app, births, actors, step, options.reportDir);
+  } finally {
+    await actors.close();
   }
-  onStep(
-    `strict: a direct insert of DOM-900 with no prior birth was ${strictRejected ? 'rejected' : 'ACCEPTED (unexpected)'}`,
+}
+
+async function walk(
+  registry: Registry,
+  app: string,
+  births: number,
+  actors: Awaited<ReturnType<typeof demoActors>>,
+  step: Narrator,
+  reportDir: string | undefined,
+): Promise<DemoSummary> {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const { author, reviewer, owner } = actors.names;
+
+  await buildPlatform(registry, app, { births, owner });
+  await actors.grant([registry.schema, app]);
+  const tables = new Map((await registry.listCollections()).map((c) => [c.collection_name, c.table_name]));
+  const short = (name: string) => tables.get(name) ?? name;
+  const start = await registry.census();
+  step(
+    `platform: ${start.totals.collections} collections in ${app}, as Stage 1 left them (${start.totals.birth_required} require birth, ${start.totals.collections - start.totals.birth_required} staging), all owned by ${owner}; birth_registry ${n(start.totals.registry_births)}`,
+  );
+  step(statusLine('status', start, short));
+
+  const resolved = await decideIdentities(registry, await actors.as('owner'), app, short, step);
+  await actors.as('author');
+
+  const collections = await registry.listCollections();
+  const unwired = collections.filter(
+    (c) =>
+      c.governance_role === 'governed' &&
+      c.has_table &&
+      c.birth_code_strategy !== 'unclassified' &&
+      !c.wired &&
+      !resolved.includes(c.collection_name) &&
+      c.table_schema === app,
+  );
+  const wired = await registry.wire(resolved);
+  step(
+    `wire: natal's auto-birth trigger on the ${wired.length} collections just identified (their new rows are born from now on); ${unwired.length} Stage 1 collections stay on the platform's old triggers (dot-birth-trigger-setup is frozen), so natal does not wire them`,
+  );
+  const planned = await registry.census();
+  step(statusLine('status', planned, short));
+
+  const checks = await registry.preflight();
+  step(preflightLine(checks));
+
+  const plan = await registry.plan();
+  const planNames = plan.collections.map((c) => c.collection);
+  const risk = await registry.duplicateRisk(planNames);
+  const nonzero = plan.collections.filter((c) => c.expected > 0).sort((a, b) => b.expected - a.expected);
+  const gaps = Object.fromEntries(nonzero.map((c) => [short(c.collection), c.expected]));
+  step(
+    `plan ${plan.plan_id} (the dry run, by ${plan.author}): ${plan.collections.length} eligible collections, ${nonzero.length} with a gap: ${nonzero.map((c) => `${short(c.collection)} ${c.expected}`).join(' · ')} = ${n(plan.expected_total)} expected births; duplicate risk ${risk.length}; no birth written`,
   );
 
-  const inspected = await registry.inspect();
-  const totals = inspectionTotals(inspected);
-  onStep(
-    `inspect: ${totals.checked} birth records checked, ${totals.passed} passed, ${totals.failed} failed`,
+  const rehearsal = await registry.rehearse(plan.plan_id);
+  const rehearsed = rehearsal.collections.reduce((a, c) => a + c.born, 0);
+  const rerun = rehearsal.collections.reduce((a, c) => a + c.rerun_delta, 0);
+  step(
+    `rehearse: ${n(rehearsed)} born, rerun delta ${rerun}, rolled back: net births ${rehearsal.net_births}${rehearsal.ok ? '' : ' (NOT ok)'}`,
   );
 
-  const triggers = await registry.triggers();
-  const functional = triggers.filter((x) => x.functional).length;
-  onStep(`triggers: ${functional} functional of ${triggers.length} registered collections`);
+  let refused = '';
+  try {
+    await registry.apply(plan.plan_id);
+  } catch (err) {
+    if (!(err instanceof NatalError) || err.code !== 'APPLY_REFUSED') throw err;
+    refused = err.message;
+  }
+  if (!refused) throw new NatalError('APPLY_REFUSED', 'the gate let an apply through without review and permit');
+  step(`apply before review and permit: refused (${refused})`);
 
-  const census = await registry.census();
-  const rules = census.collections.find((r) => r.collection === t('dot_domain_rules'));
-  onStep(
-    `census: ${census.totals.birth_required} governed collections, gap ${census.totals.gap} (dot_domain_rules ${rules?.gap}: its pre-existing rows), phantoms ${census.totals.phantoms}; state ${census.state}`,
+  const review = await (await actors.as('reviewer')).approve(
+    plan.plan_id,
+    'review',
+    `independent review: ${plan.expected_total} births in ${nonzero.length} collections, zero duplicate risk`,
+  );
+  step(
+    `review by ${review.actor} (not the author, ${author}): recorded, bound to fingerprint ${review.fingerprint.slice(0, 12)}…`,
+  );
+  const permit = await (await actors.as('owner')).approve(plan.plan_id, 'permit', 'owner permit for QT-001');
+  step(`permit by ${permit.actor}, owner of all ${plan.collections.length} collections in the plan: recorded`);
+  await actors.as('author');
+
+  const applied = await registry.apply(plan.plan_id);
+  step(`apply (by ${author}): run ${applied.run_id}, ${n(applied.born)} births in ${applied.batches} batches`);
+  const after = Object.fromEntries(
+    applied.collections
+      .filter((c) => gaps[short(c.collection)] !== undefined)
+      .map((c) => [short(c.collection), c.gap_after]),
+  );
+  step(
+    `confirm: gap 0 in all ${nonzero.length}? ${Object.entries(after)
+      .map(([t, g]) => `${t} ${g}`)
+      .join(' · ')}; ${applied.confirmed ? 'confirmed' : 'NOT confirmed'}`,
   );
 
-  const { rows: counts } = await registry.db.query<{
-    births: number;
-    trigger_births: number;
-    collections: number;
-  }>(
-    `SELECT (SELECT count(*)::int FROM ${registry.ctx.ns}.birth_registry) AS births,
-            (SELECT count(*)::int FROM ${registry.ctx.ns}.birth_registry WHERE operation = 'trigger') AS trigger_births,
-            (SELECT count(*)::int FROM ${registry.ctx.ns}.collection_registry) AS collections`,
+  const created = await registry.create(
+    `${quoteIdent(app)}.dot_domain_rules`,
+    { name: 'a new domain rule, born first' },
+    'natal-demo',
   );
-  const c = counts[0] as { births: number; trigger_births: number; collections: number };
-  onStep(
-    `registry: ${c.collections} collections, ${c.births} births (the 67 pre-existing rules await a backfill)`,
+  step(
+    `birth-first (QT-002): natal create dot_domain_rules → ${created.entity_code}: the birth first, then the row, in one transaction`,
   );
+
+  const end = await registry.census();
+  const staging = Object.fromEntries(
+    end.collections
+      .filter((c) => c.governance_role === 'staging')
+      .map((c) => [short(c.collection), { rows: c.rows, births: c.births }]),
+  );
+  step(
+    `census: gap ${end.totals.gap}, phantoms ${end.totals.phantoms}; birth_registry ${n(end.totals.registry_births)} (+${applied.born} backfill, +1 birth-first); staging ${Object.entries(
+      staging,
+    )
+      .map(([t, s]) => `${t} ${s.rows} rows / ${s.births} births`)
+      .join(', ')}`,
+  );
+
+  const report = reportDir
+    ? await writePlanReport(registry, plan.plan_id, reportDir)
+    : { path: null, ...(await registry.report({ plan: plan.plan_id })) };
+  step(`report: ${report.title}${report.path ? ` → ${report.path}` : ''}`);
+
   return {
+    ...planned.totals,
+    state: planned.state,
+    eligible: plan.collections.length,
+    nonzero_gap: nonzero.length,
+    expected: plan.expected_total,
+    born: rehearsed,
+    rerun_delta: rerun,
+    net_births_rehearsal: rehearsal.net_births,
     app_schema: app,
-    collections: c.collections,
-    births: c.births,
-    trigger_births: c.trigger_births,
-    gateway_code: birth.entity_code,
-    strict_rejected: strictRejected,
-    inspected: totals,
-    functional_triggers: functional,
-    gap: census.totals.gap,
-    state: census.state,
+    actors: { author, reviewer, owner },
+    plan_id: plan.plan_id,
+    run_id: applied.run_id,
+    gaps,
+    duplicate_risk: risk.length,
+    apply_refused: refused,
+    after: {
+      born: applied.born,
+      gaps: after,
+      gap: end.totals.gap,
+      phantoms: end.totals.phantoms,
+      registry_births: end.totals.registry_births,
+      state: end.state,
+      confirmed: applied.confirmed,
+    },
+    staging,
+    created: { entity_code: created.entity_code, collection: short(created.collection_name) },
+    report: { path: report.path, title: report.title, status: report.status },
   };
 }

@@ -20,7 +20,7 @@ export interface TestBackend {
   /** Global CLI flags that reach this backend's database (a new data dir each call). */
   cliTarget(): string[];
   /** Opens a registry; `schema` defaults to a unique one. Closed after the suite. */
-  open(options?: { schema?: string; dataDir?: string }): Promise<Registry>;
+  open(options?: { schema?: string; dataDir?: string; as?: string }): Promise<Registry>;
   /** A fresh embedded data directory (copied from the run's template). */
   freshDataDir(): string;
   /** Drops `schema` after the suite too (for schemas made by the code under test). */
@@ -65,8 +65,8 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
       schemas.add(schema);
       const registry =
         name === 'server'
-          ? await Registry.open({ db: SERVER_URL, schema })
-          : await Registry.open({ dataDir: options.dataDir ?? dataDir(), schema });
+          ? await Registry.open({ db: SERVER_URL, schema, as: options.as })
+          : await Registry.open({ dataDir: options.dataDir ?? dataDir(), schema, as: options.as });
       registries.push(registry);
       return registry;
     },

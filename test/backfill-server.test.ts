@@ -1,0 +1,315 @@
+/**
+ * The backfill on a real server, where it matters most: separation of duties by database
+ * roles that log in as themselves, a kill -9 in the middle of an apply and its resume,
+ * inserts into the collection while an apply runs, and one apply at a time.
+ * (PGlite is one process and one connection; these run on the server only.)
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { quoteIdent } from '../src/db/ident.js';
+import { Registry } from '../src/registry.js';
+import { grant } from './helpers/actors.js';
+import { SERVER_URL } from './helpers/backends.js';
+import { NATAL_BIN, natal } from './helpers/cli.js';
+import { rejects } from './helpers/setup.js';
+
+const unique = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
+
+/** The server URL, logging in as `role` (the test server trusts local logins). */
+function urlAs(role: string): string {
+  const u = new URL(SERVER_URL as string);
+  u.username = role;
+  u.password = '';
+  return u.toString();
+}
+
+describe(
+  'backfill on a server [server]',
+  SERVER_URL === undefined ? { skip: 'no PostgreSQL server (NATAL_TEST_DATABASE_URL)' } : {},
+  () => {
+    const schema = unique('natal');
+    const app = unique('app');
+    const roles = {
+      author: unique('natal_author'),
+      reviewer: unique('natal_reviewer'),
+      owner: unique('natal_owner'),
+    };
+    let admin: pg.Client;
+    let registry: Registry;
+    const opened: Registry[] = [];
+    let n = 0;
+
+    const count = async (sql: string, params: unknown[] = []) =>
+      Number((await admin.query<{ n: string }>(sql, params)).rows[0]?.n);
+
+    async function login(role: string): Promise<Registry> {
+      const r = await Registry.open({ db: urlAs(role), schema });
+      opened.push(r);
+      return r;
+    }
+
+    /** A wired collection of `rows` rows with no births, owned by the owner role. */
+    async function collection(rows: number): Promise<string> {
+      n += 1;
+      const q = `${quoteIdent(app)}.t${n}`;
+      await admin.query(`CREATE TABLE ${q} (id int PRIMARY KEY, v text);
+        INSERT INTO ${q} SELECT g, 'v' FROM generate_series(1, ${rows}) g`);
+      const c = await registry.addCollection({
+        table: `${app}.t${n}`,
+        species: 'SPE-ROW',
+        owner: roles.owner,
+      });
+      await registry.wire([c.collection_name]);
+      for (const role of Object.values(roles)) await grant(admin, role, [schema, app]);
+      return c.collection_name;
+    }
+
+    before(async () => {
+      admin = new pg.Client({ connectionString: SERVER_URL });
+      await admin.connect();
+      for (const role of Object.values(roles)) await admin.query(`CREATE ROLE ${quoteIdent(role)} LOGIN`);
+      registry = await Registry.open({ db: SERVER_URL, schema });
+      await registry.init();
+      await admin.query(`CREATE SCHEMA ${quoteIdent(app)}`);
+      await registry.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
+    });
+
+    after(async () => {
+      for (const r of [...opened, registry]) await r?.close().catch(() => undefined);
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE`);
+      for (const role of Object.values(roles)) {
+        await admin.query(`DROP OWNED BY ${quoteIdent(role)}`).catch(() => undefined);
+        await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
+      }
+      await admin.end();
+    });
+
+    test('two roles: the author cannot review, a non-owner cannot permit, the right roles can', async () => {
+      const c = await collection(100);
+      const author = await login(roles.author);
+      const reviewer = await login(roles.reviewer);
+      const owner = await login(roles.owner);
+      assert.equal(await author.actor(), roles.author);
+      const plan = await author.plan([c]);
+      assert.equal(plan.author, roles.author);
+      await rejects(author.approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
+      await rejects(reviewer.approve(plan.plan_id, 'permit'), 'APPROVAL_REFUSED', /must come from the owner/);
+      // The author cannot pass for someone else: on a server --as needs a superuser session.
+      await assert.rejects(
+        Registry.open({ db: urlAs(roles.author), schema, as: roles.reviewer }),
+        /cannot act as/,
+      );
+      // Nor by setting what the embedded backend reads: the server ignores natal.actor.
+      await author.db.query(`SELECT set_config('natal.actor', $1, false)`, [roles.reviewer]);
+      await rejects(author.approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
+      await reviewer.approve(plan.plan_id, 'review');
+      await rejects(author.apply(plan.plan_id), 'APPLY_REFUSED', /no permit/);
+      await owner.approve(plan.plan_id, 'permit');
+      const applied = await author.apply(plan.plan_id);
+      assert.equal(applied.born, 100);
+      const ledger = await author.ledger({ plan: plan.plan_id });
+      assert.deepEqual(
+        [...new Set(ledger.map((l) => `${l.step}:${l.actor}`))],
+        [`PLAN:${roles.author}`, `APPLY:${roles.author}`],
+      );
+      const approvals = await admin.query(
+        `SELECT kind::text, actor FROM ${quoteIdent(schema)}.backfill_approval WHERE plan_id = $1 ORDER BY kind`,
+        [plan.plan_id],
+      );
+      assert.deepEqual(
+        approvals.rows,
+        [
+          { kind: 'review', actor: roles.reviewer },
+          { kind: 'permit', actor: roles.owner },
+        ].sort((x, y) => (x.kind === 'review' ? -1 : 1) - (y.kind === 'review' ? -1 : 1)),
+      );
+    });
+
+    test('a direct SQL apply by a client that skips the CLI is refused without approvals', async () => {
+      const c = await collection(10);
+      const plan = await registry.plan([c]);
+      const client = new pg.Client({ connectionString: urlAs(roles.author) });
+      await client.connect();
+      try {
+        await assert.rejects(
+          client.query(`SELECT ${quoteIdent(schema)}.apply_begin($1, 1000)`, [plan.plan_id]),
+          (err: { code?: string; message: string }) => err.code === 'NB017' && /no review/.test(err.message),
+        );
+      } finally {
+        await client.end();
+      }
+      assert.equal(
+        await count(
+          `SELECT count(*) AS n FROM ${quoteIdent(schema)}.birth_registry WHERE run_id IS NOT NULL AND collection_name = $1`,
+          [c],
+        ),
+        0,
+      );
+    });
+
+    test('another apply running holds the lock: a second apply is refused and writes nothing', async () => {
+      const c = await collection(10);
+      const plan = await registry.plan([c]);
+      await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+      await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+      const holder = new pg.Client({ connectionString: SERVER_URL });
+      await holder.connect();
+      try {
+        await holder.query(`SELECT pg_advisory_lock(28257, ${quoteIdent(schema)}.apply_lock_key())`);
+        const runs = await count(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.backfill_run`);
+        await rejects(
+          registry.apply(plan.plan_id),
+          'APPLY_RUNNING',
+          /another apply is running \(backend pid \d+\)/,
+        );
+        assert.equal(await count(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.backfill_run`), runs);
+      } finally {
+        await holder.end();
+      }
+      assert.equal((await registry.apply(plan.plan_id)).born, 10);
+    });
+
+    test('kill -9 in the middle of an apply, then --resume: exactly the planned births', async () => {
+      const c = await collection(60_000);
+      const plan = await registry.plan([c]);
+      await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+      await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+      const child = spawn(
+        process.execPath,
+        [
+          NATAL_BIN,
+          'apply',
+          String(plan.plan_id),
+          '--batch-size',
+          '500',
+          '--db',
+          SERVER_URL as string,
+          '--schema',
+          schema,
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      // Wait until a few batches are committed, then kill it without warning.
+      let batches = 0;
+      for (let i = 0; i < 600 && batches < 4; i += 1) {
+        await new Promise((r) => setTimeout(r, 10));
+        const { rows } = await admin.query<{ b: number | null }>(
+          `SELECT (cursor->>'batches')::int AS b FROM ${quoteIdent(schema)}.backfill_run WHERE plan_id = $1`,
+          [plan.plan_id],
+        );
+        batches = rows[0]?.b ?? 0;
+      }
+      child.kill('SIGKILL');
+      await exited;
+      assert.ok(batches >= 4, 'the apply got going before the kill');
+      // The server finishes the statement in flight on its own, then ends the dead session
+      // and its lock with it; only then is the run's state final.
+      for (let i = 0; i < 500; i += 1) {
+        const { rows } = await admin.query<{ pid: number | null }>(
+          `SELECT ${quoteIdent(schema)}.apply_lock_holder() AS pid`,
+        );
+        if (rows[0]?.pid === null) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const run = await admin.query<{ run_id: string; status: string; born: string }>(
+        `SELECT run_id, status::text,
+                (SELECT count(*) FROM ${quoteIdent(schema)}.birth_registry b WHERE b.run_id = r.run_id) AS born
+         FROM ${quoteIdent(schema)}.backfill_run r WHERE plan_id = $1`,
+        [plan.plan_id],
+      );
+      const killed = run.rows[0] as { run_id: string; status: string; born: string };
+      assert.equal(killed.status, 'running');
+      const partial = Number(killed.born);
+      assert.ok(partial > 0 && partial < 60_000, `part 1 made ${partial} births`);
+      assert.equal(partial % 500, 0, 'only whole batches were committed');
+      // The killed session's lock went with it; a plain apply is told to resume.
+      const again = await natal([
+        'apply',
+        String(plan.plan_id),
+        '--db',
+        SERVER_URL as string,
+        '--schema',
+        schema,
+      ]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, new RegExp(`--resume ${killed.run_id}`));
+      const resumed = await natal([
+        'apply',
+        String(plan.plan_id),
+        '--resume',
+        killed.run_id,
+        '--json',
+        '--db',
+        SERVER_URL as string,
+        '--schema',
+        schema,
+      ]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const out = JSON.parse(resumed.stdout) as { run_id: number; born: number; gap_after: number };
+      assert.deepEqual([out.run_id, out.born, out.gap_after], [Number(killed.run_id), 60_000, 0]);
+      assert.equal(
+        await count(
+          `SELECT count(*) AS n FROM ${quoteIdent(schema)}.birth_registry WHERE collection_name = $1`,
+          [c],
+        ),
+        60_000,
+      );
+      const ledger = await registry.ledger({ run: Number(killed.run_id) });
+      assert.deepEqual(
+        ledger.map((l) => [l.step, l.collection, l.actual, l.detail.part, l.detail.ended ?? null]),
+        [
+          ['APPLY', null, partial, 1, 'interrupted'],
+          ['APPLY', c, 60_000, 2, null],
+        ],
+      );
+    });
+
+    test('inserts into the collection while an apply runs: no duplicates, no orphans', async () => {
+      const c = await collection(40_000);
+      const plan = await registry.plan([c]);
+      await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+      await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+      const writer = new pg.Client({ connectionString: SERVER_URL });
+      await writer.connect();
+      let stop = false;
+      let inserted = 0;
+      const writing = (async () => {
+        // New rows on both sides of the apply's cursor: low ids (passed) and high ones (ahead).
+        while (!stop) {
+          const id = inserted % 2 === 0 ? -1 - inserted : 100_000 + inserted;
+          await writer.query(`INSERT INTO ${c} VALUES ($1, 'during')`, [id]);
+          inserted += 1;
+        }
+      })();
+      try {
+        const applied = await registry.apply(plan.plan_id, {
+          batchSize: 1000,
+          onBatch: () => undefined,
+        });
+        stop = true;
+        await writing;
+        assert.equal(applied.born, 40_000, 'the run births exactly the planned rows');
+        assert.ok(inserted > 0, 'rows were inserted during the apply');
+      } finally {
+        stop = true;
+        await writing.catch(() => undefined);
+        await writer.end();
+      }
+      const census = await registry.census([c]);
+      assert.deepEqual(
+        [
+          census.collections[0]?.rows,
+          census.collections[0]?.births,
+          census.collections[0]?.gap,
+          census.collections[0]?.phantoms,
+        ],
+        [40_000 + inserted, 40_000 + inserted, 0, 0],
+      );
+    });
+  },
+);

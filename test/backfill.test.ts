@@ -1,0 +1,467 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { quoteIdent } from '../src/db/ident.js';
+import { Registry } from '../src/registry.js';
+import { type Actors, actors } from './helpers/actors.js';
+import { eachBackend } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
+import { rejects, type World, world } from './helpers/setup.js';
+
+eachBackend('backfill', (backend) => {
+  let w: World;
+  let people: Actors;
+  let n = 0;
+
+  const births = async () => Number((await w.sql(`SELECT count(*) AS n FROM ${w.ns}.birth_registry`))[0]?.n);
+  const runs = async () => Number((await w.sql(`SELECT count(*) AS n FROM ${w.ns}.backfill_run`))[0]?.n);
+  /** Every birth code, for comparing the registry before and after. */
+  const codes = async () =>
+    (await w.sql(`SELECT entity_code FROM ${w.ns}.birth_registry ORDER BY entity_code`)).map(
+      (r) => r.entity_code,
+    );
+
+  /** A wired collection whose `rows` rows predate the registry (no births), owned by 'owner'. */
+  async function collection(rows: number, options: { name?: string } = {}): Promise<string> {
+    n += 1;
+    const table = options.name ?? `t${n}`;
+    const q = `${w.a}.${quoteIdent(table)}`;
+    await w.registry.db.exec(`CREATE TABLE ${q} (id int PRIMARY KEY, v text);
+      INSERT INTO ${q} SELECT g, 'v' || g FROM generate_series(1, ${rows}) g;`);
+    const name = `${w.app}.${quoteIdent(table)}`;
+    const c = await w.registry.addCollection({
+      table: name,
+      species: 'SPE-ROW',
+      owner: people.name('owner'),
+    });
+    await w.registry.wire([c.collection_name]);
+    return c.collection_name;
+  }
+
+  /** A plan of `collections`, reviewed and permitted by the right people. */
+  async function approved(collections: string[]): Promise<number> {
+    const plan = await (await people.as('author')).plan(collections);
+    await (await people.as('reviewer')).approve(plan.plan_id, 'review');
+    await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    await people.as('author');
+    return plan.plan_id;
+  }
+
+  async function author(): Promise<Registry> {
+    return people.as('author');
+  }
+
+  before(async () => {
+    w = await world(backend);
+    await w.registry.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
+    people = await actors(backend, w, ['reviewer', 'owner', 'stranger']);
+  });
+  after(() => people?.cleanup());
+
+  test('the full sequence: plan, rehearse, review, permit, apply, confirm, replan 0, rollback', async () => {
+    const a = await collection(250);
+    const b = await collection(40, { name: 'Odd "Name" Here' });
+    const before0 = await codes();
+    const r = await author();
+    const plan = await r.plan([a, b]);
+    assert.equal(plan.expected_total, 290);
+    assert.deepEqual(
+      plan.collections.map((c) => `${c.collection}=${c.expected}`).sort(),
+      [`${a}=250`, `${b}=40`].sort(),
+    );
+    assert.match(plan.fingerprint, /^[0-9a-f]{64}$/);
+    assert.equal(plan.author, people.name('author'));
+    assert.deepEqual(await codes(), before0, 'planning writes no birth');
+
+    const rehearsal = await r.rehearse(plan.plan_id);
+    assert.equal(rehearsal.ok, true);
+    assert.equal(rehearsal.net_births, 0);
+    assert.equal(rehearsal.outside_moved, false);
+    for (const c of rehearsal.collections) {
+      assert.equal(c.born, c.expected);
+      assert.equal(c.rerun_delta, 0);
+      assert.equal(c.inspection_failed, 0);
+    }
+    assert.deepEqual(await codes(), before0, 'a rehearsal leaves no birth');
+
+    await (await people.as('reviewer')).approve(plan.plan_id, 'review', 'looked at it');
+    await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    const applied = await (await author()).apply(plan.plan_id, { batchSize: 64 });
+    assert.equal(applied.confirmed, true);
+    assert.equal(applied.born, 290);
+    assert.equal(applied.gap_after, 0);
+    assert.ok(applied.batches >= 5, `keyset batches of 64: ${applied.batches}`);
+    for (const c of applied.collections) assert.equal(c.born, c.expected);
+    const census = await r.census([a, b]);
+    assert.deepEqual(
+      census.collections.map((c) => [c.gap, c.phantoms, c.state]),
+      [
+        [0, 0, 'COMPLETE'],
+        [0, 0, 'COMPLETE'],
+      ],
+    );
+    const made = await w.sql(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE inspection_status = 'passed') AS passed,
+              count(DISTINCT run_id) AS runs, min(operation::text) AS op
+       FROM ${w.ns}.birth_registry WHERE run_id IS NOT NULL`,
+    );
+    assert.deepEqual(made[0], { n: 290, passed: 290, runs: 1, op: 'backfill' });
+
+    const again = await r.plan([a, b]);
+    assert.equal(again.expected_total, 0, 'replanning after the apply expects 0');
+
+    const ledger = await r.ledger({ plan: plan.plan_id });
+    assert.deepEqual(
+      [...new Set(ledger.map((l) => l.step))],
+      ['PLAN', 'REHEARSAL', 'APPLY'],
+      'the ledger holds every step in order',
+    );
+    assert.ok(ledger.filter((l) => l.step === 'APPLY').every((l) => l.actor === people.name('author')));
+
+    const dry = await r.rollback(applied.run_id, { dryRun: true });
+    assert.equal(dry.removed, 290);
+    assert.equal(await births(), before0.length + 290, 'a dry run removes nothing');
+    const undone = await r.rollback(applied.run_id);
+    assert.equal(undone.removed, 290);
+    assert.deepEqual(await codes(), before0, 'rollback restores the registry exactly');
+    assert.deepEqual(
+      undone.collections.map((c) => c.gap_after),
+      plan.collections.map((c) => c.expected),
+    );
+    const rolled = await r.ledger({ run: applied.run_id });
+    assert.equal(rolled.filter((l) => l.step === 'ROLLBACK').length, 2);
+    await rejects(r.rollback(applied.run_id), 'ROLLBACK_REFUSED', /already rolled back/);
+  });
+
+  test('rollback removes only the run’s births, not those triggers made meanwhile', async () => {
+    const a = await collection(30);
+    const plan = await approved([a]);
+    const applied = await (await author()).apply(plan);
+    await w.registry.db.exec(`INSERT INTO ${a} SELECT g, 'new' FROM generate_series(1001, 1005) g`);
+    const removed = await w.registry.rollback(applied.run_id);
+    assert.equal(removed.removed, 30);
+    const left = await w.sql(`SELECT count(*) AS n FROM ${w.ns}.birth_registry WHERE collection_name = $1`, [
+      a,
+    ]);
+    assert.equal(left[0]?.n, 5, 'the five trigger births stay');
+  });
+
+  test('refused: no review (nothing written)', async () => {
+    const a = await collection(10);
+    const plan = await (await author()).plan([a]);
+    await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    const [b0, r0] = [await births(), await runs()];
+    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no review/);
+    assert.deepEqual([await births(), await runs()], [b0, r0]);
+  });
+
+  test('refused: no permit (nothing written)', async () => {
+    const a = await collection(10);
+    const plan = await (await author()).plan([a]);
+    await (await people.as('reviewer')).approve(plan.plan_id, 'review');
+    const [b0, r0] = [await births(), await runs()];
+    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit/);
+    assert.deepEqual([await births(), await runs()], [b0, r0]);
+  });
+
+  test('refused: the reviewer is the author, at approval and at apply', async () => {
+    const a = await collection(10);
+    const plan = await (await author()).plan([a]);
+    await rejects((await author()).approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
+    // A review row written around approve_plan() is still not a review by someone else.
+    await w.sql(
+      `INSERT INTO ${w.ns}.backfill_approval (plan_id, kind, actor, fingerprint) VALUES ($1, 'review', $2, $3)`,
+      [plan.plan_id, people.name('author'), plan.fingerprint],
+    );
+    await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    const b0 = await births();
+    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /reviewed only by its author/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: a permit not from the owner, at approval and at apply', async () => {
+    const a = await collection(10);
+    const plan = await (await author()).plan([a]);
+    await (await people.as('reviewer')).approve(plan.plan_id, 'review');
+    await rejects(
+      (await people.as('stranger')).approve(plan.plan_id, 'permit'),
+      'APPROVAL_REFUSED',
+      /must come from the owner/,
+    );
+    await w.sql(
+      `INSERT INTO ${w.ns}.backfill_approval (plan_id, kind, actor, fingerprint) VALUES ($1, 'permit', $2, $3)`,
+      [plan.plan_id, people.name('stranger'), plan.fingerprint],
+    );
+    const b0 = await births();
+    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit from its owner/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: a stale plan (the gap changed since planning)', async () => {
+    const a = await collection(20);
+    const plan = await approved([a]);
+    // One row gets a birth some other way (as an import would): the gap is now 19.
+    await w.sql(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation)
+       VALUES ($1 || '::1', $1, 'SPE-ROW', 'atom', 'test', 'governed', 'import')`,
+      [a],
+    );
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'PLAN_STALE', /planned 20 births, its gap is now 19/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: a stale plan (same count, other codes)', async () => {
+    const a = await collection(20);
+    const plan = await approved([a]);
+    await w.registry.db.exec(`ALTER TABLE ${a} DISABLE TRIGGER USER`);
+    await w.registry.db.exec(`DELETE FROM ${a} WHERE id = 1; INSERT INTO ${a} VALUES (99, 'swapped')`);
+    await w.registry.db.exec(`ALTER TABLE ${a} ENABLE TRIGGER USER`);
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'PLAN_STALE', /missing codes .* changed/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: a plan already applied', async () => {
+    const a = await collection(5);
+    const plan = await approved([a]);
+    await (await author()).apply(plan);
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'APPLY_REFUSED', /already applied/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: a plan altered after it was made', async () => {
+    const a = await collection(5);
+    const plan = await approved([a]);
+    await w.sql(`UPDATE ${w.ns}.backfill_plan_item SET expected = 4 WHERE plan_id = $1`, [plan]);
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'APPLY_REFUSED', /altered/);
+    assert.equal(await births(), b0);
+    // Re-signing the plan row does not help: the approvals are bound to the old fingerprint.
+    await w.sql(
+      `UPDATE ${w.ns}.backfill_plan p SET expected_total = 4,
+         fingerprint = ${w.ns}.backfill_fingerprint(p.plan_id, p.author, p.natal_version, ${w.ns}.stored_items(p.plan_id))
+       WHERE plan_id = $1`,
+      [plan],
+    );
+    await rejects((await author()).apply(plan), 'APPLY_REFUSED', /no review/);
+    assert.equal(await births(), b0);
+  });
+
+  test('refused: backfill frozen, and a collection frozen (plan, apply, rollback)', async () => {
+    const a = await collection(5);
+    const plan = await approved([a]);
+    const r = await author();
+    await r.freeze('backfill', 'audit week');
+    const b0 = await births();
+    await rejects(r.apply(plan), 'COLLECTION_FROZEN', /backfill is frozen by .*: audit week/);
+    await rejects(r.plan([a]), 'COLLECTION_FROZEN', /backfill is frozen/);
+    await r.unfreeze('backfill');
+    await r.freeze(a, 'owner is migrating it');
+    await rejects(r.apply(plan), 'COLLECTION_FROZEN', /collection .* is frozen by .*: owner is migrating it/);
+    await rejects(r.plan([a]), 'COLLECTION_FROZEN');
+    assert.equal(await births(), b0);
+    await r.unfreeze(a);
+    const applied = await r.apply(plan);
+    await r.freeze(a, 'hold');
+    await rejects(r.rollback(applied.run_id), 'COLLECTION_FROZEN', /hold/);
+    assert.equal(await births(), b0 + 5, 'a refused rollback removes nothing');
+    await r.unfreeze(a);
+    assert.equal((await r.rollback(applied.run_id)).removed, 5);
+  });
+
+  test('refused: an interrupted run must be resumed, not restarted', async () => {
+    const a = await collection(50);
+    const plan = await approved([a]);
+    // A run that began and committed one batch, then died (as a kill -9 leaves it).
+    const runId = Number((await w.sql(`SELECT ${w.ns}.apply_begin($1, 20) AS id`, [plan]))[0]?.id);
+    await w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, 20)`, [runId]);
+    await w.sql(`SELECT ${w.ns}.apply_release()`);
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'APPLY_REFUSED', new RegExp(`--resume ${runId}`));
+    assert.equal(await births(), b0);
+    const resumed = await (await author()).apply(plan, { resume: runId, batchSize: 7 });
+    assert.equal(resumed.born, 50, 'both parts together birth exactly the plan');
+    assert.equal(resumed.confirmed, true);
+    const parts = (await w.registry.ledger({ run: runId })).filter((l) => l.step === 'APPLY');
+    assert.deepEqual(
+      parts.map((l) => [l.collection, l.actual, l.detail.part]),
+      [
+        [null, 20, 1],
+        [a, 50, 2],
+      ],
+    );
+  });
+
+  test('SQL callers meet the same gate: apply_begin and apply_batch refuse without approvals', async () => {
+    const a = await collection(5);
+    const plan = await (await author()).plan([a]);
+    const b0 = await births();
+    await rejects(w.sql(`SELECT ${w.ns}.apply_begin($1, 100)`, [plan.plan_id]), 'APPLY_REFUSED', /no review/);
+    // A run row forged around apply_begin is refused by the batch too.
+    const forged = Number(
+      (
+        await w.sql(
+          `INSERT INTO ${w.ns}.backfill_run (plan_id, batch_size, cursor)
+           VALUES ($1, 100, jsonb_build_object('collection', $2::text, 'done', '[]'::jsonb, 'born', '{}'::jsonb,
+                                               'failed', '{}'::jsonb)) RETURNING run_id`,
+          [plan.plan_id, a],
+        )
+      )[0]?.run_id,
+    );
+    await rejects(
+      w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, 100)`, [forged]),
+      'APPLY_RUNNING',
+      /does not hold/,
+    );
+    await rejects(
+      w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [forged]),
+      'APPLY_REFUSED',
+      /not a rehearsal in progress/,
+    );
+    assert.equal(await births(), b0);
+    await w.sql(`DELETE FROM ${w.ns}.backfill_run WHERE run_id = $1`, [forged]);
+  });
+
+  test('plan lists collections that are not eligible, with their failed checks', async () => {
+    const a = await collection(3);
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.loose (v text); INSERT INTO ${w.a}.loose VALUES ('x')`);
+    const loose = (await w.registry.addCollection({ table: `${w.app}.loose`, species: 'SPE-ROW' }))
+      .collection_name;
+    const plan = await (await author()).plan([a, loose]);
+    assert.deepEqual(
+      plan.collections.map((c) => c.collection),
+      [a],
+    );
+    assert.equal(plan.not_eligible[0]?.collection, loose);
+    assert.deepEqual(
+      plan.not_eligible[0]?.failed.map((f) => f.check),
+      ['identity classified', 'trigger wired and functional'],
+    );
+    const summary = (await w.registry.ledger({ plan: plan.plan_id })).find((l) => l.collection === null);
+    assert.equal((summary?.detail.not_eligible as unknown[]).length, 1);
+    await rejects((await author()).plan([loose]), 'APPLY_REFUSED', /nothing to plan/);
+  });
+
+  test('the CLI: contract JSON of plan, rehearse, approve, apply, ledger, rollback; bad input', async () => {
+    let target: string[];
+    let a: string;
+    if (backend.name === 'server') {
+      target = ['--db', process.env.NATAL_TEST_SERVER_URL as string, '--schema', w.registry.schema];
+      a = await collection(12);
+    } else {
+      // Embedded: a data directory of its own (the suite's registry holds its own one).
+      const dir = backend.freshDataDir();
+      const r = await Registry.open({ dataDir: dir });
+      try {
+        await r.init();
+        await r.db.exec(`CREATE TABLE public.items (id int PRIMARY KEY, v text);
+          INSERT INTO public.items SELECT g, 'v' FROM generate_series(1, 12) g;`);
+        await r.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
+        await r.addCollection({ table: 'items', species: 'SPE-ROW', owner: 'owner' });
+        await r.wire(['items']);
+      } finally {
+        await r.close();
+      }
+      target = ['--data-dir', dir];
+      a = 'items';
+    }
+    const cli = (...args: string[]) => natal([...args, ...target]);
+    const approve = async (id: number) => {
+      if (backend.name === 'server') {
+        await (await people.as('reviewer')).approve(id, 'review');
+        await (await people.as('owner')).approve(id, 'permit');
+        return;
+      }
+      const rv = await cli('approve', String(id), '--review', '--as', 'reviewer');
+      assert.equal(rv.code, 0, rv.stderr);
+      assert.match(rv.stdout, /review of plan \d+ recorded by reviewer/);
+      const self = await cli('approve', String(id), '--review');
+      assert.equal(self.code, 1);
+      assert.match(self.stderr, /cannot review it/);
+      const pm = await cli('approve', String(id), '--permit', '--as', 'owner', '--json');
+      assert.equal(pm.code, 0, pm.stderr);
+      assert.equal((JSON.parse(pm.stdout) as { actor: string }).actor, 'owner');
+    };
+    const plan = await cli('plan', a, '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    const p = JSON.parse(plan.stdout) as {
+      plan_id: number;
+      collections: { collection: string; expected: number }[];
+    };
+    assert.equal(typeof p.plan_id, 'number');
+    assert.deepEqual(
+      p.collections.map((c) => c.expected),
+      [12],
+    );
+    const reh = JSON.parse((await cli('rehearse', String(p.plan_id), '--json')).stdout) as {
+      collections: { expected: number; born: number; rerun_delta: number }[];
+      net_births: number;
+    };
+    assert.deepEqual(
+      [
+        reh.collections[0]?.expected,
+        reh.collections[0]?.born,
+        reh.collections[0]?.rerun_delta,
+        reh.net_births,
+      ],
+      [12, 12, 0, 0],
+    );
+    const refused = await cli('apply', String(p.plan_id), '--json');
+    assert.equal(refused.code, 1);
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'APPLY_REFUSED');
+    await approve(p.plan_id);
+    const applied = await cli('apply', String(p.plan_id), '--batch-size', '5', '--json');
+    assert.equal(applied.code, 0, applied.stderr);
+    const ap = JSON.parse(applied.stdout) as {
+      run_id: number;
+      collections: { expected: number; born: number; gap_after: number }[];
+    };
+    assert.deepEqual(
+      ap.collections.map((c) => [c.expected, c.born, c.gap_after]),
+      [[12, 12, 0]],
+    );
+    const led = JSON.parse((await cli('ledger', '--run', String(ap.run_id), '--json')).stdout) as {
+      ledger: { step: string }[];
+    };
+    assert.deepEqual(
+      led.ledger.map((l) => l.step),
+      ['APPLY'],
+    );
+    const rb = await cli('rollback', String(ap.run_id), '--dry-run');
+    assert.match(rb.stdout, /would remove 12 births/);
+    const frozen = await cli('freeze', 'backfill', '--reason', 'audit');
+    assert.equal(frozen.code, 0, frozen.stderr);
+    const held = await cli('rollback', String(ap.run_id));
+    assert.equal(held.code, 1);
+    assert.match(
+      held.stderr,
+      /^natal: backfill is frozen by .*: audit; ask them, then: natal unfreeze backfill\n$/,
+    );
+    assert.equal((await cli('unfreeze', 'backfill')).code, 0);
+    const done = await cli('rollback', String(ap.run_id), '--json');
+    assert.equal((JSON.parse(done.stdout) as { removed: number }).removed, 12);
+    for (const bad of [
+      ['apply', 'x1'],
+      ['apply', '1', '--batch-size', '0'],
+      ['approve', '1'],
+      ['approve', '1', '--review', '--permit'],
+      ['rollback', '-3'],
+      ['freeze', 'backfill'],
+      ['ledger', '--plan', 'abc'],
+    ]) {
+      const r = await cli(...bad);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    const unknown = await cli('rehearse', '999999');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /plan 999999 does not exist/);
+    if (backend.name === 'server') {
+      const asOther = await cli('ledger', '--as', 'nobody_like_this');
+      assert.equal(asOther.code, 1);
+      assert.match(asOther.stderr, /cannot act as nobody_like_this/);
+    }
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Several people acting on one registry. Embedded (one database user) each is a name given
+ * to natal.actor, as `--as` does. On a server each is a real database role, made for the
+ * test (NOLOGIN, granted what natal needs), and acted as through Registry.open({ as }),
+ * which is SET SESSION AUTHORIZATION from the test's superuser session.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { quoteIdent } from '../../src/db/ident.js';
+import type { Registry } from '../../src/registry.js';
+import { SERVER_URL, type TestBackend } from './backends.js';
+import type { World } from './setup.js';
+
+export interface Actors {
+  /** The name the registry records for this person. */
+  name(person: string): string;
+  /** A registry on which this person is acting ('author' is the world's own registry). */
+  as(person: string): Promise<Registry>;
+  /** Drops the roles a server run made (call it from the suite's `after`). */
+  cleanup(): Promise<void>;
+}
+
+export async function actors(backend: TestBackend, w: World, people: string[]): Promise<Actors> {
+  if (backend.name === 'embedded') {
+    return {
+      name: (p) => (p === 'author' ? 'postgres' : p),
+      async as(p) {
+        await w.registry.db.query(`SELECT set_config('natal.actor', $1, false)`, [p === 'author' ? '' : p]);
+        return w.registry;
+      },
+      cleanup: async () => undefined,
+    };
+  }
+  const suffix = randomBytes(4).toString('hex');
+  const roles = new Map(people.map((p) => [p, `natal_t_${p}_${suffix}`]));
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    for (const role of roles.values()) {
+      const r = quoteIdent(role);
+      await client.query(`CREATE ROLE ${r} NOLOGIN`);
+      await grant(client, role, [w.registry.schema, w.app]);
+    }
+  } finally {
+    await client.end();
+  }
+  const opened = new Map<string, Registry>();
+  const cleanup = async () => {
+    const c = new pg.Client({ connectionString: SERVER_URL });
+    await c.connect();
+    try {
+      for (const role of roles.values()) {
+        await c.query(`DROP OWNED BY ${quoteIdent(role)}`).catch(() => undefined);
+        await c.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
+      }
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    cleanup,
+    name: (p) => (p === 'author' ? 'postgres' : (roles.get(p) as string)),
+    async as(p) {
+      if (p === 'author') return w.registry;
+      let r = opened.get(p);
+      if (!r) {
+        r = await backend.open({ schema: w.registry.schema, as: roles.get(p) as string });
+        opened.set(p, r);
+      }
+      return r;
+    },
+  };
+}
+
+/** What a person needs to plan, approve and apply on these schemas. */
+export async function grant(client: pg.Client, role: string, schemas: string[]): Promise<void> {
+  const r = quoteIdent(role);
+  for (const s of schemas.map(quoteIdent)) {
+    await client.query(`GRANT USAGE, CREATE ON SCHEMA ${s} TO ${r}`);
+    await client.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${s} TO ${r}`);
+    await client.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`);
+    await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${s} TO ${r}`);
+  }
+}
