@@ -3,6 +3,7 @@
  * ratios. Exit 1 when a target is missed, except with --smoke (CI's small run, which checks
  * that the benchmark works, not what a tiny size measures).
  */
+import { benchBackfill } from './backfill.js';
 import { benchCensus } from './census.js';
 import { type Figure, report } from './harness.js';
 import { benchTriggers } from './triggers.js';
@@ -10,6 +11,7 @@ import { benchTriggers } from './triggers.js';
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   triggers: benchTriggers,
   census: benchCensus,
+  backfill: benchBackfill,
 };
 
 const name = process.argv[2];

@@ -120,13 +120,10 @@ describe(
         `SELECT kind::text, actor FROM ${quoteIdent(schema)}.backfill_approval WHERE plan_id = $1 ORDER BY kind`,
         [plan.plan_id],
       );
-      assert.deepEqual(
-        approvals.rows,
-        [
-          { kind: 'permit', actor: roles.owner },
-          { kind: 'review', actor: roles.reviewer },
-        ],
-      );
+      assert.deepEqual(approvals.rows, [
+        { kind: 'permit', actor: roles.owner },
+        { kind: 'review', actor: roles.reviewer },
+      ]);
     });
 
     test('a direct SQL apply by a client that skips the CLI is refused without approvals', async () => {

@@ -13,6 +13,29 @@ AS $$
               ELSE session_user::text END
 $$;
 
+-- The actor columns of what the gate trusts (plan authors, approvals) and of runs are
+-- always the actor, however the row is written: a client that inserts an approval around
+-- approve_plan() still cannot sign it with someone else's name.
+CREATE FUNCTION stamp_actor() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'backfill_plan' THEN
+    NEW.author := actor();
+  ELSE
+    NEW.actor := actor();
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER natal_stamp_actor BEFORE INSERT OR UPDATE OF author ON backfill_plan
+  FOR EACH ROW EXECUTE FUNCTION stamp_actor();
+CREATE TRIGGER natal_stamp_actor BEFORE INSERT OR UPDATE OF actor ON backfill_approval
+  FOR EACH ROW EXECUTE FUNCTION stamp_actor();
+CREATE TRIGGER natal_stamp_actor BEFORE INSERT OR UPDATE OF actor ON backfill_run
+  FOR EACH ROW EXECUTE FUNCTION stamp_actor();
+
 -- Refuses when backfill or one of the collections is frozen: who froze it, when and why.
 CREATE FUNCTION assert_thawed(p_collections text[]) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -58,6 +81,26 @@ AS $$
   SELECT EXISTS (SELECT 1 FROM gone)
 $$;
 
+-- The planner's picture of birth_registry, refreshed when much has changed since the last
+-- ANALYZE (autovacuum's rule: 10% + 1,000 rows). Called before the anti-joins of plan,
+-- apply and rollback: a registry that grew by a million births in an apply still looks
+-- empty to the planner until autovacuum comes by, and an anti-join planned on that picture
+-- scans the whole registry once per row. (A role that does not own the table gets a
+-- warning from ANALYZE, not an error.)
+CREATE FUNCTION refresh_registry_stats() RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+             WHERE s.relid = 'birth_registry'::regclass
+               AND s.n_mod_since_analyze > 1000 + 0.1 * greatest(c.reltuples, 0)) THEN
+    ANALYZE birth_registry;
+    RETURN true;
+  END IF;
+  RETURN false;
+END
+$$;
+
 -- What a plan pins for a collection besides its gap: everything that decides which code a
 -- row gets and what its birth says. A change to any of it makes the plan stale.
 CREATE FUNCTION backfill_identity(c collection_registry) RETURNS jsonb
@@ -96,10 +139,9 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 BEGIN
   EXECUTE format($q$
-    SELECT count(*), COALESCE(sum(hashtextextended(g.code, 0)), 0)::text
+    SELECT count(g.code), COALESCE(sum(hashtextextended(g.code, 0)), 0)::text
     FROM (SELECT %s AS code FROM %s AS t) AS g
-    WHERE g.code IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM birth_registry b
+    WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
                       WHERE b.entity_code = g.code %s)
   $q$, entity_code_sql(c, 't'), collection_table(c),
        CASE WHEN p_run IS NULL THEN '' ELSE format('AND b.run_id IS DISTINCT FROM %s', p_run) END)
@@ -193,6 +235,7 @@ DECLARE
   v_actor text := actor();
 BEGIN
   PERFORM assert_thawed(p_collections);
+  PERFORM refresh_registry_stats();
   INSERT INTO backfill_plan (author, natal_version, fingerprint, expected_total)
   VALUES (v_actor, p_version, repeat('0', 64), 0) RETURNING plan_id INTO v_plan;
   FOR c IN SELECT r.* FROM collection_registry r WHERE r.collection_name = ANY (p_collections)
@@ -290,11 +333,14 @@ BEGIN
         HINT = 'the owner of every collection in the plan permits it';
     END IF;
   END IF;
+  -- Approving twice keeps the first approval (its time and note) as it was.
   INSERT INTO backfill_approval (plan_id, kind, actor, fingerprint, note)
   VALUES (p_plan, p_kind, v_actor, p.fingerprint, p_note)
-  ON CONFLICT (plan_id, kind, actor) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
-    note = COALESCE(EXCLUDED.note, backfill_approval.note), approved_at = now()
+  ON CONFLICT (plan_id, kind, actor) DO NOTHING
   RETURNING * INTO a;
+  IF a.approval_id IS NULL THEN
+    SELECT * INTO a FROM backfill_approval x WHERE x.plan_id = p_plan AND x.kind = p_kind AND x.actor = v_actor;
+  END IF;
   RETURN a;
 END
 $$;
@@ -387,6 +433,7 @@ BEGIN
       HINT = 'wait for it to finish, then try again';
   END IF;
   BEGIN
+    PERFORM refresh_registry_stats();
     IF p_resume IS NULL THEN
       SELECT * INTO r FROM backfill_run WHERE plan_id = p_plan AND status = 'running';
       IF FOUND THEN
@@ -451,77 +498,73 @@ BEGIN
 END
 $$;
 
--- The SQL of one batch of one collection: the next rows in primary-key order after the
--- cursor ($1, a JSON array of key values), at most $2 of them ($2 NULL: all), born with
--- run id $3 when no birth has their code. A table without a primary key is one batch.
--- Each birth is inspected as it is written, by inspection's own rules (entity exists and
--- species, level and code fit), so the apply needs no second pass over what it wrote.
-CREATE FUNCTION backfill_batch_sql(c collection_registry, p_conflict boolean) RETURNS text
+-- The SQL of one batch of one collection, as two statements:
+--  bounds: the next rows in primary-key order after the cursor ($1, a JSON array of key
+--          values; NULL from the start), at most $2 of them ($2 NULL: all): how many, and
+--          the last one's key. A table without a primary key is one batch.
+--  insert: the births of the rows from after $1 up to and including that last key ($2),
+--          with run id $3. A plain INSERT: the plan excluded every code already born, so
+--          it costs what a raw insert costs (no anti-join probe); when a concurrent writer
+--          has born one of the codes since, the unique index says so and apply_batch runs
+--          the p_conflict form, with ON CONFLICT (entity_code) DO NOTHING.
+-- Each birth is inspected as it is written, by inspection's rules (the entity exists, and
+-- species, level and code prefix fit), so the apply needs no second pass over its births.
+CREATE FUNCTION backfill_batch_sql(c collection_registry, p_conflict boolean, OUT bounds text, OUT ins text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   rel regclass := collection_table(c);
   sp entity_species := collection_species(c.collection_name);
   keys name[] := key_columns(rel);
-  key_list text;
+  key_cols text;
   key_order text;
   key_desc text;
   key_json text;
   after_sql text;
+  upto_sql text;
   verdict text;
 BEGIN
   IF keys IS NULL THEN
-    key_list := 'NULL::int AS k_1';
-    key_order := 'NULL::int';
-    key_desc := 'k_1';
-    key_json := 'NULL::jsonb';
+    bounds := format('SELECT count(*), NULL::jsonb FROM %s AS t', rel);
     after_sql := 'true';
+    upto_sql := 'true';
   ELSE
-    SELECT string_agg(format('t.%I AS k_%s', k, o), ', ' ORDER BY o),
-           string_agg(format('t.%I', k), ', ' ORDER BY o),
-           string_agg(format('k_%s DESC', o), ', ' ORDER BY o),
-           'jsonb_build_array(' || string_agg(format('k_%s', o), ', ' ORDER BY o) || ')',
-           format('(%s) > (%s)', string_agg(format('t.%I', k), ', ' ORDER BY o),
-                  string_agg(format('($1->>%s)::%s', o - 1,
-                                    (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                                     WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o))
-      INTO key_list, key_order, key_desc, key_json, after_sql
+    SELECT string_agg(format('t.%I', k), ', ' ORDER BY o),
+           string_agg(format('t.%I DESC', k), ', ' ORDER BY o),
+           'jsonb_build_array(' || string_agg(format('t.%I', k), ', ' ORDER BY o) || ')',
+           string_agg(format('($%%1$s->>%s)::%s', o - 1,
+                             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                              WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o)
+      INTO key_cols, key_desc, key_json, key_order
     FROM unnest(keys) WITH ORDINALITY AS u(k, o);
-    after_sql := format('($1 IS NULL OR %s)', after_sql);
+    -- key_order holds the cast cursor values with a placeholder for the parameter number
+    after_sql := format('($1::jsonb IS NULL OR (%s) > (%s))', key_cols, format(key_order, 1));
+    upto_sql := format('(%s) <= (%s)', key_cols, format(key_order, 2));
+    bounds := format('WITH s AS (SELECT %1$s FROM %2$s AS t WHERE %3$s ORDER BY %1$s LIMIT $2) '
+                     'SELECT (SELECT count(*) FROM s), (SELECT %4$s FROM s AS t ORDER BY %5$s LIMIT 1)',
+                     key_cols, rel, after_sql, key_json, key_desc);
   END IF;
   SELECT '(' || string_agg(format('starts_with(n.code, %L)', pfx), ' OR ') || ')' INTO verdict
   FROM unnest(accepted_code_prefixes(c, sp)) AS pfx;
-  RETURN format($q$
-    WITH batch AS (
-      SELECT %1$s, %2$s AS code, %3$s AS origin
-      FROM %4$s AS t
-      WHERE %5$s
-      ORDER BY %6$s
-      %7$s
-    ),
-    born AS (
+  ins := format($q$
+    WITH born AS (
       INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
                                   governance_role, operation, run_id, inspection_status, inspected_at, inspection_note)
-      SELECT n.code, %8$L, %9$L, %10$L, n.origin, 'governed', 'backfill', $3,
-             CASE WHEN %11$s THEN 'passed' ELSE 'failed' END::inspection_status, now(),
-             CASE WHEN %11$s THEN NULL ELSE %12$L END
-      FROM batch n
+      SELECT n.code, %1$L, %2$L, %3$L, n.origin, 'governed', 'backfill', $3,
+             CASE WHEN %4$s THEN 'passed' ELSE 'failed' END::inspection_status, now(),
+             CASE WHEN %4$s THEN NULL ELSE %5$L END
+      FROM (SELECT %6$s AS code, %7$s AS origin FROM %8$s AS t WHERE %9$s AND %10$s) AS n
       WHERE n.code IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = n.code)
-      %13$s
-      RETURNING inspection_status
+      %11$s
+      RETURNING inspection_status = 'failed' AS failed
     )
-    SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM born),
-           (SELECT count(*) FROM born WHERE inspection_status = 'failed'),
-           (SELECT %15$s FROM batch ORDER BY %14$s LIMIT 1)
+    SELECT count(*), count(*) FILTER (WHERE failed) FROM born
   $q$,
-    key_list, entity_code_sql(c, 't'), dot_origin_sql(c, 't'), rel, after_sql, key_order,
-    CASE WHEN keys IS NULL THEN '' ELSE 'LIMIT $2' END,
     c.collection_name, sp.species_code, sp.composition_level, COALESCE(verdict, 'false'),
     format('code does not match the %s identity (expected a prefix of %s)', c.birth_code_strategy,
            array_to_string(accepted_code_prefixes(c, sp), ' or ')),
-    CASE WHEN p_conflict THEN 'ON CONFLICT (entity_code) DO NOTHING' ELSE '' END,
-    key_desc, key_json);
+    entity_code_sql(c, 't'), dot_origin_sql(c, 't'), rel, after_sql, upto_sql,
+    CASE WHEN p_conflict THEN 'ON CONFLICT (entity_code) DO NOTHING' ELSE '' END);
 END
 $$;
 
@@ -534,14 +577,15 @@ CREATE FUNCTION apply_batch(p_run bigint, p_limit integer DEFAULT NULL, p_rehear
                             OUT collection_name text, OUT scanned bigint, OUT born bigint, OUT failed bigint,
                             OUT done boolean)
 LANGUAGE plpgsql SET search_path FROM CURRENT
-SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
   r backfill_run;
   p backfill_plan;
   c collection_registry;
   cur jsonb;
-  v_sql text;
+  batch record;
+  after_key jsonb;
   last_key jsonb;
   names text[];
   next_name text;
@@ -585,15 +629,21 @@ BEGIN
                        COALESCE(backfill_refusal(c), 'identity or species')),
       HINT = format('roll back this run (natal rollback %s) and make a new plan', p_run);
   END IF;
-  -- A plain insert of rows nobody has born; if a concurrent writer births one of the same
-  -- codes first, the batch is redone with ON CONFLICT DO NOTHING (the same births result).
-  BEGIN
-    EXECUTE backfill_batch_sql(c, false) INTO scanned, born, failed, last_key
-      USING NULLIF(cur->'after', 'null'), p_limit, p_run;
-  EXCEPTION WHEN unique_violation THEN
-    EXECUTE backfill_batch_sql(c, true) INTO scanned, born, failed, last_key
-      USING NULLIF(cur->'after', 'null'), p_limit, p_run;
-  END;
+  batch := backfill_batch_sql(c, false);
+  after_key := NULLIF(cur->'after', 'null');
+  EXECUTE batch.bounds INTO scanned, last_key USING after_key, p_limit;
+  born := 0;
+  failed := 0;
+  IF scanned > 0 THEN
+    -- Births nobody has made yet, in one plain insert; if someone (a trigger on a row
+    -- inserted meanwhile, another session) has made one of them, the batch is redone with
+    -- ON CONFLICT DO NOTHING. The births that result are the same either way.
+    BEGIN
+      EXECUTE batch.ins INTO born, failed USING after_key, last_key, p_run;
+    EXCEPTION WHEN unique_violation THEN
+      EXECUTE (backfill_batch_sql(c, true)).ins INTO born, failed USING after_key, last_key, p_run;
+    END;
+  END IF;
   cur := jsonb_set(cur, '{born}', (cur->'born') || jsonb_build_object(c.collection_name,
                      COALESCE((cur->'born'->>c.collection_name)::bigint, 0) + born));
   cur := jsonb_set(cur, '{failed}', (cur->'failed') || jsonb_build_object(c.collection_name,
@@ -634,6 +684,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB019', MESSAGE = format('this session does not hold run %s', p_run),
       HINT = format('natal apply %s --resume %s', r.plan_id, p_run);
   END IF;
+  PERFORM refresh_registry_stats();
   FOR i IN SELECT * FROM backfill_plan_item WHERE plan_id = r.plan_id ORDER BY backfill_plan_item.collection_name LOOP
     c := find_collection(i.collection_name);
     collection_name := c.collection_name;
@@ -798,6 +849,7 @@ BEGIN
       HINT = 'wait for it to finish, then roll back';
   END IF;
   PERFORM assert_thawed(plan_collections(r.plan_id));
+  PERFORM refresh_registry_stats();
   SELECT COALESCE(jsonb_object_agg(x.collection_name, x.n), '{}') INTO counts
   FROM (SELECT b.collection_name, count(*) AS n FROM birth_registry b WHERE b.run_id = p_run GROUP BY 1) AS x;
   IF NOT p_dry_run THEN

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench -- backfill`: the gated backfill of one 1,000,000-row collection into an
+ * empty registry, on the server.
+ *  - apply: `natal apply` (a separate process, as a user runs it) vs a raw
+ *    INSERT INTO birth_registry … SELECT of the same births (target ≤ 1.25×)
+ *  - memory: the natal process's peak resident set during that apply (target ≤ 150 MB)
+ *  - rehearse: the rehearsal of the same plan vs the apply (target ≤ 2.5×)
+ *  - plan: the plan of the collection vs SELECT count(*) of it (target ≤ 3×)
+ * `--batch-sizes 10000,50000,…` also times the apply at each batch size (how the default
+ * was chosen).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { quoteIdent } from '../src/db/ident.js';
+import { Registry } from '../src/registry.js';
+import { BENCH_URL, benchRegistry, type Figure, median, scaled, time } from './harness.js';
+
+const NATAL_BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
+const REVIEWER = 'natal_bench_reviewer';
+
+/** Peak resident set (VmHWM) of a running process, in MB; 0 once it has gone. */
+function peakMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `natal …` and returns its wall time, its peak memory and its stdout. */
+function runNatal(args: string[]): Promise<{ ms: number; peakMb: number; stdout: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [NATAL_BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    let peak = 0;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    const poll = setInterval(() => {
+      peak = Math.max(peak, peakMb(child.pid as number));
+    }, 25);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ ms: performance.now() - t0, peakMb: peak, stdout, code: code ?? -1 });
+    });
+  });
+}
+
+export async function benchBackfill(): Promise<Figure[]> {
+  const rows = scaled(1_000_000);
+  const sizes = (() => {
+    const i = process.argv.indexOf('--batch-sizes');
+    return i >= 0 ? (process.argv[i + 1] ?? '').split(',').map(Number) : [];
+  })();
+  const { registry, app, client, cleanup } = await benchRegistry('backfill');
+  const admin = await client();
+  const { ns } = registry.ctx;
+  const t = `${quoteIdent(app)}.rows`;
+  try {
+    await admin.query(
+      `DO $$ BEGIN CREATE ROLE ${REVIEWER} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+    await registry.db.exec(
+      `CREATE TABLE ${t} (id bigint PRIMARY KEY, name text);
+       INSERT INTO ${t} SELECT g, 'n' || g FROM generate_series(1, ${rows}) g`,
+    );
+    await registry.db.exec(`VACUUM ANALYZE ${t}`);
+    await registry.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
+    const { collection_name: name } = await registry.addCollection({
+      table: `${app}.rows`,
+      species: 'SPE-ROW',
+      owner: 'postgres',
+    });
+    await registry.wire([name]);
+    await admin.query(`GRANT USAGE ON SCHEMA ${ns} TO ${REVIEWER}; GRANT ALL ON ALL TABLES IN SCHEMA ${ns} TO ${REVIEWER};
+                       GRANT ALL ON ALL SEQUENCES IN SCHEMA ${ns} TO ${REVIEWER}`);
+    const reviewer = await Registry.open({ db: BENCH_URL, schema: registry.schema, as: REVIEWER });
+
+    // The baselines: count(*) of the collection, and the raw insert of the same births.
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) counts.push(await time(() => admin.query(`SELECT count(*) FROM ${t}`)));
+    const countMs = median(counts);
+    const empty = async () => {
+      await admin.query(`TRUNCATE ${ns}.birth_registry`);
+      await admin.query(`VACUUM ANALYZE ${ns}.birth_registry`);
+      await admin.query('CHECKPOINT');
+    };
+    await empty();
+    const rawMs = await time(() =>
+      admin.query(
+        `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
+                                          governance_role, operation)
+         SELECT $1 || '::' || id, $1, 'SPE-ROW', 'atom', 'PG:trg_birth_rows', 'governed', 'import'
+         FROM ${t}`,
+        [name],
+      ),
+    );
+    await empty();
+
+    // Plan (median of 3: each is a fresh plan of the same gap), then rehearse.
+    const plans: number[] = [];
+    let planId = 0;
+    for (let i = 0; i < 3; i++) {
+      plans.push(
+        await time(async () => {
+          planId = (await registry.plan([name])).plan_id;
+        }),
+      );
+    }
+    const planMs = median(plans);
+    const plan = await registry.getPlan(planId);
+    let rehearsalOk = false;
+    const rehearseMs = await time(async () => {
+      const r = await registry.rehearse(planId);
+      rehearsalOk = r.ok && r.collections[0]?.born === rows && r.net_births === 0;
+    });
+    await reviewer.approve(planId, 'review');
+    await registry.approve(planId, 'permit');
+    await admin.query('CHECKPOINT');
+
+    const applied = await runNatal([
+      'apply',
+      String(planId),
+      '--json',
+      '--db',
+      BENCH_URL,
+      '--schema',
+      registry.schema,
+    ]);
+    const result = JSON.parse(applied.stdout) as { born: number; gap_after: number; batches: number };
+    const births = Number(
+      (
+        await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${ns}.birth_registry WHERE run_id IS NOT NULL`,
+        )
+      ).rows[0]?.n,
+    );
+    const correct =
+      applied.code === 0 &&
+      result.born === rows &&
+      result.gap_after === 0 &&
+      births === rows &&
+      plan.expected_total === rows;
+
+    const sizeLines: string[] = [];
+    for (const size of sizes) {
+      await empty();
+      const p = (await registry.plan([name])).plan_id;
+      await reviewer.approve(p, 'review');
+      await registry.approve(p, 'permit');
+      await admin.query('CHECKPOINT');
+      const r = await runNatal([
+        'apply',
+        String(p),
+        '--batch-size',
+        String(size),
+        '--json',
+        '--db',
+        BENCH_URL,
+        '--schema',
+        registry.schema,
+      ]);
+      sizeLines.push(`batch ${size}: ${(r.ms / 1000).toFixed(2)} s (${(r.ms / rawMs).toFixed(2)}x raw)`);
+    }
+    if (sizeLines.length) console.log(sizeLines.join('\n'));
+    await reviewer.close();
+
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    return [
+      {
+        name: `apply of ${rows.toLocaleString('en-US')} rows vs raw INSERT … SELECT`,
+        ratio: applied.ms / rawMs,
+        target: '≤ 1.25',
+        ok: applied.ms / rawMs <= 1.25,
+        correct,
+        detail: `natal apply ${s(applied.ms)} (${result.batches} batches, process start included) vs raw insert ${s(rawMs)}`,
+      },
+      {
+        name: 'peak memory of the natal process during the apply',
+        ratio: applied.peakMb / 150,
+        target: '≤ 1 (150 MB)',
+        ok: applied.peakMb > 0 && applied.peakMb <= 150,
+        correct: applied.peakMb > 0,
+        detail: `${applied.peakMb.toFixed(0)} MB peak resident set (VmHWM)`,
+      },
+      {
+        name: 'rehearsal vs apply',
+        ratio: rehearseMs / applied.ms,
+        target: '≤ 2.5',
+        ok: rehearseMs / applied.ms <= 2.5,
+        correct: rehearsalOk,
+        detail: `rehearse ${s(rehearseMs)} (apply, rerun, checks, rollback) vs apply ${s(applied.ms)}`,
+      },
+      {
+        name: 'plan vs count(*)',
+        ratio: planMs / countMs,
+        target: '≤ 3',
+        ok: planMs / countMs <= 3,
+        correct: plan.expected_total === rows,
+        detail: `plan ${planMs.toFixed(1)} ms (preflight, duplicate risk, gap and checksum) vs count(*) ${countMs.toFixed(1)} ms`,
+      },
+    ];
+  } finally {
+    await admin.query(`DROP OWNED BY ${REVIEWER}`).catch(() => undefined);
+    await admin.query(`DROP ROLE IF EXISTS ${REVIEWER}`).catch(() => undefined);
+    await cleanup();
+  }
+}
