@@ -10,6 +10,8 @@ export type { BirthRecord } from './gateway/create.js';
 export type { InspectionResult } from './inspect/inspect.js';
 export { NATAL_VERSION } from './paths.js';
 export { DEFAULT_SCHEMA, Registry } from './registry.js';
+export { renderMarkdown } from './report/markdown.js';
+export type { Report, ReportSelection } from './report/types.js';
 export type { DoctorFinding, DoctorReport } from './schema/doctor.js';
 export type { MigrateResult } from './schema/migrations.js';
 export type * from './types.js';

@@ -41,6 +41,8 @@ eachBackend('report', (backend) => {
       INSERT INTO ${w.a}.rules SELECT g, 'DOM-' || lpad(g::text, 3, '0') FROM generate_series(1, 7) g;
       CREATE TABLE ${w.a}.items (id int PRIMARY KEY, v text);
       INSERT INTO ${w.a}.items SELECT g, 'v' FROM generate_series(1, 5) g;
+      CREATE TABLE ${w.a}.spare (id int PRIMARY KEY);
+      INSERT INTO ${w.a}.spare SELECT generate_series(1, 6);
       CREATE TABLE ${w.a}.heap (v text);
       INSERT INTO ${w.a}.heap VALUES ('x');`);
     people = await actors(backend, w, ['reviewer', 'owner']);
@@ -49,8 +51,9 @@ eachBackend('report', (backend) => {
     await w.registry.addCollection({ table: t('rules'), species: 'SPE-DOM', codeColumn: 'code', owner });
     await w.registry.addCollection({ table: t('items'), species: 'SPE-DOM', owner });
     await w.registry.addCollection({ table: t('heap'), species: 'SPE-DOM', owner });
-    await w.registry.classify([t('items')], { apply: true });
-    await w.registry.wire([t('rules'), t('items')]);
+    await w.registry.addCollection({ table: t('spare'), species: 'SPE-DOM', owner });
+    await w.registry.classify([t('items'), t('spare')], { apply: true });
+    await w.registry.wire([t('rules'), t('items'), t('spare')]);
   });
   after(() => people?.cleanup());
 
@@ -323,6 +326,29 @@ eachBackend('report', (backend) => {
     await rejects(w.registry.report({ plan: 999_999 }), 'PLAN_UNKNOWN', /plan 999999 does not exist/);
     await rejects(w.registry.report({ run: 999_999 }), 'RUN_UNKNOWN', /run 999999 does not exist/);
     await rejects(w.registry.report({ plan, run }), 'USAGE');
+  });
+
+  test('a rehearsal that does not match its plan: REHEARSAL_FAILED, its numbers as recorded', async () => {
+    const plan = (await w.registry.plan([t('spare')])).plan_id;
+    // A row deleted after planning: the rehearsal births 5 where the plan expects 6.
+    await w.registry.db.exec(`DELETE FROM ${w.a}.spare WHERE id = 6`);
+    await w.registry.rehearse(plan);
+    const rows = perCollection(await w.registry.ledger({ plan }), 'REHEARSAL');
+    const r = await w.registry.report({ plan });
+    assert.deepEqual([r.mode, r.status], ['REHEARSAL (rolled back)', 'REHEARSAL_FAILED']);
+    assert.deepEqual(
+      r.targets.map((x) => [x.expected, x.rehearsed, x.rerun_delta]),
+      rows.map((l) => [l.expected, l.actual, l.rerun_delta]),
+    );
+    assert.deepEqual(
+      r.targets.map((x) => [x.expected, x.rehearsed]),
+      [[6, 5]],
+    );
+    assert.deepEqual(
+      [key(r, 'Rehearsed births'), r.live_mutation.net_births, r.outcome[0]?.after],
+      [5, 0, 'REHEARSAL_FAILED'],
+    );
+    assert.match(r.steps.at(-1)?.summary ?? '', /5 births rehearsed of 6 expected.*FAILED/);
   });
 
   test('the CLI: --format json, Markdown by default, --out, bad flags', async () => {

@@ -147,7 +147,7 @@ function liveMutation(ops: Operation[]): LiveMutation {
     live: written > 0 || removed > 0,
     births_written: written,
     births_removed: removed,
-    net_births: written,
+    net_births: written - removed,
     additive: removed === 0,
     reversible: removed === 0,
     committed,
@@ -165,7 +165,7 @@ function keyNumbers(ops: Operation[], live: LiveMutation, registryBirths: number
   const k = (item: string, value: number | string | null, note: string | null = null): KeyNumber => ({
     item,
     value: value ?? 'not recorded',
-    note,
+    note: value === null ? null : note,
   });
   const rehearsed = sum((x) => x.rehearsed);
   return [
