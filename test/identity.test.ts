@@ -235,6 +235,34 @@ eachBackend('identity classification', (backend) => {
     const ready = (await w.registry.preflight([name('items')]))[0];
     assert.deepEqual([ready?.result, ready?.failed], ['READY', []]);
   });
+
+  test('duplicate risk: a free code in a keyed collection’s namespace, or a keyed code born elsewhere', async () => {
+    const items = name('items');
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.lookalike (id int PRIMARY KEY, code text UNIQUE);
+      INSERT INTO ${w.a}.lookalike VALUES (1, '${items}::2'), (2, '${items}::77')`);
+    await w.registry.addCollection({ table: name('lookalike'), species: 'SPE-DOM', codeColumn: 'code' });
+    const birth = (code: string) =>
+      w.sql(
+        `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+           dot_origin, governance_role, operation) VALUES ($1, $2, 'SPE-DOM', 'atom', 'test', 'governed', 'import')`,
+        [code, name('rules')],
+      );
+    await birth(`${items}::3`); // items has a row 3: its code is taken by another collection
+    await birth(`${items}::99`); // no row 99: nothing to collide with
+    const risks = await w.registry.duplicateRisk([items]);
+    assert.deepEqual(
+      risks.map((r) => [r.entity_code, r.collections, r.born_as]),
+      [
+        [`${items}::2`, [items, name('lookalike')], null],
+        [`${items}::3`, [items], name('rules')],
+      ],
+    );
+    const pre = (await w.registry.preflight([items]))[0];
+    assert.equal(pre?.result, 'NOT_READY');
+    await w.sql(`DELETE FROM ${w.ns}.birth_registry WHERE entity_code LIKE $1`, [`${items}::%`]);
+    await w.registry.db.exec(`DELETE FROM ${w.a}.lookalike`);
+    assert.deepEqual(await w.registry.duplicateRisk([items]), []);
+  });
 });
 
 function checkCensusJson(c: Census): void {
