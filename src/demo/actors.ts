@@ -8,7 +8,7 @@
  */
 import { NatalError, errorMessage } from '../errors.js';
 import type { Registry } from '../registry.js';
-import { DEMO_MARK } from './schemas.js';
+import { DEMO_ROLE_MARK } from './schemas.js';
 import { runScript } from './script.js';
 
 export const DEMO_AUTHOR = 'natal_demo_author';
@@ -63,7 +63,10 @@ async function serverActors(registry: Registry, openAs: OpenAs): Promise<DemoAct
   }
   const roles = JSON.stringify([DEMO_REVIEWER, DEMO_OWNER]);
   try {
-    await runScript(registry, ['roles.sql'], { 'natal_demo.roles': roles, 'natal_demo.mark': DEMO_MARK });
+    await runScript(registry, ['roles.sql'], {
+      'natal_demo.roles': roles,
+      'natal_demo.mark': DEMO_ROLE_MARK,
+    });
   } catch (err) {
     throw new NatalError('ACTOR_REFUSED', `natal demo: ${errorMessage(err)}`, { cause: err });
   }

@@ -8,7 +8,7 @@ import type { CensusTotals } from '../census/census.js';
 import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
 import type { Registry } from '../registry.js';
-import { demoActors, type OpenAs } from './actors.js';
+import { type DemoActors, demoActors, type OpenAs } from './actors.js';
 import { DEFAULT_BIRTHS, assertBirths, buildPlatform } from './platform.js';
 import { writePlanReport } from './report.js';
 import { appSchemaOf, clearDemoSchema, markDemoSchema } from './schemas.js';
@@ -39,6 +39,8 @@ export interface DemoNumbers extends CensusTotals {
 }
 
 export interface DemoSummary extends DemoNumbers {
+  /** The collections still without an identity, and why (no-id, needs-owner, no-table). */
+  unclassified_collections: Record<string, string>;
   app_schema: string;
   actors: { author: string; reviewer: string; owner: string };
   plan_id: number;
@@ -84,7 +86,7 @@ async function walk(
   registry: Registry,
   app: string,
   births: number,
-  actors: Awaited<ReturnType<typeof demoActors>>,
+  actors: DemoActors,
   step: Narrator,
   reportDir: string | undefined,
 ): Promise<DemoSummary> {
@@ -120,6 +122,11 @@ async function walk(
   );
   const planned = await registry.census();
   step(statusLine('status', planned, short));
+  const unclassified = Object.fromEntries(
+    (await registry.listCollections())
+      .filter((c) => c.governance_role === 'governed' && c.birth_code_strategy === 'unclassified')
+      .map((c) => [short(c.collection_name), c.birth_code_reason ?? 'unknown']),
+  );
 
   const checks = await registry.preflight();
   step(preflightLine(checks));
@@ -147,10 +154,13 @@ async function walk(
     if (!(err instanceof NatalError) || err.code !== 'APPLY_REFUSED') throw err;
     refused = err.message;
   }
-  if (!refused) throw new NatalError('APPLY_REFUSED', 'the gate let an apply through without review and permit');
+  if (!refused)
+    throw new NatalError('APPLY_REFUSED', 'the gate let an apply through without review and permit');
   step(`apply before review and permit: refused (${refused})`);
 
-  const review = await (await actors.as('reviewer')).approve(
+  const review = await (
+    await actors.as('reviewer')
+  ).approve(
     plan.plan_id,
     'review',
     `independent review: ${plan.expected_total} births in ${nonzero.length} collections, zero duplicate risk`,
@@ -159,20 +169,26 @@ async function walk(
     `review by ${review.actor} (not the author, ${author}): recorded, bound to fingerprint ${review.fingerprint.slice(0, 12)}…`,
   );
   const permit = await (await actors.as('owner')).approve(plan.plan_id, 'permit', 'owner permit for QT-001');
-  step(`permit by ${permit.actor}, owner of all ${plan.collections.length} collections in the plan: recorded`);
+  step(
+    `permit by ${permit.actor}, owner of all ${plan.collections.length} collections in the plan: recorded`,
+  );
   await actors.as('author');
 
   const applied = await registry.apply(plan.plan_id);
-  step(`apply (by ${author}): run ${applied.run_id}, ${n(applied.born)} births in ${applied.batches} batches`);
-  const after = Object.fromEntries(
-    applied.collections
-      .filter((c) => gaps[short(c.collection)] !== undefined)
-      .map((c) => [short(c.collection), c.gap_after]),
-  );
   step(
-    `confirm: gap 0 in all ${nonzero.length}? ${Object.entries(after)
+    `apply (by ${author}): run ${applied.run_id}, ${n(applied.born)} births in ${applied.batches} batches`,
+  );
+  const gapAfter = new Map(applied.collections.map((c) => [c.collection, c.gap_after]));
+  const after = Object.fromEntries(
+    nonzero.map((c) => [short(c.collection), gapAfter.get(c.collection) ?? -1]),
+  );
+  const closed = Object.values(after).every((g) => g === 0);
+  step(
+    `confirm: gap after the apply ${closed ? `0 in all ${nonzero.length}` : 'NOT 0'} (${Object.entries(after)
       .map(([t, g]) => `${t} ${g}`)
-      .join(' · ')}; ${applied.confirmed ? 'confirmed' : 'NOT confirmed'}`,
+      .join(
+        ' · ',
+      )}); inspection failed ${applied.collections.reduce((a, c) => a + c.inspection_failed, 0)}; ${applied.confirmed ? 'confirmed' : 'NOT confirmed'}`,
   );
 
   const created = await registry.create(
@@ -212,6 +228,7 @@ async function walk(
     born: rehearsed,
     rerun_delta: rerun,
     net_births_rehearsal: rehearsal.net_births,
+    unclassified_collections: unclassified,
     app_schema: app,
     actors: { author, reviewer, owner },
     plan_id: plan.plan_id,

@@ -13,7 +13,7 @@ import { quoteIdent } from '../db/ident.js';
 /** The birth registry's size before the backfill: by default, and with --full (the seed's). */
 export const DEFAULT_BIRTHS = 100_000;
 export const FULL_BIRTHS = 1_210_868;
-/** Below this the big tables would be empty (the catalog and the small tables take ~2,000). */
+/** Below this the big tables would be empty (the catalog and the small tables take ~2,200). */
 export const MIN_BIRTHS = 5_000;
 
 /** QT-001's five backfill targets and their gaps, as in the seed. */

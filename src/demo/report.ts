@@ -10,7 +10,11 @@ export interface WrittenReport {
   status: string;
 }
 
-export async function writePlanReport(registry: Registry, planId: number, dir: string): Promise<WrittenReport> {
+export async function writePlanReport(
+  registry: Registry,
+  planId: number,
+  dir: string,
+): Promise<WrittenReport> {
   const report = await registry.report({ plan: planId });
   mkdirSync(dir, { recursive: true });
   const path = resolve(join(dir, `natal-demo-report-plan-${planId}.md`));

@@ -8,6 +8,9 @@ import type { Registry } from '../registry.js';
 
 export const DEMO_SCHEMA = 'natal_demo';
 export const DEMO_MARK = 'made by natal demo; dropped by the next natal demo';
+/** Roles are cluster-wide and shared by demos in other schemas: marked, kept, reused. */
+export const DEMO_ROLE_MARK =
+  'made by natal demo: a person of its walk (NOLOGIN); reused by every natal demo';
 
 /** The platform's schema: named after natal's, so demos in other schemas never meet. */
 export function appSchemaOf(schema: string): string {

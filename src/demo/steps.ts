@@ -47,7 +47,7 @@ export function statusLine(label: string, c: Census, short: Short): string {
     `${label}: ${c.state}: ${t.birth_required} collections require birth, ${resolvable} identity-resolvable ` +
     `(${r.synthetic_id} synthetic_id + ${r.column} column + ${r.legacy} legacy${r.composite ? ` + ${r.composite} composite` : ''}), ` +
     `${t.unclassified} unclassified, ${t.no_table} with no table${what ? ` — ${what}` : ''}; ` +
-    `gap ${t.gap.toLocaleString('en-US')}, birth_registry ${t.registry_births.toLocaleString('en-US')}`
+    `gap ${t.gap.toLocaleString('en-US')} where the identity is known, birth_registry ${t.registry_births.toLocaleString('en-US')}`
   );
 }
 
@@ -87,17 +87,21 @@ export async function decideIdentities(
   return [...recorded.map((p) => p.collection_name), ...decided];
 }
 
-/** "preflight: N READY; M not: why". */
+/** "preflight: N of the governed READY; M not, by the first check each fails". */
 export function preflightLine(checks: Preflight[]): string {
-  const ready = checks.filter((c) => c.result === 'READY').length;
+  const governed = checks.filter((c) => !c.failed.some((f) => f.check === 'governed'));
+  const ready = governed.filter((c) => c.result === 'READY').length;
   const why = new Map<string, number>();
-  for (const c of checks.filter((x) => x.result !== 'READY')) {
-    const key = c.failed.map((f) => f.check).join(' + ');
-    why.set(key, (why.get(key) ?? 0) + 1);
+  for (const c of governed.filter((x) => x.result !== 'READY')) {
+    const first = c.failed[0]?.check ?? 'unknown';
+    why.set(first, (why.get(first) ?? 0) + 1);
   }
   const reasons = [...why.entries()]
     .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${v} ${k.replace(/^/, 'failing ')}`)
+    .map(([check, count]) => `${count} fail "${check}"`)
     .join(', ');
-  return `preflight: ${ready} READY, eligible for the dry run; ${checks.length - ready} not (${reasons})`;
+  return (
+    `preflight: ${ready} of ${governed.length} governed collections READY, eligible for the dry run; ` +
+    `${governed.length - ready} not (${reasons}); ${checks.length - governed.length} staging, not governed`
+  );
 }

@@ -1,41 +1,111 @@
-/** `natal demo`: the main job on a bare machine. */
+/** `natal demo`: the seed's QT-001 on a sample platform, on a bare machine. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { DEMO_SCHEMA, runDemo } from '../../demo/demo.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_BIRTHS, DEMO_SCHEMA, type DemoSummary, FULL_BIRTHS, runDemo } from '../../demo/demo.js';
+import { assertBirths } from '../../demo/platform.js';
+import { NatalError } from '../../errors.js';
+import { Registry } from '../../registry.js';
+import { table } from '../format.js';
 import { globalOptions, runWithRegistry } from '../run.js';
+
+const n = (v: number) => v.toLocaleString('en-US');
+
+function parseBirths(v: string): number {
+  const x = Number(v.replaceAll(/[_,]/g, ''));
+  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('it takes a whole number');
+  return x;
+}
+
+/** The seed's "Key numbers" table, as the demo reproduced them. */
+export function demoKeyNumbers(s: DemoSummary): string {
+  const r = s.resolvable;
+  const resolvable = r.synthetic_id + r.column + r.legacy + r.composite;
+  return table(
+    ['Item', 'Value'],
+    [
+      ['BIRTH_REQUIRED', s.birth_required],
+      [
+        'Identity resolvable (after classify)',
+        `${resolvable} (${r.synthetic_id} synthetic_id + ${r.column} column + ${r.legacy} legacy${r.composite ? ` + ${r.composite} composite` : ''})`,
+      ],
+      [
+        'Identity unclassified remaining',
+        `${s.unclassified} (${Object.entries(s.unclassified_collections)
+          .map(([t, why]) => `${t}: ${why}`)
+          .join(', ')})`,
+      ],
+      [
+        'No-table REQUIRED',
+        `${s.no_table} (${Object.entries(s.unclassified_collections)
+          .filter(([, why]) => why === 'no-table')
+          .map(([t]) => t)
+          .join(', ')})`,
+      ],
+      ['Staging (not governed, never born)', Object.keys(s.staging).join(', ')],
+      ['Dry-run eligible collections', s.eligible],
+      ['Collections with non-zero gap', `${s.nonzero_gap} (duplicate risk ${s.duplicate_risk})`],
+      ['Total expected new births', n(s.expected)],
+      ['Rehearsal', `${n(s.born)} born, rerun delta ${s.rerun_delta}, net births ${s.net_births_rehearsal}`],
+      ['Real backfill committed', `${n(s.after.born)} (run ${s.run_id}), gap after ${s.after.gap}`],
+      ['birth_registry', `${n(s.registry_births)} before QT-001, ${n(s.after.registry_births)} after`],
+      ['State', s.state],
+    ],
+  );
+}
 
 export function registerDemoCommand(program: Command, withGlobals: (c: Command) => Command): void {
   withGlobals(
     program
       .command('demo')
       .description(
-        'walk the birth story on a sample platform (a temporary embedded database unless --data-dir or --db; schema natal_demo)',
-      ),
-  ).action((_o, cmd: Command) => {
+        "walk the seed's QT-001 on a sample platform (a temporary embedded database unless --data-dir or --db; schema natal_demo)",
+      )
+      .option('--full', `the seed's full registry: ${n(FULL_BIRTHS)} births (default ${n(DEFAULT_BIRTHS)})`)
+      .option('--births <n>', "the registry's size before the backfill", parseBirths),
+  ).action((opts: { full?: boolean; births?: number }, cmd: Command) => {
+    const started = Date.now();
     const g = globalOptions(cmd);
+    // Usage first: nothing is made for a run that cannot start.
+    if (opts.full && opts.births !== undefined)
+      throw new NatalError('USAGE', 'give --full or --births, not both');
+    const births = assertBirths(opts.full ? FULL_BIRTHS : (opts.births ?? DEFAULT_BIRTHS));
     const env = g.db ?? process.env.NATAL_DATABASE_URL;
     // Embedded by default, in a fresh temporary directory, so the demo never meets old state.
     const dataDir = env ? undefined : (g.dataDir ?? mkdtempSync(join(tmpdir(), 'natal-demo-')));
+    const schema = g.schema ?? DEMO_SCHEMA;
     return runWithRegistry(
       cmd,
       async (registry) => {
-        const lines: string[] = [];
-        const started = Date.now();
+        const steps: string[] = [];
         const log = (line: string) => {
-          lines.push(line);
+          steps.push(line);
           if (!g.json) process.stdout.write(`• ${line}\n`);
         };
         log(`database: ${registry.db.location}`);
-        const summary = await runDemo(registry, log);
-        const seconds = (Date.now() - started) / 1000;
+        const summary = await runDemo(registry, {
+          births,
+          openAs: (as) => Registry.open({ db: g.db, env: process.env, schema, as }),
+          reportDir: dataDir ?? mkdtempSync(join(tmpdir(), 'natal-demo-report-')),
+          onStep: log,
+        });
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
         return {
-          json: { ...summary, location: registry.db.location, schema: registry.schema, seconds },
-          text: `demo done in ${seconds.toFixed(1)} s; ${summary.births} births in ${summary.collections} collections`,
+          json: { ...summary, location: registry.db.location, schema: registry.schema, seconds, steps },
+          text: [
+            '',
+            demoKeyNumbers(summary),
+            '',
+            `The ${summary.nonzero_gap} backfill targets: ${Object.entries(summary.gaps)
+              .map(([t, gap]) => `${t} ${gap}`)
+              .join(' · ')} = ${n(summary.expected)}.`,
+            `Report: ${summary.report.path}`,
+            `Demo done in ${seconds.toFixed(1)} s.`,
+          ].join('\n'),
         };
       },
-      { requireReady: false, dataDir, schema: g.schema ?? DEMO_SCHEMA },
+      { requireReady: false, dataDir, schema },
     );
   });
 }
