@@ -78,7 +78,7 @@ eachBackend('migrations', (backend) => {
       findings: [],
     });
     const q = quoteIdent(registry.schema);
-    await registry.db.exec(`DROP INDEX ${q}.birth_registry_run_idx`);
+    await registry.db.exec(`DROP INDEX ${q}.birth_backfill_ledger_plan_idx`);
     await registry.db.exec(`DROP FUNCTION ${q}.collection_name_of(name, name)`);
     await registry.db.exec(`ALTER TABLE ${q}.entity_species ADD COLUMN stray integer`);
     const report = await registry.doctor();
@@ -86,7 +86,7 @@ eachBackend('migrations', (backend) => {
     const seen = report.findings.map((f) => `${f.problem} ${f.kind} ${f.name}`).sort();
     assert.deepEqual(seen, [
       'missing function collection_name_of(table_schema name, table_name name)',
-      'missing index birth_registry_run_idx',
+      'missing index birth_backfill_ledger_plan_idx',
       'unexpected column entity_species.stray',
     ]);
   });
