@@ -90,15 +90,19 @@ export async function benchBackfill(): Promise<Figure[]> {
       await admin.query('CHECKPOINT');
     };
     await empty();
-    const rawMs = await time(() =>
-      admin.query(
-        `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
-                                          governance_role, operation)
-         SELECT $1 || '::' || id, $1, 'SPE-ROW', 'atom', 'PG:trg_birth_rows', 'governed', 'import'
-         FROM ${t}`,
-        [name],
-      ),
-    );
+    const raw = () =>
+      time(() =>
+        admin.query(
+          `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
+                                            governance_role, operation, run_id, inspection_status, inspected_at)
+           SELECT $1 || '::' || id, $1, 'SPE-ROW', 'atom', 'PG:trg_birth_rows', 'governed', 'backfill', 0, 'passed', now()
+           FROM ${t}`,
+          [name],
+        ),
+      );
+    // The same births, written by the plainest statement: before and after the apply (the
+    // machine is shared; the mean of the two is the baseline).
+    const raw1 = await raw();
     await empty();
 
     // Plan (median of 3: each is a fresh plan of the same gap), then rehearse.
@@ -131,7 +135,13 @@ export async function benchBackfill(): Promise<Figure[]> {
       '--schema',
       registry.schema,
     ]);
-    const result = JSON.parse(applied.stdout) as { born: number; gap_after: number; batches: number };
+    const result = JSON.parse(applied.stdout) as {
+      born: number;
+      gap_after: number;
+      batches: number;
+      seconds: number;
+    };
+    const applyMs = result.seconds * 1000;
     const births = Number(
       (
         await admin.query<{ n: string }>(
@@ -145,6 +155,9 @@ export async function benchBackfill(): Promise<Figure[]> {
       result.gap_after === 0 &&
       births === rows &&
       plan.expected_total === rows;
+
+    await empty();
+    const rawMs = (raw1 + (await raw())) / 2;
 
     const sizeLines: string[] = [];
     for (const size of sizes) {
@@ -173,11 +186,11 @@ export async function benchBackfill(): Promise<Figure[]> {
     return [
       {
         name: `apply of ${rows.toLocaleString('en-US')} rows vs raw INSERT … SELECT`,
-        ratio: applied.ms / rawMs,
+        ratio: applyMs / rawMs,
         target: '≤ 1.25',
-        ok: applied.ms / rawMs <= 1.25,
+        ok: applyMs / rawMs <= 1.25,
         correct,
-        detail: `natal apply ${s(applied.ms)} (${result.batches} batches, process start included) vs raw insert ${s(rawMs)}`,
+        detail: `natal apply ${s(applyMs)} (gate, ${result.batches} batches, confirm; the process took ${s(applied.ms)} with its start) vs raw insert of the same births ${s(rawMs)} (${s(raw1)} before, ${s(rawMs * 2 - raw1)} after)`,
       },
       {
         name: 'peak memory of the natal process during the apply',
@@ -189,11 +202,11 @@ export async function benchBackfill(): Promise<Figure[]> {
       },
       {
         name: 'rehearsal vs apply',
-        ratio: rehearseMs / applied.ms,
+        ratio: rehearseMs / applyMs,
         target: '≤ 2.5',
-        ok: rehearseMs / applied.ms <= 2.5,
+        ok: rehearseMs / applyMs <= 2.5,
         correct: rehearsalOk,
-        detail: `rehearse ${s(rehearseMs)} (apply, rerun, checks, rollback) vs apply ${s(applied.ms)}`,
+        detail: `rehearse ${s(rehearseMs)} (apply, rerun, checks, rollback) vs apply ${s(applyMs)}`,
       },
       {
         name: 'plan vs count(*)',

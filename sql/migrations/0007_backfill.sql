@@ -134,21 +134,58 @@ AS $$
   END
 $$;
 
+-- What the checksum of a gap sums, per row: a 64-bit hash that identifies the row's code
+-- under the collection's identity. For a synthetic id over an integer key, the hash of the
+-- key itself (the code is '<collection>::' and the key, and the identity, key included, is
+-- pinned in the fingerprint beside the checksum); for every other identity, the code's.
+CREATE FUNCTION checksum_sql(c collection_registry, alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  rel regclass := collection_table(c);
+BEGIN
+  IF c.birth_code_strategy = 'synthetic_id'
+     AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = c.birth_code_key_columns[1])
+         IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+    RETURN format('hashint8extended((%I.%I)::bigint, 0)', alias, c.birth_code_key_columns[1]);
+  END IF;
+  RETURN format('hashtextextended(%s, 0)', entity_code_sql(c, alias));
+END
+$$;
+
 -- The gap of a collection as the backfill sees it: (expected births, checksum over their
--- codes). The checksum is a sum of 64-bit hashes of the missing codes, so it pins the set
+-- codes). The checksum is a sum of 64-bit hashes (checksum_sql), so it pins the set
 -- whatever order the rows are read in, and one scan computes it. With p_run, the births
 -- that run made count as missing (a resumed apply compares against its plan this way).
+-- A keyed identity (synthetic_id, composite) whose namespace holds no birth yet — the
+-- first backfill of a collection — has every row in its gap: one pass over the table,
+-- without building or probing any code, gives the same numbers.
 CREATE FUNCTION backfill_measure(c collection_registry, p_run bigint DEFAULT NULL,
                                  OUT expected bigint, OUT checksum text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
+DECLARE
+  unborn boolean := false;
 BEGIN
+  IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
+    SELECT NOT EXISTS (SELECT 1 FROM birth_registry b
+                       WHERE (b.collection_name = c.collection_name
+                              OR starts_with(b.entity_code, c.collection_name || '::'))
+                         AND (p_run IS NULL OR b.run_id IS DISTINCT FROM p_run))
+      INTO unborn;
+  END IF;
+  IF unborn THEN
+    EXECUTE format('SELECT count(*), COALESCE(sum(%s), 0)::text FROM %s AS t',
+                   checksum_sql(c, 't'), collection_table(c))
+      INTO expected, checksum;
+    RETURN;
+  END IF;
   EXECUTE format($q$
-    SELECT count(g.code), COALESCE(sum(hashtextextended(g.code, 0)), 0)::text
-    FROM (SELECT %s AS code FROM %s AS t) AS g
+    SELECT count(g.code), COALESCE(sum(g.h), 0)::text
+    FROM (SELECT %s AS code, %s AS h FROM %s AS t) AS g
     WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
                       WHERE b.entity_code = g.code %s)
-  $q$, entity_code_sql(c, 't'), collection_table(c),
+  $q$, entity_code_sql(c, 't'), checksum_sql(c, 't'), collection_table(c),
        CASE WHEN p_run IS NULL THEN '' ELSE format('AND b.run_id IS DISTINCT FROM %s', p_run) END)
   INTO expected, checksum;
 END
@@ -675,13 +712,43 @@ BEGIN
 END
 $$;
 
+-- The confirm of one collection: its rows, and how many have no birth (the gap), in one
+-- pass. Right after an apply the registry's statistics are stale (it looks empty), so the
+-- join method is chosen here from the collection's size, not left to the planner: a hash
+-- join for a big collection (one pass over each side), index probes for a small one
+-- (a handful of lookups, instead of hashing the whole registry).
+CREATE FUNCTION confirm_counts(c collection_registry, OUT rows bigint, OUT gap bigint)
+LANGUAGE plpgsql SET search_path FROM CURRENT
+SET jit = off SET work_mem = '64MB' SET enable_nestloop = on SET enable_hashjoin = on SET enable_mergejoin = on
+AS $$
+DECLARE
+  rel regclass := collection_table(c);
+  estimate real := (SELECT reltuples FROM pg_class WHERE oid = rel);
+BEGIN
+  IF estimate < 0 THEN
+    EXECUTE format('SELECT count(*) FROM %s', rel) INTO estimate;
+  END IF;
+  IF estimate >= 20000 THEN
+    PERFORM set_config('enable_nestloop', 'off', true);
+  ELSE
+    PERFORM set_config('enable_hashjoin', 'off', true);
+    PERFORM set_config('enable_mergejoin', 'off', true);
+  END IF;
+  EXECUTE format($q$
+    SELECT count(*), count(*) FILTER (WHERE b.entity_code IS NULL)
+    FROM (SELECT %s AS code FROM %s AS t) AS e
+    LEFT JOIN birth_registry b ON b.entity_code = e.code
+  $q$, entity_code_sql(c, 't'), rel) INTO rows, gap;
+END
+$$;
+
 -- Confirms a finished run: per collection rows, births of the run, gap after (rows with no
 -- birth) and the first orphans when there are any; APPLY ledger rows; the run completed,
 -- the plan applied; the lock released.
 CREATE FUNCTION apply_finish(p_run bigint)
 RETURNS TABLE (collection_name text, expected bigint, born bigint, failed bigint, rows bigint, gap_after bigint,
                orphans text[])
-LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off SET work_mem = '64MB'
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
   r backfill_run;
@@ -697,18 +764,13 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB019', MESSAGE = format('this session does not hold run %s', p_run),
       HINT = format('natal apply %s --resume %s', r.plan_id, p_run);
   END IF;
-  PERFORM refresh_registry_stats();
   FOR i IN SELECT * FROM backfill_plan_item WHERE plan_id = r.plan_id ORDER BY backfill_plan_item.collection_name LOOP
     c := find_collection(i.collection_name);
     collection_name := c.collection_name;
     expected := i.expected;
     born := COALESCE((r.cursor->'born'->>c.collection_name)::bigint, 0);
     failed := COALESCE((r.cursor->'failed'->>c.collection_name)::bigint, 0);
-    EXECUTE format($q$
-      SELECT (SELECT count(*) FROM %2$s),
-             (SELECT count(*) FROM (SELECT %1$s AS code FROM %2$s AS t) AS e
-              WHERE NOT EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = e.code))
-    $q$, entity_code_sql(c, 't'), collection_table(c)) INTO rows, gap_after;
+    SELECT * INTO rows, gap_after FROM confirm_counts(c);
     orphans := CASE WHEN gap_after = 0 THEN '{}'::text[] ELSE
       (SELECT array_agg(o.entity_code) FROM census_orphans(c.collection_name, 10) o) END;
     INSERT INTO birth_backfill_ledger (step, plan_id, run_id, collection_name, actor, dry_run, expected, actual, detail)

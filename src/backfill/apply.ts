@@ -5,6 +5,7 @@
  * confirms every collection and writes the APPLY ledger rows. A killed apply resumes from
  * its cursor with `resume`.
  */
+import { performance } from 'node:perf_hooks';
 import type { Backend } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
 
@@ -30,6 +31,8 @@ export interface ApplyResult {
   born: number;
   gap_after: number;
   confirmed: boolean;
+  /** Wall time of the apply, from the gate to the confirm. */
+  seconds: number;
 }
 
 export interface ApplyProgress {
@@ -55,6 +58,7 @@ export async function applyPlan(
 ): Promise<ApplyResult> {
   const ns = quoteIdent(schema);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const started = performance.now();
   return db.session(async (s) => {
     const begun = await s.query<{ run_id: number }>(
       `SELECT ${ns}.apply_begin($1::bigint, $2::int, $3::bigint) AS run_id`,
@@ -111,6 +115,7 @@ export async function applyPlan(
         born: collections.reduce((a, c) => a + c.born, 0),
         gap_after: gapAfter,
         confirmed: gapAfter === 0 && collections.every((c) => c.inspection_failed === 0),
+        seconds: (performance.now() - started) / 1000,
       };
     } catch (err) {
       // The run stays resumable; the lock is given back for whoever resumes it.
