@@ -53,8 +53,14 @@ function runNatal(args: string[]): Promise<{ ms: number; peakMb: number; stdout:
 export async function benchBackfill(): Promise<Figure[]> {
   const rows = scaled(1_000_000);
   const sizes = (() => {
+    // --batch-sizes 50000,100000 or lanes:size pairs such as 1:50000,2:100000
     const i = process.argv.indexOf('--batch-sizes');
-    return i >= 0 ? (process.argv[i + 1] ?? '').split(',').map(Number) : [];
+    return i >= 0
+      ? (process.argv[i + 1] ?? '').split(',').map((x) => {
+          const [lanes, size] = x.includes(':') ? x.split(':') : ['2', x];
+          return { lanes: Number(lanes), size: Number(size) };
+        })
+      : [];
   })();
   const { registry, app, client, cleanup } = await benchRegistry('backfill');
   const admin = await client();
@@ -160,7 +166,7 @@ export async function benchBackfill(): Promise<Figure[]> {
     const rawMs = (raw1 + (await raw())) / 2;
 
     const sizeLines: string[] = [];
-    for (const size of sizes) {
+    for (const { lanes, size } of sizes) {
       await empty();
       const p = (await registry.plan([name])).plan_id;
       await reviewer.approve(p, 'review');
@@ -171,13 +177,18 @@ export async function benchBackfill(): Promise<Figure[]> {
         String(p),
         '--batch-size',
         String(size),
+        '--lanes',
+        String(lanes),
         '--json',
         '--db',
         BENCH_URL,
         '--schema',
         registry.schema,
       ]);
-      sizeLines.push(`batch ${size}: ${(r.ms / 1000).toFixed(2)} s (${(r.ms / rawMs).toFixed(2)}x raw)`);
+      const sec = (JSON.parse(r.stdout) as { seconds: number }).seconds;
+      sizeLines.push(
+        `lanes ${lanes}, batch ${size}: ${sec.toFixed(2)} s (${((sec * 1000) / rawMs).toFixed(2)}x raw)`,
+      );
     }
     if (sizeLines.length) console.log(sizeLines.join('\n'));
     await reviewer.close();

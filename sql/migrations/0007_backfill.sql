@@ -580,8 +580,9 @@ BEGIN
                               WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o)
       INTO key_cols, key_json, key_cast
     FROM unnest(keys) WITH ORDINALITY AS u(k, o);
-    bounds := format('SELECT %1$s FROM %2$s AS t WHERE ($1::jsonb IS NULL OR (%3$s) > (%4$s)) '
-                     'ORDER BY %3$s OFFSET $2 - 1 LIMIT 1',
+    -- (the JSON is built for the one row found, not for each row skipped)
+    bounds := format('SELECT %1$s FROM (SELECT %3$s FROM %2$s AS t WHERE ($1::jsonb IS NULL OR (%3$s) > (%4$s)) '
+                     'ORDER BY %3$s OFFSET $2 - 1 LIMIT 1) AS t',
                      key_json, rel, key_cols, format(key_cast, 1));
     range_sql := format('($1::jsonb IS NULL OR (%1$s) > (%2$s)) AND ($2::jsonb IS NULL OR (%1$s) <= (%3$s))',
                         key_cols, format(key_cast, 1), format(key_cast, 2));
@@ -614,36 +615,22 @@ BEGIN
 END
 $$;
 
--- One batch of a run: the next rows of the collection the cursor is on, born in one
--- statement, the cursor advanced in the same transaction (so a batch is all or nothing and
--- a kill loses at most the batch in flight). p_rehearsal: inside a rehearsal (no lock, no
--- approvals) and p_limit NULL for one batch per collection. Returns what it did; done
--- when every collection of the plan is through.
-CREATE FUNCTION apply_batch(p_run bigint, p_limit integer DEFAULT NULL, p_rehearsal boolean DEFAULT false,
-                            OUT collection_name text, OUT born bigint, OUT failed bigint,
-                            OUT done boolean)
+-- The run, checked for a caller that is about to write with it: it exists and is running,
+-- and (outside a rehearsal) the gate holds and an apply holds the lock — this session
+-- (p_main: the session that began the run) or, for the parallel lanes, another one.
+CREATE FUNCTION running_run(p_run bigint, p_rehearsal boolean, p_main boolean) RETURNS backfill_run
 LANGUAGE plpgsql SET search_path FROM CURRENT
-SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
   r backfill_run;
-  p backfill_plan;
-  c collection_registry;
-  cur jsonb;
-  batch record;
-  after_key jsonb;
-  last_key jsonb;
-  names text[];
-  next_name text;
 BEGIN
-  SELECT * INTO r FROM backfill_run WHERE run_id = p_run FOR UPDATE;
+  SELECT * INTO r FROM backfill_run WHERE run_id = p_run;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'NB015', MESSAGE = format('run %s does not exist', p_run), HINT = 'natal ledger';
   END IF;
   IF r.status <> 'running' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB015', MESSAGE = format('run %s is %s', p_run, r.status), HINT = 'natal ledger --run RUN';
   END IF;
-  p := find_plan(r.plan_id);
   -- A rehearsal's run exists only inside the rehearsal's transaction (made there, rolled
   -- back there): a run any other transaction can see is a real one and passes the gate.
   IF p_rehearsal AND txid_status((txid_current() >> 32 << 32)
@@ -653,62 +640,163 @@ BEGIN
       HINT = 'rehearse with: natal rehearse PLAN';
   END IF;
   IF NOT p_rehearsal THEN
-    IF apply_lock_holder() IS DISTINCT FROM pg_backend_pid() THEN
+    IF (p_main AND apply_lock_holder() IS DISTINCT FROM pg_backend_pid()) OR apply_lock_holder() IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'NB019',
         MESSAGE = format('this session does not hold run %s (it was started elsewhere or interrupted)', p_run),
         HINT = format('resume it: natal apply %s --resume %s', r.plan_id, p_run);
     END IF;
-    PERFORM assert_apply_allowed(p);
+    PERFORM assert_apply_allowed(find_plan(r.plan_id));
   END IF;
-  cur := r.cursor;
-  names := plan_collections(r.plan_id);
-  collection_name := cur->>'collection';
+  RETURN r;
+END
+$$;
+
+-- The next ranges of rows to birth: up to p_parts consecutive ranges of p_limit rows of
+-- the collection the cursor is on (p_limit NULL: the rest of it), as (after, upto) key
+-- pairs; upto NULL means to the end of the collection. Reads only; apply_advance moves
+-- the cursor once the ranges are written.
+CREATE FUNCTION apply_next(p_run bigint, p_limit integer, p_parts integer DEFAULT 1, p_rehearsal boolean DEFAULT false)
+RETURNS TABLE (collection_name text, after_key jsonb, upto_key jsonb)
+LANGUAGE plpgsql SET search_path FROM CURRENT SET enable_seqscan = off SET jit = off
+AS $$
+DECLARE
+  r backfill_run := running_run(p_run, p_rehearsal, true);
+  c collection_registry;
+  bounds text;
+  k jsonb;
+BEGIN
+  collection_name := r.cursor->>'collection';
   IF collection_name IS NULL THEN
-    done := true; born := 0; failed := 0;
     RETURN;
   END IF;
   c := find_collection(collection_name);
+  bounds := (backfill_batch_sql(c, false)).bounds;
+  k := NULLIF(r.cursor->'after', 'null');
+  FOR i IN 1 .. greatest(p_parts, 1) LOOP
+    after_key := k;
+    upto_key := NULL;
+    IF p_limit IS NOT NULL THEN
+      EXECUTE bounds INTO upto_key USING after_key, p_limit;
+    END IF;
+    RETURN NEXT;
+    EXIT WHEN upto_key IS NULL;
+    k := upto_key;
+  END LOOP;
+END
+$$;
+
+-- Births for one range of one collection (after → upto, as apply_next gave it), in one
+-- transaction with the run's counters: a plain insert of rows nobody has born; if someone
+-- (a trigger on a row inserted meanwhile, another session, a redone range after a kill)
+-- has made one of them, the range is redone with ON CONFLICT DO NOTHING. The births that
+-- result are the same either way. Ranges of one step may be written by parallel sessions.
+CREATE FUNCTION apply_range(p_run bigint, p_collection text, p_after jsonb, p_upto jsonb,
+                            p_rehearsal boolean DEFAULT false, OUT born bigint, OUT failed bigint)
+LANGUAGE plpgsql SET search_path FROM CURRENT
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET jit = off
+AS $$
+DECLARE
+  r backfill_run := running_run(p_run, p_rehearsal, false);
+  c collection_registry := find_collection(p_collection);
+  batch record;
+BEGIN
+  IF NOT p_collection = ANY (plan_collections(r.plan_id)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('%s is not in plan %s', p_collection, r.plan_id),
+      HINT = 'natal ledger --plan PLAN';
+  END IF;
   IF backfill_refusal(c) IS NOT NULL OR backfill_identity(c) <> (SELECT i.identity FROM backfill_plan_item i
-                                                                WHERE i.plan_id = p.plan_id AND i.collection_name = c.collection_name) THEN
+                                                                WHERE i.plan_id = r.plan_id AND i.collection_name = c.collection_name) THEN
     RAISE EXCEPTION USING ERRCODE = 'NB018',
-      MESSAGE = format('plan %s is stale: %s changed since planning (%s)', p.plan_id, c.collection_name,
+      MESSAGE = format('plan %s is stale: %s changed since planning (%s)', r.plan_id, c.collection_name,
                        COALESCE(backfill_refusal(c), 'identity or species')),
       HINT = format('roll back this run (natal rollback %s) and make a new plan', p_run);
   END IF;
-  batch := backfill_batch_sql(c, false);
-  after_key := NULLIF(cur->'after', 'null');
-  IF p_limit IS NOT NULL THEN
-    EXECUTE batch.bounds INTO last_key USING after_key, p_limit;
+  -- The births and the run's counters commit together, so a range is all or nothing even
+  -- if the server stops; what the commit need not do is wait for its WAL to reach the
+  -- disk. apply_finish commits synchronously, so a finished apply is on disk; a crash
+  -- before it loses at most the last ranges, births and counters alike, and --resume
+  -- redoes them.
+  IF NOT p_rehearsal THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
-  -- Births nobody has made yet, in one plain insert; if someone (a trigger on a row
-  -- inserted meanwhile, another session) has made one of them, the batch is redone with
-  -- ON CONFLICT DO NOTHING. The births that result are the same either way.
+  batch := backfill_batch_sql(c, false);
   BEGIN
-    EXECUTE batch.ins USING after_key, last_key, p_run;
+    EXECUTE batch.ins USING p_after, p_upto, p_run;
     GET DIAGNOSTICS born = ROW_COUNT;
   EXCEPTION WHEN unique_violation THEN
-    EXECUTE (backfill_batch_sql(c, true)).ins USING after_key, last_key, p_run;
+    EXECUTE (backfill_batch_sql(c, true)).ins USING p_after, p_upto, p_run;
     GET DIAGNOSTICS born = ROW_COUNT;
   END;
   failed := 0;
   IF batch.failed IS NOT NULL THEN
-    EXECUTE batch.failed INTO failed USING after_key, last_key, p_run;
+    EXECUTE batch.failed INTO failed USING p_after, p_upto, p_run;
   END IF;
-  cur := jsonb_set(cur, '{born}', (cur->'born') || jsonb_build_object(c.collection_name,
-                     COALESCE((cur->'born'->>c.collection_name)::bigint, 0) + born));
-  cur := jsonb_set(cur, '{failed}', (cur->'failed') || jsonb_build_object(c.collection_name,
-                     COALESCE((cur->'failed'->>c.collection_name)::bigint, 0) + failed));
-  cur := jsonb_set(cur, '{batches}', to_jsonb(COALESCE((cur->>'batches')::int, 0) + 1));
-  IF last_key IS NULL THEN
-    next_name := (SELECT n FROM unnest(names) AS n WHERE n > c.collection_name ORDER BY n LIMIT 1);
-    cur := jsonb_set(cur, '{done}', (cur->'done') || to_jsonb(c.collection_name));
+  UPDATE backfill_run x
+  SET cursor = jsonb_set(jsonb_set(jsonb_set(x.cursor,
+        '{born}', (x.cursor->'born') || jsonb_build_object(p_collection,
+                    COALESCE((x.cursor->'born'->>p_collection)::bigint, 0) + born)),
+        '{failed}', (x.cursor->'failed') || jsonb_build_object(p_collection,
+                    COALESCE((x.cursor->'failed'->>p_collection)::bigint, 0) + failed)),
+        '{batches}', to_jsonb(COALESCE((x.cursor->>'batches')::int, 0) + 1))
+  WHERE x.run_id = p_run;
+END
+$$;
+
+-- Moves the cursor past what apply_range wrote: to p_upto, or, when p_upto is NULL (the
+-- collection's end), to the next collection of the plan. Returns whether the run is done.
+-- The cursor only ever trails what is written: a range written but not yet passed is
+-- written again after a kill, and births nothing twice.
+CREATE FUNCTION apply_advance(p_run bigint, p_collection text, p_upto jsonb, p_rehearsal boolean DEFAULT false)
+RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  r backfill_run := running_run(p_run, p_rehearsal, true);
+  cur jsonb := r.cursor;
+  next_name text;
+BEGIN
+  IF cur->>'collection' IS DISTINCT FROM p_collection THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB015',
+      MESSAGE = format('run %s is on %s, not %s', p_run, COALESCE(cur->>'collection', 'nothing'), p_collection),
+      HINT = 'natal ledger --run RUN';
+  END IF;
+  IF p_upto IS NULL THEN
+    next_name := (SELECT n FROM unnest(plan_collections(r.plan_id)) AS n WHERE n > p_collection ORDER BY n LIMIT 1);
+    cur := jsonb_set(cur, '{done}', (cur->'done') || to_jsonb(p_collection));
     cur := jsonb_set(cur, '{after}', 'null');
     cur := jsonb_set(cur, '{collection}', COALESCE(to_jsonb(next_name), 'null'));
   ELSE
-    cur := jsonb_set(cur, '{after}', last_key);
+    cur := jsonb_set(cur, '{after}', p_upto);
   END IF;
   UPDATE backfill_run SET cursor = cur WHERE run_id = p_run;
-  done := cur->>'collection' IS NULL;
+  RETURN cur->>'collection' IS NULL;
+END
+$$;
+
+-- One batch of a run on one session: the next range, written, and the cursor moved past
+-- it, in one transaction (so a batch is all or nothing and a kill loses at most the batch
+-- in flight). p_rehearsal: inside a rehearsal (no lock, no approvals), and p_limit NULL
+-- for one batch per collection. Returns what it did; done when every collection of the
+-- plan is through. (natal apply runs the same steps with its ranges on parallel sessions.)
+CREATE FUNCTION apply_batch(p_run bigint, p_limit integer DEFAULT NULL, p_rehearsal boolean DEFAULT false,
+                            OUT collection_name text, OUT born bigint, OUT failed bigint,
+                            OUT done boolean)
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  n record;
+  w record;
+BEGIN
+  SELECT * INTO n FROM apply_next(p_run, p_limit, 1, p_rehearsal);
+  IF NOT FOUND THEN
+    done := true; born := 0; failed := 0;
+    RETURN;
+  END IF;
+  collection_name := n.collection_name;
+  SELECT * INTO w FROM apply_range(p_run, n.collection_name, n.after_key, n.upto_key, p_rehearsal);
+  born := w.born;
+  failed := w.failed;
+  done := apply_advance(p_run, n.collection_name, n.upto_key, p_rehearsal);
 END
 $$;
 

@@ -6,11 +6,13 @@
  * its cursor with `resume`.
  */
 import { performance } from 'node:perf_hooks';
-import type { Backend } from '../db/backend.js';
+import type { Backend, Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
 
 /** Rows per batch unless told otherwise: measured in docs/BENCHMARKS.md (npm run bench -- backfill). */
 export const DEFAULT_BATCH_SIZE = 50_000;
+/** Sessions writing ranges at once on a server (measured: docs/BENCHMARKS.md). */
+export const DEFAULT_LANES = 2;
 
 export interface ApplyItem {
   collection: string;
@@ -46,6 +48,8 @@ export interface ApplyProgress {
 export interface ApplyOptions {
   batchSize?: number | undefined;
   resume?: number | undefined;
+  /** Sessions writing at once (server only; default DEFAULT_LANES). */
+  lanes?: number | undefined;
   onStart?: (p: ApplyProgress) => void;
   onBatch?: (p: ApplyProgress) => void;
 }
@@ -58,6 +62,8 @@ export async function applyPlan(
 ): Promise<ApplyResult> {
   const ns = quoteIdent(schema);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  // Embedded there is one connection; a server takes parallel lanes.
+  const lanes = db.kind === 'embedded' ? 1 : (options.lanes ?? DEFAULT_LANES);
   const started = performance.now();
   return db.session(async (s) => {
     const begun = await s.query<{ run_id: number }>(
@@ -76,17 +82,44 @@ export async function applyPlan(
       let born = Number(state.rows[0]?.born);
       let batches = 0;
       options.onStart?.({ run_id: runId, collection: '', born, expected });
-      for (;;) {
-        const { rows } = await s.query<{ collection_name: string; born: number; done: boolean }>(
-          `SELECT collection_name, born, done FROM ${ns}.apply_batch($1::bigint, $2::int)`,
-          [runId, batchSize],
-        );
-        const b = rows[0] as { collection_name: string; born: number; done: boolean };
-        batches += 1;
-        born += Number(b.born);
-        options.onBatch?.({ run_id: runId, collection: b.collection_name, born, expected });
-        if (b.done) break;
-      }
+      // Each step: the next `lanes` ranges of `batchSize` rows, written at once on as many
+      // sessions, then the cursor moved past them.
+      await withSessions(db, lanes - 1, async (others) => {
+        const writers = [s, ...others];
+        for (;;) {
+          // Keys travel as JSON text, never as JS numbers (a bigint key would lose digits).
+          const next = await s.query<{
+            collection_name: string;
+            after_key: string | null;
+            upto_key: string | null;
+          }>(
+            `SELECT collection_name, after_key::text, upto_key::text
+             FROM ${ns}.apply_next($1::bigint, $2::int, $3::int)`,
+            [runId, batchSize, writers.length],
+          );
+          if (next.rows.length === 0) break;
+          const written = await Promise.all(
+            next.rows.map((r, i) =>
+              (writers[i] as Queryable).query<{ born: number }>(
+                `SELECT born FROM ${ns}.apply_range($1::bigint, $2, $3::jsonb, $4::jsonb)`,
+                [runId, r.collection_name, r.after_key, r.upto_key],
+              ),
+            ),
+          );
+          const last = next.rows[next.rows.length - 1] as {
+            collection_name: string;
+            upto_key: string | null;
+          };
+          await s.query(`SELECT ${ns}.apply_advance($1::bigint, $2, $3::jsonb)`, [
+            runId,
+            last.collection_name,
+            last.upto_key,
+          ]);
+          batches += next.rows.length;
+          born += written.reduce((a, w) => a + Number(w.rows[0]?.born), 0);
+          options.onBatch?.({ run_id: runId, collection: last.collection_name, born, expected });
+        }
+      });
       const finished = await s.query<{
         collection_name: string;
         expected: number;
@@ -123,4 +156,14 @@ export async function applyPlan(
       throw Object.assign(err as object, { runId });
     }
   });
+}
+
+/** Runs `fn` with `n` more sessions of the backend, each held until it returns. */
+async function withSessions<T>(
+  db: Backend,
+  n: number,
+  fn: (sessions: Queryable[]) => Promise<T>,
+): Promise<T> {
+  if (n <= 0) return fn([]);
+  return db.session((one) => withSessions(db, n - 1, (rest) => fn([one, ...rest])));
 }

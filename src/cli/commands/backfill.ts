@@ -28,6 +28,13 @@ function parseBatch(v: string): number {
   return x;
 }
 
+function parseLanes(v: string): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1 || x > 8)
+    throw new InvalidArgumentError('it takes a whole number from 1 to 8');
+  return x;
+}
+
 /** A progress bar on a terminal (rows, rate, ETA); nothing when output is piped or JSON. */
 function progressBar(enabled: boolean) {
   if (!enabled) return { start: () => undefined, update: () => undefined, stop: () => undefined };
@@ -148,8 +155,9 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .argument('<plan>', 'the plan id', planId)
       .description('apply an approved plan in committed batches; prints the run id')
       .option('--batch-size <n>', 'rows per batch', parseBatch)
-      .option('--resume <run>', 'resume an interrupted run', runId),
-  ).action((id: number, opts: { batchSize?: number; resume?: number }, cmd: Command) =>
+      .option('--resume <run>', 'resume an interrupted run', runId)
+      .option('--lanes <n>', 'sessions writing at once, on a server (default 2)', parseLanes),
+  ).action((id: number, opts: { batchSize?: number; resume?: number; lanes?: number }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const bar = progressBar(process.stderr.isTTY === true && globalOptions(cmd).json !== true);
       let r;
@@ -157,6 +165,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
         r = await registry.apply(id, {
           batchSize: opts.batchSize,
           resume: opts.resume,
+          lanes: opts.lanes,
           onStart: bar.start,
           onBatch: bar.update,
         });
