@@ -263,6 +263,19 @@ eachBackend('identity classification', (backend) => {
     await w.registry.db.exec(`DELETE FROM ${w.a}.lookalike`);
     assert.deepEqual(await w.registry.duplicateRisk([items]), []);
   });
+
+  test('preflight of everything covers the collections that require birth; a staging one only when named', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.staged (id int PRIMARY KEY)`);
+    await w.registry.addCollection({ table: name('staged'), species: 'SPE-DOM', role: 'staging' });
+    const all = await w.registry.preflight();
+    assert.ok(all.length > 0);
+    assert.ok(!all.some((p) => p.collection === name('staged')));
+    const named = await w.registry.preflight([name('staged')]);
+    assert.deepEqual(
+      named[0]?.failed.map((f) => f.check),
+      ['governed', 'trigger wired and functional'],
+    );
+  });
 });
 
 function checkCensusJson(c: Census): void {

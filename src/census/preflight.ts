@@ -21,7 +21,11 @@ export interface Preflight {
 
 export async function preflight(ctx: Ctx, inputs: string[] = []): Promise<Preflight[]> {
   const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
-  const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
+  // Unnamed: every collection that requires birth (governed, natal's own catalog aside);
+  // staging and excluded ones are deliberately not governed and have nothing to prepare.
+  const collections = (await listCollections(ctx, names)).filter(
+    (c) => names || (!isNatalCatalog(ctx, c) && c.governance_role === 'governed'),
+  );
   const inventory = new Map(
     (
       await triggerInventory(
