@@ -1,0 +1,239 @@
+/**
+ * The README, executed: its walkthrough's SQL and every `npx natal …` line of it run in
+ * order against a real database (a fresh data directory; on the server a fresh database
+ * and real roles for alice, bob and olga), its gateway snippets too, and its command
+ * reference compared with the CLI's commands and flags, both ways.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import pg from 'pg';
+import { buildProgram } from '../src/cli/program.js';
+import { quoteIdent } from '../src/db/ident.js';
+import { Registry } from '../src/registry.js';
+import { eachBackend, SERVER_URL } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
+
+const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
+const GLOBAL_FLAGS = new Set(['--db', '--data-dir', '--schema', '--json', '--as', '--help']);
+
+/** The fenced block that follows `<!-- marker -->`. */
+function block(marker: string): string {
+  const at = README.indexOf(`<!-- ${marker} -->`);
+  assert.ok(at >= 0, `README has <!-- ${marker} -->`);
+  const m = /```\w*\n([\s\S]*?)```/.exec(README.slice(at));
+  assert.ok(m, `a code block after ${marker}`);
+  return m[1] as string;
+}
+
+/** Splits a shell line into words (single and double quotes; no expansion). */
+function words(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let any = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      any = true;
+    } else if (ch === ' ') {
+      if (cur || any) out.push(cur);
+      cur = '';
+      any = false;
+    } else cur += ch;
+  }
+  if (cur || any) out.push(cur);
+  return out;
+}
+
+/** A README command line: who runs it (from a NATAL_DATABASE_URL prefix) and natal's words. */
+interface Line {
+  text: string;
+  user: string;
+  args: string[];
+}
+
+function commandLines(): { exportUser: string; lines: Line[] } {
+  let exportUser = '';
+  const lines: Line[] = [];
+  for (const raw of block('readme-commands').split('\n')) {
+    const text = raw.replace(/\s+#.*$/, '').trim();
+    if (!text) continue;
+    const exp = /^export NATAL_DATABASE_URL=postgres:\/\/(\w+)@localhost\/app$/.exec(text);
+    if (exp) {
+      exportUser = exp[1] as string;
+      continue;
+    }
+    const m = /^(?:NATAL_DATABASE_URL=postgres:\/\/(\w+)@localhost\/app )?npx natal (.*)$/.exec(text);
+    assert.ok(m, `README line is a natal command: ${text}`);
+    lines.push({ text, user: m[1] ?? exportUser, args: words(m[2] as string) });
+  }
+  return { exportUser, lines };
+}
+
+eachBackend('README walkthrough', (backend) => {
+  test('every command of the walkthrough runs, in order, with the results it shows', async () => {
+    const { exportUser, lines } = commandLines();
+    assert.equal(exportUser, 'alice');
+    const cwd = mkdtempSync(join(tmpdir(), 'natal-readme-'));
+    const suffix = randomBytes(4).toString('hex');
+    const role = (p: string) => `${p}_${suffix}`;
+    const people = ['alice', 'bob', 'olga'];
+    const database = `natal_readme_${suffix}`;
+    let admin: pg.Client | undefined;
+    let target: (user: string) => { args: string[]; env: NodeJS.ProcessEnv };
+    let rename = (w: string) => w;
+    const dataDir = backend.name === 'embedded' ? backend.freshDataDir() : '';
+    try {
+      if (backend.name === 'server') {
+        admin = new pg.Client({ connectionString: SERVER_URL });
+        await admin.connect();
+        for (const p of people) await admin.query(`CREATE ROLE ${quoteIdent(role(p))} LOGIN`);
+        await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(role('alice'))}`);
+        const url = (user: string) => {
+          const u = new URL(SERVER_URL as string);
+          u.username = role(user);
+          u.pathname = `/${database}`;
+          return u.toString();
+        };
+        const alice = new pg.Client({ connectionString: url('alice') });
+        await alice.connect();
+        await alice.query(block('readme-sql'));
+        await alice.end();
+        target = (user) => ({ args: [], env: { NATAL_DATABASE_URL: url(user) } });
+        rename = (w) => (people.includes(w) ? role(w) : w);
+      } else {
+        const r = await Registry.open({ dataDir });
+        await r.db.exec(block('readme-sql'));
+        await r.close();
+        target = (user) => ({ args: ['--data-dir', dataDir, '--as', user], env: {} });
+      }
+      const outputs: string[] = [];
+      for (const line of lines) {
+        const t = target(line.user);
+        const r = await natal([...line.args.map(rename), ...t.args], { cwd, env: t.env });
+        assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
+        outputs.push(r.stdout);
+        if (line.args[0] === 'init' && backend.name === 'server') {
+          // What the README says bob and olga need, granted as it says.
+          const c = new pg.Client({ connectionString: t.env.NATAL_DATABASE_URL });
+          await c.connect();
+          const grant = /`(GRANT USAGE[^`]*)`/.exec(README.replace(/\n/g, ' '))?.[1] as string;
+          await c.query(grant.replace(/\b(bob|olga)\b/g, (p) => quoteIdent(role(p))));
+          await c.end();
+        }
+      }
+      const out = (cmd: string) => outputs[lines.findIndex((l) => l.args.join(' ').startsWith(cmd))] ?? '';
+      assert.match(out('classify'), /dot_domain_rules: column code \[recorded\]/);
+      assert.match(out('status'), /Gap \(orphans\)\s+109/);
+      assert.match(out('plan'), /plan 1: 109 births expected/);
+      assert.match(out('rehearse'), /109 births, rerun delta 0, rolled back, net births 0/);
+      assert.match(out('approve 1 --review'), new RegExp(`recorded by ${rename('bob')}`));
+      assert.match(out('apply'), /run 2: 109 births .* confirmed: gap 0/);
+      assert.match(out('census'), /State\s+COMPLETE/);
+      assert.match(readFileSync(join(cwd, 'qt-001.md'), 'utf8'), /plan 1/);
+      assert.equal(out('create').trim(), 'DOM-068');
+      assert.match(out('ledger'), /APPLY/);
+      assert.match(out('rollback'), /would remove 109 births/);
+
+      // The gateway snippets: SQL, then TypeScript.
+      const sql = block('readme-gateway').split('\n')[0] as string;
+      const registry =
+        backend.name === 'server'
+          ? await Registry.open({ db: target('alice').env.NATAL_DATABASE_URL })
+          : await Registry.open({ dataDir });
+      try {
+        const { rows } = await registry.db.query<{ b: { entity_code: string } }>(sql.replace(/;$/, ' AS b'));
+        assert.equal(rows[0]?.b.entity_code, 'DOM-069');
+        const birth = await registry.create('dot_domain_rules', { name: 'new rule' }, 'my-tool');
+        assert.equal(birth.entity_code, 'DOM-070');
+      } finally {
+        await registry.close();
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+      if (admin) {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`).catch(async () => {
+          await admin?.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+        });
+        for (const p of people) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role(p))}`);
+        await admin.end();
+      }
+    }
+  });
+
+  test('the walkthrough is refused before the review and the permit', async () => {
+    // The README's claim, on a fresh embedded database: plan, then apply without approvals.
+    if (backend.name === 'server') return; // the server walkthrough above runs approve first
+    const dir = backend.freshDataDir();
+    const r = await Registry.open({ dataDir: dir });
+    await r.db.exec(block('readme-sql'));
+    await r.close();
+    const run = (...a: string[]) => natal([...a, '--data-dir', dir]);
+    for (const l of commandLines().lines.slice(0, 9)) assert.equal((await run(...l.args)).code, 0, l.text);
+    const refused = await run('apply', '1');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /plan 1 has no review/);
+  });
+});
+
+/** Command paths and flags of the CLI: 'collection add' → its own long flags. */
+function cliCommands(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands) {
+      const p = [...path, sub.name()];
+      if (sub.commands.length) walk(sub, p);
+      else {
+        const flags = new Set(
+          sub.options.map((o) => o.long).filter((f): f is string => !!f && !GLOBAL_FLAGS.has(f)),
+        );
+        out.set(p.join(' '), flags);
+      }
+    }
+  };
+  walk(buildProgram(), []);
+  return out;
+}
+
+/** The same, from the README's reference table (flags of rows sharing a command merged). */
+function readmeCommands(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const after = README.slice(README.indexOf('<!-- readme-reference -->')).split('\n').slice(1);
+  const table = after.slice(0, after.findIndex((l) => !l.startsWith('|')));
+  for (const row of table.slice(2)) {
+    const cell = row.split(/(?<!\\)\|/)[1] ?? '';
+    for (const span of cell.match(/`natal [^`]*`/g) ?? []) {
+      const ws = span.slice(1, -1).replace(/\\\|/g, '|').split(/\s+/).slice(1);
+      const path: string[] = [];
+      for (const w of ws) {
+        if (/^[a-z][a-z-]*$/.test(w)) path.push(w);
+        else break;
+      }
+      const key = path.join(' ');
+      const flags = out.get(key) ?? new Set<string>();
+      for (const f of span.match(/--[a-z][a-z-]*/g) ?? []) if (!GLOBAL_FLAGS.has(f)) flags.add(f);
+      out.set(key, flags);
+    }
+  }
+  return out;
+}
+
+describe('README command reference', () => {
+  test('lists exactly the CLI’s commands, each with exactly its flags', () => {
+    const cli = cliCommands();
+    const readme = readmeCommands();
+    assert.deepEqual([...readme.keys()].sort(), [...cli.keys()].sort());
+    for (const [cmd, flags] of cli) {
+      assert.deepEqual([...(readme.get(cmd) ?? [])].sort(), [...flags].sort(), `flags of natal ${cmd}`);
+    }
+  });
+});
