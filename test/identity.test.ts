@@ -166,8 +166,14 @@ eachBackend('identity classification', (backend) => {
         'cannot be wired: collection ' + name('pairs') + ' has no identity (unclassified: needs-owner)',
       ],
     );
-    await w.registry.setIdentity(name('pairs'), { strategy: 'composite', force: true });
+    // Unclassified, it has no identity its births were made under: the owner's new one is
+    // not refused for them (a platform's old births are taken over this way).
+    const taken = await w.registry.setIdentity(name('pairs'), { strategy: 'composite' });
+    assert.equal(taken.birth_code_strategy, 'composite');
     await w.registry.wire([name('pairs')]);
+    const pairs = (await w.registry.census([name('pairs')])).collections[0];
+    assert.ok((pairs?.births ?? 0) > 0);
+    assert.equal(pairs?.phantoms, 0, 'the births made before are its births again');
     // classify --apply never overrides the owner
     await w.registry.setIdentity(name('items'), { strategy: 'unclassified', reason: 'needs-owner' });
     const [again] = await w.registry.classify([name('items')], { apply: true });
