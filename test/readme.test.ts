@@ -208,7 +208,10 @@ function cliCommands(): Map<string, Set<string>> {
 function readmeCommands(): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   const after = README.slice(README.indexOf('<!-- readme-reference -->')).split('\n').slice(1);
-  const table = after.slice(0, after.findIndex((l) => !l.startsWith('|')));
+  const table = after.slice(
+    0,
+    after.findIndex((l) => !l.startsWith('|')),
+  );
   for (const row of table.slice(2)) {
     const cell = row.split(/(?<!\\)\|/)[1] ?? '';
     for (const span of cell.match(/`natal [^`]*`/g) ?? []) {
