@@ -62,8 +62,12 @@ eachBackend('backfill', (backend) => {
     const b = await collection(40, { name: 'Odd "Name" Here' });
     const before0 = await codes();
     const r = await author();
+    const states = async () => (await r.census([a, b])).collections.map((c) => c.state);
+    assert.deepEqual(await states(), ['PREFLIGHT_READY', 'PREFLIGHT_READY']);
     const plan = await r.plan([a, b]);
     assert.equal(plan.expected_total, 290);
+    assert.deepEqual(await states(), ['PLANNED', 'PLANNED']);
+    assert.equal((await r.census([a, b])).state, 'PLANNED');
     assert.deepEqual(
       plan.collections.map((c) => `${c.collection}=${c.expected}`).sort(),
       [`${a}=250`, `${b}=40`].sort(),
@@ -82,9 +86,12 @@ eachBackend('backfill', (backend) => {
       assert.equal(c.inspection_failed, 0);
     }
     assert.deepEqual(await codes(), before0, 'a rehearsal leaves no birth');
+    assert.deepEqual(await states(), ['DRYRUN_PROVEN', 'DRYRUN_PROVEN']);
 
     await (await people.as('reviewer')).approve(plan.plan_id, 'review', 'looked at it');
+    assert.deepEqual(await states(), ['DRYRUN_PROVEN', 'DRYRUN_PROVEN'], 'a review alone is not the gate');
     await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    assert.deepEqual(await states(), ['APPLY_READY', 'APPLY_READY']);
     const applied = await (await author()).apply(plan.plan_id, { batchSize: 64 });
     assert.equal(applied.confirmed, true);
     assert.equal(applied.born, 290);

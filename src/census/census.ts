@@ -16,9 +16,53 @@ export type CollectionState =
   | 'NOT_WIRED'
   | 'DUPLICATE_RISK'
   | 'PREFLIGHT_READY'
+  | BackfillStage
   | 'COMPLETE'
   | 'STAGING'
   | 'EXCLUDED';
+
+/** Where a collection with a gap stands in an open backfill plan (its latest). */
+export type BackfillStage = 'PLANNED' | 'DRYRUN_PROVEN' | 'APPLY_READY' | 'APPLY_RUNNING';
+const STAGES: readonly string[] = [
+  'PREFLIGHT_READY',
+  'PLANNED',
+  'DRYRUN_PROVEN',
+  'APPLY_READY',
+  'APPLY_RUNNING',
+];
+
+/**
+ * The backfill stage of each of `collections` that is in an open plan with births expected:
+ * PLANNED, DRYRUN_PROVEN (its rehearsal passed), APPLY_READY (a review by someone other
+ * than the author and the owner's permit, for this fingerprint), APPLY_RUNNING (a run of
+ * it has not finished). From the ledger, approvals and runs; read in one query.
+ */
+async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<string, BackfillStage>> {
+  const { rows } = await ctx.db.query<{ collection_name: string; stage: BackfillStage }>(
+    `SELECT DISTINCT ON (i.collection_name) i.collection_name,
+            CASE
+              WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_run r WHERE r.plan_id = p.plan_id AND r.status = 'running')
+                THEN 'APPLY_RUNNING'
+              WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_approval a
+                           WHERE a.plan_id = p.plan_id AND a.kind = 'review' AND a.fingerprint = p.fingerprint
+                             AND a.actor <> p.author)
+               AND EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_approval a
+                           WHERE a.plan_id = p.plan_id AND a.kind = 'permit' AND a.fingerprint = p.fingerprint
+                             AND ${ctx.ns}.permit_refusal(p.plan_id, a.actor) IS NULL)
+                THEN 'APPLY_READY'
+              WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.birth_backfill_ledger l
+                           WHERE l.plan_id = p.plan_id AND l.step = 'REHEARSAL' AND l.collection_name IS NULL
+                             AND (l.detail->>'ok')::boolean)
+                THEN 'DRYRUN_PROVEN'
+              ELSE 'PLANNED'
+            END AS stage
+     FROM ${ctx.ns}.backfill_plan_item i JOIN ${ctx.ns}.backfill_plan p USING (plan_id)
+     WHERE p.status = 'planned' AND i.expected > 0 AND i.collection_name = ANY ($1::text[])
+     ORDER BY i.collection_name, p.plan_id DESC`,
+    [collections],
+  );
+  return new Map(rows.map((r) => [r.collection_name, r.stage]));
+}
 
 export interface CensusRow {
   collection: string;
@@ -68,6 +112,7 @@ function stateOf(
   counts: { gap: number | null; phantoms: number | null },
   functional: boolean,
   risky: boolean,
+  stage: BackfillStage | undefined,
 ): CollectionState {
   if (c.governance_role !== 'governed') return c.governance_role === 'staging' ? 'STAGING' : 'EXCLUDED';
   if (!c.has_table) return 'NO_TABLE';
@@ -76,7 +121,7 @@ function stateOf(
   // Two rows sharing one code are not complete, even with no gap.
   if (risky) return 'DUPLICATE_RISK';
   if (counts.gap === 0 && counts.phantoms === 0) return 'COMPLETE';
-  return 'PREFLIGHT_READY';
+  return stage ?? 'PREFLIGHT_READY';
 }
 
 /** The registry's overall state, from its governed collections. */
@@ -87,7 +132,9 @@ export function overallState(rows: CensusRow[]): string {
   if (governed.some((r) => r.state === 'NOT_WIRED')) return 'IDENTITY_CLASSIFIED';
   if (governed.some((r) => r.state === 'DUPLICATE_RISK')) return 'BLOCKED_BY_DUPLICATE_RISK';
   if (governed.every((r) => r.state === 'COMPLETE')) return 'COMPLETE';
-  return 'PREFLIGHT_READY';
+  // The least advanced backfill stage among the collections still to complete.
+  const open = governed.filter((r) => r.state !== 'COMPLETE').map((r) => STAGES.indexOf(r.state));
+  return STAGES[Math.min(...open.map((i) => (i < 0 ? 0 : i)))] ?? 'PREFLIGHT_READY';
 }
 
 export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
@@ -122,6 +169,10 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
     collections.map((c) => c.collection_name),
   ]);
   const byName = new Map(counted.map((r) => [r.collection_name, r]));
+  const stages = await backfillStages(
+    ctx,
+    collections.map((c) => c.collection_name),
+  );
   const rows: CensusRow[] = collections.map((c) => {
     const counts = byName.get(c.collection_name) as Counts;
     // Where the table exists but the identity is unknown, natal cannot tell births from phantoms.
@@ -134,7 +185,13 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       births: counts.births,
       gap: known ? counts.gap : null,
       phantoms: known ? counts.phantoms : c.has_table ? null : counts.births,
-      state: stateOf(c, counts, functional.has(c.collection_name), risky.has(c.collection_name)),
+      state: stateOf(
+        c,
+        counts,
+        functional.has(c.collection_name),
+        risky.has(c.collection_name),
+        stages.get(c.collection_name),
+      ),
     };
   });
   const { rows: reg } = await ctx.db.query<{ n: number }>(
