@@ -192,15 +192,59 @@ eachBackend('backfill', (backend) => {
     await rejects(
       (await people.as('stranger')).approve(plan.plan_id, 'permit'),
       'APPROVAL_REFUSED',
-      /must come from the owner/,
+      /a permit comes from an owner of the plan's collections/,
     );
     await w.sql(
       `INSERT INTO ${w.ns}.backfill_approval (plan_id, kind, actor, fingerprint) VALUES ($1, 'permit', $2, $3)`,
       [plan.plan_id, people.name('stranger'), plan.fingerprint],
     );
     const b0 = await births();
-    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit from its owner/);
+    await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit from the owner of/);
     assert.equal(await births(), b0);
+  });
+
+  test('a plan over collections of two owners needs a permit from each', async () => {
+    const a = await collection(4);
+    const b = await collection(6);
+    await w.registry.setCollection(b, { owner: people.name('stranger') });
+    const plan = await (await author()).plan([a, b]);
+    await (await people.as('reviewer')).approve(plan.plan_id, 'review');
+    await (await people.as('owner')).approve(plan.plan_id, 'permit');
+    const b0 = await births();
+    await rejects(
+      (await author()).apply(plan.plan_id),
+      'APPLY_REFUSED',
+      new RegExp(`no permit from the owner of .*${people.name('stranger')}`),
+    );
+    assert.equal(await births(), b0);
+    await (await people.as('stranger')).approve(plan.plan_id, 'permit');
+    assert.equal((await (await author()).apply(plan.plan_id)).born, 10);
+  });
+
+  test('refused: the owner changed since planning (the plan pins who may permit)', async () => {
+    const a = await collection(4);
+    const plan = await approved([a]);
+    await w.registry.setCollection(a, { owner: people.name('author') });
+    const b0 = await births();
+    await rejects((await author()).apply(plan), 'PLAN_STALE', /identity or species of .* changed/);
+    assert.equal(await births(), b0);
+  });
+
+  test('approvals cannot be changed, and a plan cannot go back to planned', async () => {
+    const a = await collection(4);
+    const plan = await approved([a]);
+    await rejects(
+      w.sql(`UPDATE ${w.ns}.backfill_approval SET note = 'edited' WHERE plan_id = $1`, [plan]),
+      'APPROVAL_REFUSED',
+      /cannot be changed/,
+    );
+    const applied = await (await author()).apply(plan);
+    await w.registry.rollback(applied.run_id);
+    await rejects(
+      w.sql(`UPDATE ${w.ns}.backfill_plan SET status = 'planned' WHERE plan_id = $1`, [plan]),
+      'APPLY_REFUSED',
+      /cannot go from superseded to planned/,
+    );
   });
 
   test('refused: a stale plan (the gap changed since planning)', async () => {
@@ -306,29 +350,50 @@ eachBackend('backfill', (backend) => {
     const plan = await (await author()).plan([a]);
     const b0 = await births();
     await rejects(w.sql(`SELECT ${w.ns}.apply_begin($1, 100)`, [plan.plan_id]), 'APPLY_REFUSED', /no review/);
-    // A run row forged around apply_begin is refused by the batch too.
-    const forged = Number(
-      (
-        await w.sql(
+    // A run row written around apply_begin does not commit: the run gate checks it at commit.
+    const forge = (tx: {
+      db: { query: (q: string, p?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }> };
+    }) =>
+      tx.db
+        .query(
           `INSERT INTO ${w.ns}.backfill_run (plan_id, batch_size, cursor)
-           VALUES ($1, 100, jsonb_build_object('collection', $2::text, 'done', '[]'::jsonb, 'born', '{}'::jsonb,
-                                               'failed', '{}'::jsonb)) RETURNING run_id`,
+           VALUES ($1, 100, jsonb_build_object('collection', $2::text, 'after', NULL, 'done', '[]'::jsonb,
+                                               'born', '{}'::jsonb, 'failed', '{}'::jsonb)) RETURNING run_id`,
           [plan.plan_id, a],
         )
-      )[0]?.run_id,
-    );
+        .then((r) => Number(r.rows[0]?.run_id));
     await rejects(
-      w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, 100)`, [forged]),
+      w.registry.transaction((tx) => forge(tx)),
+      'APPLY_REFUSED',
+      /no review/,
+    );
+    // Inside that transaction, a normal batch is refused (no lock) …
+    await rejects(
+      w.registry.transaction(async (tx) => {
+        const run = await forge(tx);
+        await tx.db.query(`SELECT * FROM ${w.ns}.apply_batch($1, 100)`, [run]);
+      }),
       'APPLY_RUNNING',
       /does not hold/,
     );
+    // … and a "rehearsal" batch writes births that the commit then refuses, with the run.
     await rejects(
-      w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [forged]),
+      w.registry.transaction(async (tx) => {
+        const run = await forge(tx);
+        await tx.db.query(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [run]);
+      }),
       'APPLY_REFUSED',
-      /not a rehearsal in progress/,
+      /no review/,
     );
-    assert.equal(await births(), b0);
-    await w.sql(`DELETE FROM ${w.ns}.backfill_run WHERE run_id = $1`, [forged]);
+    // A run another transaction can see is never a rehearsal.
+    const applied = await approved([a]);
+    const real = await (await author()).apply(applied);
+    await rejects(
+      w.sql(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [real.run_id]),
+      'RUN_UNKNOWN',
+      /is completed/,
+    );
+    assert.equal(await births(), b0 + 5);
   });
 
   test('plan lists collections that are not eligible, with their failed checks', async () => {

@@ -41,6 +41,39 @@ CREATE TRIGGER natal_stamp_actor BEFORE INSERT OR UPDATE OF actor ON backfill_ap
 CREATE TRIGGER natal_stamp_actor BEFORE INSERT OR UPDATE OF actor ON backfill_run
   FOR EACH ROW EXECUTE FUNCTION stamp_actor();
 
+-- Approvals are never changed: a review or permit moved to another plan or fingerprint
+-- would be a signature its actor did not give. (Deleting one only withdraws consent.)
+CREATE FUNCTION approval_immutable() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'NB016', MESSAGE = 'approvals cannot be changed',
+    HINT = 'approve the plan again; a new plan needs new approvals';
+END
+$$;
+CREATE TRIGGER natal_approval_immutable BEFORE UPDATE ON backfill_approval
+  FOR EACH ROW EXECUTE FUNCTION approval_immutable();
+
+-- A plan moves forward only: planned → applied or superseded, applied → superseded (after a
+-- rollback). An applied or superseded plan set back to planned would apply again on its
+-- old approvals.
+CREATE FUNCTION plan_forward_only() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF NEW.status IS DISTINCT FROM OLD.status
+     AND NOT ((OLD.status = 'planned' AND NEW.status IN ('applied', 'superseded'))
+              OR (OLD.status = 'applied' AND NEW.status = 'superseded')) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017',
+      MESSAGE = format('plan %s cannot go from %s to %s', OLD.plan_id, OLD.status, NEW.status),
+      HINT = 'make a new plan: natal plan';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER natal_plan_forward_only BEFORE UPDATE OF status ON backfill_plan
+  FOR EACH ROW EXECUTE FUNCTION plan_forward_only();
+
 -- Refuses when backfill or one of the collections is frozen: who froze it, when and why.
 CREATE FUNCTION assert_thawed(p_collections text[]) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -114,7 +147,7 @@ AS $$
   SELECT jsonb_build_object(
     'strategy', c.birth_code_strategy, 'column', c.birth_code_column, 'key', c.birth_code_key_columns,
     'species', sp.species_code, 'prefix', sp.code_prefix, 'level', sp.composition_level,
-    'code', entity_code_sql(c, 't'), 'origin', dot_origin_sql(c, 't'))
+    'code', entity_code_sql(c, 't'), 'origin', dot_origin_sql(c, 't'), 'owner', c.owner)
   FROM (SELECT (collection_species(c.collection_name)).*) AS sp
 $$;
 
@@ -325,29 +358,47 @@ BEGIN
 END
 $$;
 
--- Who must permit a plan: the owner of every collection in it (NULL owners are listed).
+-- Who must permit a plan: the owner of each collection as the plan pinned it (NULL owners
+-- are listed too). A later change of owner makes the plan stale, not its permits void.
 CREATE FUNCTION plan_owners(p_plan bigint) RETURNS TABLE (collection_name text, owner text)
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT r.collection_name, r.owner FROM backfill_plan_item i JOIN collection_registry r USING (collection_name)
-  WHERE i.plan_id = p_plan ORDER BY r.collection_name
+  SELECT i.collection_name, i.identity->>'owner' FROM backfill_plan_item i
+  WHERE i.plan_id = p_plan ORDER BY i.collection_name
 $$;
 
--- Why p_actor's permit would not count (NULL when it would).
+-- Why p_actor's permit would not count (NULL when it would): a permit comes from the owner
+-- of a collection in the plan, and counts for the collections that actor owns. The owners
+-- are pinned in the plan (backfill_identity), so a change of owner makes the plan stale.
 CREATE FUNCTION permit_refusal(p_plan bigint, p_actor text) RETURNS text
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT CASE
-    WHEN o.owner IS NULL THEN format('collection %s has no owner to permit it (natal collection set %s --owner NAME)',
-                                     o.collection_name, o.collection_name)
-    ELSE format('the permit must come from the owner of %s (%s), not %s', o.collection_name, o.owner, p_actor)
+    WHEN bool_or(o.owner = p_actor) THEN NULL
+    WHEN bool_and(o.owner IS NULL) THEN
+      format('no collection of plan %s has an owner to permit it (natal collection set TABLE --owner NAME)', p_plan)
+    ELSE format('a permit comes from an owner of the plan''s collections (%s), not %s',
+                string_agg(DISTINCT o.owner, ', '), p_actor)
   END
-  FROM plan_owners(p_plan) o WHERE o.owner IS DISTINCT FROM p_actor
-  LIMIT 1
+  FROM plan_owners(p_plan) o
 $$;
 
--- A review (by anyone but the plan's author) or a permit (by the owner of every collection
--- in the plan), bound to the plan's fingerprint.
+-- The first collection of the plan that has no permit from its owner for this fingerprint,
+-- as 'collection (owner)'; NULL when every one has.
+CREATE FUNCTION missing_permit(p_plan bigint, p_fingerprint text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('%s (%s)', o.collection_name, COALESCE(o.owner, 'no owner'))
+  FROM plan_owners(p_plan) o
+  WHERE o.owner IS NULL
+     OR NOT EXISTS (SELECT 1 FROM backfill_approval a
+                    WHERE a.plan_id = p_plan AND a.kind = 'permit' AND a.fingerprint = p_fingerprint
+                      AND a.actor = o.owner)
+  ORDER BY o.collection_name LIMIT 1
+$$;
+
+-- A review (by anyone but the plan's author) or a permit (by an owner of collections in
+-- the plan; every collection needs its owner's), bound to the plan's fingerprint.
 CREATE FUNCTION approve_plan(p_plan bigint, p_kind approval_kind, p_note text DEFAULT NULL)
 RETURNS backfill_approval
 LANGUAGE plpgsql SET search_path FROM CURRENT
@@ -422,14 +473,10 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no permit', p.plan_id),
       HINT = format('the owner permits it: natal approve %s --permit', p.plan_id);
   END IF;
-  SELECT string_agg(r, '; ') INTO why FROM (
-    SELECT permit_refusal(p.plan_id, a.actor) AS r FROM backfill_approval a
-    WHERE a.plan_id = p.plan_id AND a.kind = 'permit' AND a.fingerprint = p.fingerprint) AS x;
-  IF NOT EXISTS (SELECT 1 FROM backfill_approval a
-                 WHERE a.plan_id = p.plan_id AND a.kind = 'permit' AND a.fingerprint = p.fingerprint
-                   AND permit_refusal(p.plan_id, a.actor) IS NULL) THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no permit from its owner: %s', p.plan_id, why),
-      HINT = format('the owner permits it: natal approve %s --permit', p.plan_id);
+  why := missing_permit(p.plan_id, p.fingerprint);
+  IF why IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no permit from the owner of %s', p.plan_id, why),
+      HINT = format('each collection''s owner permits it: natal approve %s --permit', p.plan_id);
   END IF;
 END
 $$;
@@ -447,6 +494,28 @@ AS $$
   WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 28257::oid AND l.objsubid = 2
     AND l.objid::bigint = (apply_lock_key()::bigint & 4294967295)
   LIMIT 1
+$$;
+
+-- A run that commits running must have passed the gate: checked at commit (a deferred
+-- constraint trigger), so a run row written around apply_begin, or a rehearsal-mode write
+-- into one, cannot commit births for a plan that is not approved, is frozen or applied,
+-- or while no apply holds the lock. A rehearsal's run never commits, so never meets it.
+CREATE FUNCTION run_gate() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  r backfill_run;
+BEGIN
+  SELECT * INTO r FROM backfill_run WHERE run_id = NEW.run_id;
+  IF FOUND AND r.status = 'running' THEN
+    PERFORM assert_apply_allowed(find_plan(r.plan_id));
+    IF apply_lock_holder() IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'NB019', MESSAGE = format('run %s is written by no apply', r.run_id),
+        HINT = format('natal apply %s', r.plan_id);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
 $$;
 
 -- Starts (or, with p_resume, resumes) an apply of a plan: the gate, the lock, the staleness
@@ -469,6 +538,10 @@ BEGIN
       HINT = 'natal apply PLAN --batch-size N';
   END IF;
   PERFORM assert_apply_allowed(p);
+  IF apply_lock_holder() = pg_backend_pid() THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB019', MESSAGE = 'this session is already applying a plan',
+      HINT = 'finish that apply first';
+  END IF;
   IF NOT pg_try_advisory_lock(28257, apply_lock_key()) THEN
     RAISE EXCEPTION USING ERRCODE = 'NB019',
       MESSAGE = format('another apply is running (backend pid %s)', COALESCE(apply_lock_holder()::text, '?')),
@@ -750,7 +823,12 @@ BEGIN
         '{failed}', (x.cursor->'failed') || jsonb_build_object(p_collection,
                     COALESCE((x.cursor->'failed'->>p_collection)::bigint, 0) + failed)),
         '{batches}', to_jsonb(COALESCE((x.cursor->>'batches')::int, 0) + 1))
-  WHERE x.run_id = p_run;
+  WHERE x.run_id = p_run AND x.status = 'running';
+  -- A rollback (or anything else) that ended the run meanwhile: these births go back too.
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB015', MESSAGE = format('run %s ended while a range was written', p_run),
+      HINT = 'natal ledger --run RUN';
+  END IF;
 END
 $$;
 
@@ -825,7 +903,7 @@ DECLARE
   rel regclass := collection_table(c);
   estimate real := (SELECT reltuples FROM pg_class WHERE oid = rel);
 BEGIN
-  IF estimate < 0 THEN
+  IF estimate <= 0 THEN  -- never analysed (-1 from PG 14, 0 before)
     EXECUTE format('SELECT count(*) FROM %s', rel) INTO estimate;
   END IF;
   IF estimate >= 20000 THEN
@@ -1066,3 +1144,6 @@ ALTER FUNCTION backfill_measure(collection_registry, bigint) SET jit = off;
 ALTER FUNCTION live_items(bigint, bigint) SET jit = off;
 ALTER FUNCTION create_plan(text[], text, jsonb) SET jit = off;
 ALTER FUNCTION apply_begin(bigint, integer, bigint) SET jit = off;
+
+CREATE CONSTRAINT TRIGGER natal_run_gate AFTER INSERT OR UPDATE ON backfill_run
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION run_gate();

@@ -36,7 +36,8 @@ class EmbeddedBackend extends BaseBackend {
   }
 
   protected runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.pg.transaction((tx) => fn(wrap(tx)));
+    // Deferred checks (natal's run gate) speak at commit: their errors are natal's too.
+    return this.pg.transaction((tx) => fn(wrap(tx))).catch(rethrow);
   }
 
   protected runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {

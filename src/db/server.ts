@@ -97,7 +97,8 @@ class ServerBackend extends BaseBackend {
     try {
       await client.query('BEGIN');
       const result = await fn(wrap(client));
-      await client.query('COMMIT');
+      // Deferred checks (natal's run gate) speak at commit: their errors are natal's too.
+      await client.query('COMMIT').catch(rethrow);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
