@@ -203,6 +203,40 @@ eachBackend('backfill', (backend) => {
     assert.equal(await births(), b0);
   });
 
+  test('keyset batches over keys of every kind: composite with text, arrays, timestamps', async () => {
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.arrays (k int[] PRIMARY KEY, v text);
+      INSERT INTO ${w.a}.arrays SELECT ARRAY[g, g * 2], 'v' FROM generate_series(1, 30) g;
+      CREATE TABLE ${w.a}.pairs (a text, b timestamptz, PRIMARY KEY (a, b));
+      INSERT INTO ${w.a}.pairs SELECT 'x/' || (g % 3), timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour'
+        FROM generate_series(1, 25) g;`);
+    const arrays = (
+      await w.registry.addCollection({
+        table: `${w.app}.arrays`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      })
+    ).collection_name;
+    const pairs = (
+      await w.registry.addCollection({
+        table: `${w.app}.pairs`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      })
+    ).collection_name;
+    await w.registry.setIdentity(pairs, { strategy: 'composite' });
+    await w.registry.wire([arrays, pairs]);
+    const plan = await approved([arrays, pairs]);
+    const applied = await (await author()).apply(plan, { batchSize: 7, lanes: 3 });
+    assert.deepEqual(
+      applied.collections.map((c) => [c.expected, c.born, c.gap_after]),
+      [
+        [30, 30, 0],
+        [25, 25, 0],
+      ],
+    );
+  });
+
   test('a plan over collections of two owners needs a permit from each', async () => {
     const a = await collection(4);
     const b = await collection(6);

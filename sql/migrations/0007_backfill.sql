@@ -613,7 +613,7 @@ BEGIN
 END
 $$;
 
--- The SQL of one batch of one collection, as three statements:
+-- The SQL of one batch of one collection, as two statements:
 --  bounds: the key of the row $2 rows after the cursor ($1, a JSON array of key values;
 --          NULL from the start) in primary-key order; NULL when fewer rows are left, and
 --          always NULL for a table without a primary key (one batch).
@@ -621,14 +621,14 @@ $$;
 --          with run id $3. A plain INSERT: the plan excluded every code already born, so it
 --          costs what a raw insert costs (no anti-join probe, no RETURNING); when a
 --          concurrent writer has born one of the codes since, the unique index says so and
---          apply_batch runs the p_conflict form, with ON CONFLICT (entity_code) DO NOTHING.
---  failed: how many of those births failed inspection; NULL when none can (see below).
+--          apply_range runs the p_conflict form, with ON CONFLICT (entity_code) DO NOTHING.
+--          With counts, it returns (births written, births that failed inspection).
 -- Each birth is inspected as it is written, by inspection's rules (the entity exists, and
 -- species, level and code prefix fit), so the apply needs no second pass over its births.
 -- The code of a keyed identity (synthetic_id, composite) is built from the collection's
 -- own prefix, so it always passes; column and legacy codes are counted.
 CREATE FUNCTION backfill_batch_sql(c collection_registry, p_conflict boolean,
-                                   OUT bounds text, OUT ins text, OUT failed text)
+                                   OUT bounds text, OUT ins text, OUT counts boolean)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
@@ -646,8 +646,17 @@ BEGIN
     bounds := 'SELECT NULL::jsonb';
     range_sql := 'true';
   ELSE
+    -- A key value travels in the cursor as JSON: natively for the types whose JSON form
+    -- reads back exactly with a cast from its text, as its text form for every other type
+    -- (arrays, ranges, composites, jsonb, …).
     SELECT string_agg(format('t.%I', k), ', ' ORDER BY o),
-           'jsonb_build_array(' || string_agg(format('t.%I', k), ', ' ORDER BY o) || ')',
+           'jsonb_build_array(' || string_agg(
+             CASE WHEN (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = k)
+                       IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                           'float4'::regtype, 'float8'::regtype, 'bool'::regtype, 'text'::regtype,
+                           'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype, 'date'::regtype,
+                           'timestamp'::regtype, 'timestamptz'::regtype, 'uuid'::regtype)
+                  THEN format('t.%I', k) ELSE format('(t.%I)::text', k) END, ', ' ORDER BY o) || ')',
            string_agg(format('($%%1$s->>%s)::%s', o - 1,
                              (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
                               WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o)
@@ -682,12 +691,15 @@ BEGIN
     -- meets a conflict on every row).
     CASE WHEN p_conflict THEN 'AND NOT EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = n.code)
     ON CONFLICT (entity_code) DO NOTHING' ELSE '' END);
-  IF c.birth_code_strategy IN ('column', 'legacy') THEN
-    failed := format($q$
-      SELECT count(*) FROM birth_registry b
-      WHERE b.entity_code IN (SELECT %1$s FROM %2$s AS t WHERE %3$s) AND b.run_id = $3
-        AND b.inspection_status = 'failed'
-    $q$, code_sql, rel, range_sql);
+  -- Column and legacy codes can fail inspection: their insert counts what it wrote and how
+  -- much of it failed (counts), exactly the births this statement made.
+  counts := c.birth_code_strategy IN ('column', 'legacy');
+  IF counts THEN
+    ins := format($q$
+      WITH born AS (%s
+        RETURNING inspection_status)
+      SELECT count(*), count(*) FILTER (WHERE inspection_status = 'failed') FROM born
+    $q$, ins);
   END IF;
 END
 $$;
@@ -798,9 +810,14 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
   batch := backfill_batch_sql(c, false);
+  failed := 0;
   BEGIN
-    EXECUTE batch.ins USING p_after, p_upto, p_run;
-    GET DIAGNOSTICS born = ROW_COUNT;
+    IF batch.counts THEN
+      EXECUTE batch.ins INTO born, failed USING p_after, p_upto, p_run;
+    ELSE
+      EXECUTE batch.ins USING p_after, p_upto, p_run;
+      GET DIAGNOSTICS born = ROW_COUNT;
+    END IF;
   EXCEPTION WHEN unique_violation THEN
     IF p_after IS NULL AND p_upto IS NULL THEN
       -- A whole collection (a rehearsal's rerun): one hash join over each side beats a
@@ -809,13 +826,13 @@ BEGIN
       PERFORM set_config('enable_hashjoin', 'on', true);
       PERFORM set_config('enable_seqscan', 'on', true);
     END IF;
-    EXECUTE (backfill_batch_sql(c, true)).ins USING p_after, p_upto, p_run;
-    GET DIAGNOSTICS born = ROW_COUNT;
+    IF batch.counts THEN
+      EXECUTE (backfill_batch_sql(c, true)).ins INTO born, failed USING p_after, p_upto, p_run;
+    ELSE
+      EXECUTE (backfill_batch_sql(c, true)).ins USING p_after, p_upto, p_run;
+      GET DIAGNOSTICS born = ROW_COUNT;
+    END IF;
   END;
-  failed := 0;
-  IF batch.failed IS NOT NULL THEN
-    EXECUTE batch.failed INTO failed USING p_after, p_upto, p_run;
-  END IF;
   UPDATE backfill_run x
   SET cursor = jsonb_set(jsonb_set(jsonb_set(x.cursor,
         '{born}', (x.cursor->'born') || jsonb_build_object(p_collection,

@@ -98,13 +98,20 @@ export async function applyPlan(
             [runId, batchSize, writers.length],
           );
           if (next.rows.length === 0) break;
-          const written = await Promise.all(
+          // Every lane is waited for, even when one fails, so that no range is still being
+          // written when the lock is given back.
+          const settled = await Promise.allSettled(
             next.rows.map((r, i) =>
               (writers[i] as Queryable).query<{ born: number }>(
                 `SELECT born FROM ${ns}.apply_range($1::bigint, $2, $3::jsonb, $4::jsonb)`,
                 [runId, r.collection_name, r.after_key, r.upto_key],
               ),
             ),
+          );
+          const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+          if (failed) throw failed.reason;
+          const written = settled.map(
+            (x) => (x as PromiseFulfilledResult<{ rows: { born: number }[] }>).value,
           );
           const last = next.rows[next.rows.length - 1] as {
             collection_name: string;
