@@ -225,7 +225,44 @@ eachBackend('backfill', (backend) => {
       })
     ).collection_name;
     await w.registry.setIdentity(pairs, { strategy: 'composite' });
-    await w.registry.wire([arrays, pairs]);
+    // Keys with no finite text (infinity) or no short one (a float only 17 digits tell apart).
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.edges (at timestamptz PRIMARY KEY);
+      INSERT INTO ${w.a}.edges VALUES ('infinity'), ('-infinity'), ('2026-11-21 10:00:00+00');
+      CREATE TABLE ${w.a}.floats (x float8 PRIMARY KEY);
+      INSERT INTO ${w.a}.floats VALUES (0.3), (0.30000000000000004), ('Infinity'), ('NaN'), (1e300);`);
+    const edges = (
+      await w.registry.addCollection({
+        table: `${w.app}.edges`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      })
+    ).collection_name;
+    const floats = (
+      await w.registry.addCollection({
+        table: `${w.app}.floats`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      })
+    ).collection_name;
+    await w.registry.wire([arrays, pairs, edges, floats]);
+    const before = await births();
+    await (await author()).plan([edges, floats]).then(async (p) => {
+      assert.deepEqual(
+        p.collections.map((c) => c.expected),
+        [3, 5],
+      );
+    });
+    const late = await approved([edges, floats]);
+    const edged = await (await author()).apply(late);
+    assert.deepEqual(
+      edged.collections.map((c) => [c.born, c.gap_after]),
+      [
+        [3, 0],
+        [5, 0],
+      ],
+    );
+    assert.equal(await births(), before + 8);
     const plan = await approved([arrays, pairs]);
     const applied = await (await author()).apply(plan, { batchSize: 7, lanes: 3 });
     assert.deepEqual(
