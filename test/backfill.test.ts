@@ -371,16 +371,28 @@ eachBackend('backfill', (backend) => {
     assert.equal(await births(), b0);
   });
 
-  test('refused: backfill frozen, and a collection frozen (plan, apply, rollback)', async () => {
+  test('refused: backfill frozen (plan, apply, rollback), with who and why', async () => {
     const a = await collection(5);
     const plan = await approved([a]);
     const r = await author();
+    const applied0 = await approved([await collection(2)]);
+    const done = await r.apply(applied0);
     await r.freeze('backfill', 'audit week');
     const b0 = await births();
     await rejects(r.apply(plan), 'COLLECTION_FROZEN', /backfill is frozen by .*: audit week/);
     await rejects(r.plan([a]), 'COLLECTION_FROZEN', /backfill is frozen/);
+    await rejects(r.rollback(done.run_id), 'COLLECTION_FROZEN', /backfill is frozen/);
+    assert.equal(await births(), b0);
     await r.unfreeze('backfill');
+    assert.equal((await r.apply(plan)).born, 5);
+  });
+
+  test('refused: a collection frozen (plan, apply, rollback), with who and why', async () => {
+    const a = await collection(5);
+    const plan = await approved([a]);
+    const r = await author();
     await r.freeze(a, 'owner is migrating it');
+    const b0 = await births();
     await rejects(r.apply(plan), 'COLLECTION_FROZEN', /collection .* is frozen by .*: owner is migrating it/);
     await rejects(r.plan([a]), 'COLLECTION_FROZEN');
     assert.equal(await births(), b0);
@@ -391,6 +403,31 @@ eachBackend('backfill', (backend) => {
     assert.equal(await births(), b0 + 5, 'a refused rollback removes nothing');
     await r.unfreeze(a);
     assert.equal((await r.rollback(applied.run_id)).removed, 5);
+  });
+
+  test('refused: another apply is running (the lock), on this backend too', async () => {
+    const a = await collection(5);
+    const b = await collection(5);
+    const first = await approved([a]);
+    const second = await approved([b]);
+    // One session begins an apply and holds the lock; a second apply is refused and writes
+    // nothing. (Embedded there is one session and one process: the data directory's lock
+    // keeps other processes out, and within the process the session lock does.)
+    await w.registry.db.session(async (s) => {
+      await s.query(`SELECT ${w.ns}.apply_begin($1, 100)`, [first]);
+      const [b0, r0] = [await births(), await runs()];
+      await assert.rejects(
+        s.query(`SELECT ${w.ns}.apply_begin($1, 100)`, [second]),
+        /already applying|another apply/,
+      );
+      assert.deepEqual([await births(), await runs()], [b0, r0]);
+      await s.query(`SELECT ${w.ns}.apply_release()`);
+    });
+    const stuck = Number(
+      (await w.sql(`SELECT max(run_id) AS id FROM ${w.ns}.backfill_run WHERE plan_id = $1`, [first]))[0]?.id,
+    );
+    assert.equal((await (await author()).apply(first, { resume: stuck })).born, 5);
+    assert.equal((await (await author()).apply(second)).born, 5);
   });
 
   test('refused: an interrupted run must be resumed, not restarted', async () => {
