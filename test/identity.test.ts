@@ -84,8 +84,21 @@ eachBackend('identity classification', (backend) => {
       .filter((p) => p.applied)
       .map((p) => p.collection_name)
       .sort();
-    // heap was registered unclassified (no-id) already: nothing to record
-    assert.deepEqual(recorded, [name('old_rules'), name('pairs'), name('rules')].sort());
+    // heap was registered unclassified (no-id) already: nothing to record; dups and nulls
+    // were registered unclassified too, and their reason is now known (duplicate-codes,
+    // null-codes): that is recorded
+    assert.deepEqual(
+      recorded,
+      [name('dups'), name('nulls'), name('old_rules'), name('pairs'), name('rules')].sort(),
+    );
+    const reasons = await w.registry.listCollections([name('dups'), name('nulls')]);
+    assert.deepEqual(
+      reasons.map((c) => [c.birth_code_strategy, c.birth_code_reason]),
+      [
+        ['unclassified', 'duplicate-codes'],
+        ['unclassified', 'null-codes'],
+      ],
+    );
     const list = await w.registry.listCollections([name('rules'), name('two'), name('pairs')]);
     assert.deepEqual(
       list.map((c) => [c.birth_code_strategy, c.birth_code_column]),

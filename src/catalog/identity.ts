@@ -60,19 +60,32 @@ export async function classify(
     type Row = {
       p: Omit<Proposal, 'collection_name' | 'current'>;
       current: IdentityStrategy;
+      current_column: string | null;
+      current_reason: string | null;
       source: string;
     };
     const { rows } = await ctx.db.query<Row>(
-      `SELECT ${ctx.ns}.propose_identity($1) AS p, r.birth_code_strategy AS current, r.birth_code_source AS source
+      `SELECT ${ctx.ns}.propose_identity($1) AS p, r.birth_code_strategy AS current, r.birth_code_source AS source,
+              r.birth_code_column AS current_column, r.birth_code_reason AS current_reason
        FROM ${ctx.ns}.collection_registry r WHERE r.collection_name = $1`,
       [name],
     );
     const row = rows[0] as Row;
     const proposal: Proposal = { collection_name: name, current: row.current, ...row.p };
     if (options.apply) {
-      const differs = proposal.strategy !== proposal.current;
+      // Unclassified either way, the reason can still move on (no-table → needs-owner once
+      // the table exists): that much is certain, and recorded.
+      const reasonMoved =
+        proposal.strategy === 'unclassified' &&
+        proposal.current === 'unclassified' &&
+        (proposal.reason ?? null) !== row.current_reason;
+      const differs =
+        proposal.strategy !== proposal.current ||
+        ((proposal.strategy === 'column' || proposal.strategy === 'legacy') &&
+          (proposal.column ?? null) !== row.current_column) ||
+        reasonMoved;
       proposal.applied = false;
-      if (!proposal.certain) proposal.not_applied = 'uncertain: left for the owner';
+      if (!proposal.certain && !reasonMoved) proposal.not_applied = 'uncertain: left for the owner';
       else if (!differs) proposal.not_applied = 'already recorded';
       else if (row.source === 'owner') proposal.not_applied = "the owner's decision stands";
       else {
