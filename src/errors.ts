@@ -37,6 +37,7 @@ export type NatalErrorCode =
   | 'APPLY_RUNNING'
   | 'ROLLBACK_REFUSED'
   | 'ACTOR_REFUSED'
+  | 'OWNER_CHANGE_REFUSED'
   | 'BAD_ENTITY_DATA'
   | 'ENTITY_REJECTED'
   | 'QUERY_FAILED';
@@ -98,6 +99,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB018: 'PLAN_STALE',
   NB019: 'APPLY_RUNNING',
   NB020: 'ROLLBACK_REFUSED',
+  NB021: 'OWNER_CHANGE_REFUSED',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

@@ -292,6 +292,24 @@ eachBackend('backfill', (backend) => {
     assert.equal((await (await author()).apply(plan.plan_id)).born, 10);
   });
 
+  test('only the owner or natal’s administrator gives a collection another owner', async () => {
+    const a = await collection(1);
+    const stranger = await people.as('stranger');
+    await rejects(
+      stranger.setCollection(a, { owner: people.name('stranger') }),
+      'OWNER_CHANGE_REFUSED',
+      new RegExp(`only ${people.name('owner')}, the owner of`),
+    );
+    const owner = await people.as('owner');
+    assert.equal(
+      (await owner.setCollection(a, { owner: people.name('reviewer') })).owner,
+      people.name('reviewer'),
+    );
+    // the administrator (the session's own superuser role, with no --as) can too
+    const admin = await people.as('author');
+    assert.equal((await admin.setCollection(a, { owner: people.name('owner') })).owner, people.name('owner'));
+  });
+
   test('refused: the owner changed since planning (the plan pins who may permit)', async () => {
     const a = await collection(4);
     const plan = await approved([a]);

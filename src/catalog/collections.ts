@@ -130,7 +130,11 @@ export async function setCollection(
       );
       await db.query(`SELECT ${ns}.sync_code_sequence($1)`, [rows[0].prefix]);
     }
-    await db.query(`SELECT ${ns}.rewire_if_wired($1)`, [collection]);
+    // The owner is not part of what the trigger and gateway functions do: handing a
+    // collection to another owner re-wires nothing (and needs no right to the functions).
+    if (change.role !== undefined || change.strict !== undefined || change.species !== undefined) {
+      await db.query(`SELECT ${ns}.rewire_if_wired($1)`, [collection]);
+    }
     return collection;
   });
   return (await listCollections(ctx, [name]))[0] as Collection;
