@@ -17,14 +17,19 @@ export interface LedgerRow {
   recorded_at: Date;
 }
 
-export async function ledger(ctx: Ctx, filter: { plan?: number; run?: number } = {}): Promise<LedgerRow[]> {
+/** Ledger rows in order, of the given plans or run (all when neither is given). */
+export async function ledger(
+  ctx: Ctx,
+  filter: { plan?: number; plans?: number[]; run?: number } = {},
+): Promise<LedgerRow[]> {
+  const plans = filter.plans ?? (filter.plan === undefined ? null : [filter.plan]);
   const { rows } = await ctx.db.query<LedgerRow>(
     `SELECT ledger_id, step::text, plan_id, run_id, collection_name AS collection, actor, dry_run, expected,
             actual, rerun_delta, detail, recorded_at
      FROM ${ctx.ns}.birth_backfill_ledger
-     WHERE ($1::bigint IS NULL OR plan_id = $1) AND ($2::bigint IS NULL OR run_id = $2)
+     WHERE ($1::bigint[] IS NULL OR plan_id = ANY ($1)) AND ($2::bigint IS NULL OR run_id = $2)
      ORDER BY ledger_id`,
-    [filter.plan ?? null, filter.run ?? null],
+    [plans, filter.run ?? null],
   );
   const num = (v: number | null) => (v === null ? null : Number(v));
   return rows.map((r) => ({

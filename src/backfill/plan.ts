@@ -22,7 +22,8 @@ export interface NotEligible {
   failed: Check[];
 }
 
-export interface Plan {
+/** A plan as its row records it. */
+export interface PlanRecord {
   plan_id: number;
   author: string;
   created_at: Date;
@@ -30,6 +31,9 @@ export interface Plan {
   fingerprint: string;
   natal_version: string;
   expected_total: number;
+}
+
+export interface Plan extends PlanRecord {
   collections: PlanItem[];
 }
 
@@ -76,12 +80,12 @@ export async function makePlan(
 }
 
 export async function getPlan(ctx: Ctx, planId: number): Promise<Plan> {
-  const { rows } = await ctx.db.query<Omit<Plan, 'collections'>>(
+  const { rows } = await ctx.db.query<PlanRecord>(
     `SELECT p.plan_id, p.author, p.created_at, p.status::text, p.fingerprint, p.natal_version, p.expected_total
      FROM ${ctx.ns}.find_plan($1::bigint) AS p`,
     [planId],
   );
-  const plan = rows[0] as Omit<Plan, 'collections'>;
+  const plan = rows[0] as PlanRecord;
   const items = await ctx.db.query<PlanItem>(
     `SELECT collection_name AS collection, expected, codes_checksum AS checksum
      FROM ${ctx.ns}.backfill_plan_item WHERE plan_id = $1 ORDER BY collection_name`,

@@ -3,18 +3,11 @@
  * approvals (with whether each still counts), the runs, the freezes and owners. Reads only.
  */
 import { type Freeze, listFreezes } from '../backfill/freeze.js';
-import type { LedgerRow } from '../backfill/ledger.js';
+import { type LedgerRow, ledger } from '../backfill/ledger.js';
+import type { PlanRecord } from '../backfill/plan.js';
 import type { Ctx } from '../context.js';
 
-export interface PlanRecord {
-  plan_id: number;
-  author: string;
-  created_at: Date;
-  status: string;
-  fingerprint: string;
-  natal_version: string;
-  expected_total: number;
-}
+export type { PlanRecord };
 
 export interface ItemRecord {
   plan_id: number;
@@ -76,12 +69,7 @@ export async function readRecords(ctx: Ctx, planIds: number[]): Promise<Records>
      WHERE i.plan_id = ANY ($1::bigint[]) ORDER BY i.plan_id, i.collection_name`,
     ids,
   );
-  const ledger = await ctx.db.query<LedgerRow>(
-    `SELECT ledger_id, step::text, plan_id, run_id, collection_name AS collection, actor, dry_run, expected,
-            actual, rerun_delta, detail, recorded_at
-     FROM ${ns}.birth_backfill_ledger WHERE plan_id = ANY ($1::bigint[]) ORDER BY ledger_id`,
-    ids,
-  );
+  const steps = await ledger(ctx, { plans: planIds });
   const approvals = await ctx.db.query<ApprovalRecord>(
     `SELECT a.approval_id, a.plan_id, a.kind::text, a.actor, a.note, a.approved_at,
             CASE WHEN a.fingerprint <> p.fingerprint THEN 'bound to another fingerprint'
@@ -110,15 +98,7 @@ export async function readRecords(ctx: Ctx, planIds: number[]): Promise<Records>
       expected_total: Number(p.expected_total),
     })),
     items: items.rows.map((i) => ({ ...i, plan_id: Number(i.plan_id), expected: Number(i.expected) })),
-    ledger: ledger.rows.map((r) => ({
-      ...r,
-      ledger_id: Number(r.ledger_id),
-      plan_id: Number(r.plan_id),
-      run_id: num(r.run_id),
-      expected: num(r.expected),
-      actual: num(r.actual),
-      rerun_delta: num(r.rerun_delta),
-    })),
+    ledger: steps,
     approvals: approvals.rows.map((a) => ({
       ...a,
       approval_id: Number(a.approval_id),
