@@ -13,7 +13,7 @@ export interface ItemRecord {
   plan_id: number;
   collection: string;
   expected: number;
-  /** The collection's owner now (who must permit), or null. */
+  /** The collection's owner as the plan pinned it (who must permit), or null. */
   owner: string | null;
 }
 
@@ -64,8 +64,8 @@ export async function readRecords(ctx: Ctx, planIds: number[]): Promise<Records>
     ids,
   );
   const items = await ctx.db.query<ItemRecord>(
-    `SELECT i.plan_id, i.collection_name AS collection, i.expected, r.owner
-     FROM ${ns}.backfill_plan_item i JOIN ${ns}.collection_registry r USING (collection_name)
+    `SELECT i.plan_id, i.collection_name AS collection, i.expected, i.identity->>'owner' AS owner
+     FROM ${ns}.backfill_plan_item i
      WHERE i.plan_id = ANY ($1::bigint[]) ORDER BY i.plan_id, i.collection_name`,
     ids,
   );
