@@ -81,6 +81,27 @@ eachBackend('auto-birth triggers', (backend) => {
     );
   });
 
+  test('one transaction of many single-row inserts: past 16 rows each insert still births, and a born code is left alone', async () => {
+    // The first rows of a transaction take the small path without counting; past 16 rows
+    // inserted, each statement counts its own rows. Both must birth new codes and leave
+    // born ones (here DOM-001, born by the first test) without an error.
+    const singles = Array.from(
+      { length: 20 },
+      (_, i) => `INSERT INTO ${w.a}.rules (code, name) VALUES ('TXN-${i + 1}', 'one');`,
+    ).join('\n');
+    await w.registry.db.exec(`BEGIN;
+      ${singles}
+      INSERT INTO ${w.a}.rules (code, name) VALUES ('DOM-001', 'born already');
+      INSERT INTO ${w.a}.rules (code, name) VALUES ('TXN-21', 'new'), ('DOM-004', 'born already');
+      COMMIT;`);
+    const txn = (await w.births(name('rules'))).filter((b) => String(b.entity_code).startsWith('TXN-'));
+    assert.equal(txn.length, 21);
+    const [first] = await w.sql(
+      `SELECT dot_origin FROM ${w.ns}.birth_registry WHERE entity_code = 'DOM-001'`,
+    );
+    assert.equal(first?.dot_origin, 'tool-a');
+  });
+
   test('a bulk insert births every row', async () => {
     await w.registry.db.exec(`INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 3999) g`);
     const [row] = await w.sql(
