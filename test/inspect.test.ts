@@ -159,6 +159,27 @@ eachBackend('inspect', (backend) => {
     );
   });
 
+  test('an empty code written by hand is stored (no CHECK since 0012) and fails inspection', async () => {
+    const registry = await backend.open();
+    const { table, collection } = await setup(backend, registry);
+    const ns = quoteIdent(registry.schema);
+    await registry.db.query(
+      `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation)
+       VALUES ('', $1, 'SPE-DOM', 'atom', '', 'governed', 'import')`,
+      [collection],
+    );
+    const [r] = await registry.inspect([table]);
+    assert.deepEqual(
+      r?.failures.find((f) => f.entity_code === ''),
+      {
+        entity_code: '',
+        reason: `code does not match the column identity (expected a prefix of DOM- or ${collection}::)`,
+      },
+    );
+    await registry.close();
+  });
+
   test('a birth made by the gateway passes a recheck; a fixed one passes again', async () => {
     const registry = await backend.open();
     const { table, collection } = await setup(backend, registry);
