@@ -217,10 +217,7 @@ $body$, code_sql, rows_sql, births, c.collection_name);
     body := format($body$
 DECLARE
   small boolean := %9$s;
-BEGIN
-  IF NOT small THEN
-    small := %10$s;
-  END IF;
+BEGIN%10$s
   IF small THEN
     INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
                       governance_role, operation)
@@ -255,8 +252,8 @@ $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_s
         -- than 16 rows into the table so far: a function call, where counting the rows
         -- is a query (measured: that query was 5% of a single-row insert's CPU).
         CASE kind WHEN 'row' THEN 'true' ELSE 'pg_stat_get_xact_tuples_inserted(TG_RELID) < 16' END,
-        CASE kind WHEN 'row' THEN 'true'
-             ELSE '(SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16' END);
+        CASE kind WHEN 'row' THEN ''
+             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END);
   END IF;
 END
 $$;
