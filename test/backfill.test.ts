@@ -144,12 +144,29 @@ eachBackend('backfill', (backend) => {
     const plan = await approved([a]);
     const applied = await (await author()).apply(plan);
     await w.registry.db.exec(`INSERT INTO ${a} SELECT g, 'new' FROM generate_series(1001, 1005) g`);
+    // A hand-written birth that carries the run's id but no backfill made (no CHECK refuses
+    // it since 0013): rollback takes a run's births by id and operation, so it stays.
+    await w.registry.db.query(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation, run_id)
+       VALUES ($1 || '::2001', $1, 'SPE-ROW', 'atom', 'by hand', 'governed', 'import', $2)`,
+      [a, applied.run_id],
+    );
     const removed = await w.registry.rollback(applied.run_id);
     assert.equal(removed.removed, 30);
-    const left = await w.sql(`SELECT count(*) AS n FROM ${w.ns}.birth_registry WHERE collection_name = $1`, [
-      a,
-    ]);
-    assert.equal(left[0]?.n, 5, 'the five trigger births stay');
+    const left = await w.sql(
+      `SELECT operation::text AS op, count(*)::int AS n FROM ${w.ns}.birth_registry
+       WHERE collection_name = $1 GROUP BY 1 ORDER BY 1`,
+      [a],
+    );
+    assert.deepEqual(
+      left.map((r) => [r.op, r.n]),
+      [
+        ['import', 1],
+        ['trigger', 5],
+      ],
+      'the five trigger births and the hand-written one stay',
+    );
   });
 
   test('refused: no review (nothing written)', async () => {

@@ -180,6 +180,34 @@ eachBackend('inspect', (backend) => {
     await registry.close();
   });
 
+  test('a run id on a birth no backfill made, a backfill birth without one and an empty origin fail inspection', async () => {
+    const registry = await backend.open();
+    const { table, collection } = await setup(backend, registry);
+    const ns = quoteIdent(registry.schema);
+    // No CHECK refuses these on write since 0013: inspection is where they are caught.
+    await registry.db.query(
+      `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation, run_id)
+       VALUES ('DOM-101', $1, 'SPE-DOM', 'atom', 'by hand', 'governed', 'trigger', 999),
+              ('DOM-102', $1, 'SPE-DOM', 'atom', 'by hand', 'governed', 'backfill', NULL),
+              ('DOM-103', $1, 'SPE-DOM', 'atom', '', 'governed', 'import', NULL)`,
+      [collection],
+    );
+    const [r] = await registry.inspect([table]);
+    assert.deepEqual(
+      r?.failures.filter((f) => f.entity_code.startsWith('DOM-1')),
+      [
+        {
+          entity_code: 'DOM-101',
+          reason: "run id 999 on a trigger birth (only a backfill's births carry one)",
+        },
+        { entity_code: 'DOM-102', reason: 'backfill birth without a run id' },
+        { entity_code: 'DOM-103', reason: 'empty dot_origin' },
+      ],
+    );
+    await registry.close();
+  });
+
   test('a birth made by the gateway passes a recheck; a fixed one passes again', async () => {
     const registry = await backend.open();
     const { table, collection } = await setup(backend, registry);

@@ -64,9 +64,13 @@ eachBackend('auto-birth triggers', (backend) => {
     const [before] = await w.sql(
       `SELECT dot_origin FROM ${w.ns}.birth_registry WHERE entity_code = 'DOM-001'`,
     );
-    // 20 rows (the bulk path) and 2 rows (the small path), each repeating a born code.
+    // 20 rows (ON CONFLICT: the session has inserted under 4096 rows), 4200 rows (the bulk
+    // path: a plain insert that meets the born code and the duplicates, then its ON CONFLICT
+    // retry) and 2 rows, each repeating a born code.
     await w.registry.db.exec(`INSERT INTO ${w.a}.rules (code, name)
       SELECT CASE WHEN g = 1 THEN 'DOM-001' ELSE 'DUP-' || (g % 3) END, 'n' FROM generate_series(1, 20) g`);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.rules (code, name)
+      SELECT CASE WHEN g = 1 THEN 'DOM-001' ELSE 'DUP-' || (g % 3) END, 'n' FROM generate_series(1, 4200) g`);
     await w.registry.db.exec(
       `INSERT INTO ${w.a}.rules (code, name) VALUES ('DOM-004', 'again'), ('DUP-9', 'n')`,
     );
@@ -82,9 +86,10 @@ eachBackend('auto-birth triggers', (backend) => {
   });
 
   test('one transaction of many single-row inserts: past 16 rows each insert still births, and a born code is left alone', async () => {
-    // The first rows of a transaction take the small path without counting; past 16 rows
-    // inserted, each statement counts its own rows. Both must birth new codes and leave
-    // born ones (here DOM-001, born by the first test) without an error.
+    // Single-row statements take ON CONFLICT without counting their rows while the session
+    // has inserted under 4096 rows into the table, and count them from then on. Either way
+    // they must birth new codes and leave born ones (here DOM-001, born by the first test)
+    // without an error.
     const singles = Array.from(
       { length: 20 },
       (_, i) => `INSERT INTO ${w.a}.rules (code, name) VALUES ('TXN-${i + 1}', 'one');`,
@@ -103,12 +108,13 @@ eachBackend('auto-birth triggers', (backend) => {
   });
 
   test('a bulk insert births every row', async () => {
-    await w.registry.db.exec(`INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 3999) g`);
+    // 5000 rows: past 4096, so the trigger counts them and takes the plain insert
+    await w.registry.db.exec(`INSERT INTO ${w.a}.items SELECT g, 'bulk' FROM generate_series(1000, 5999) g`);
     const [row] = await w.sql(
       `SELECT count(*)::int AS n FROM ${w.ns}.birth_registry WHERE collection_name = $1 AND entity_code LIKE '%::_%'`,
       [name('items')],
     );
-    assert.equal(row?.n, 3002);
+    assert.equal(row?.n, 5002);
   });
 
   test('partitions: inserts through the parent and straight into a partition are both born', async () => {
