@@ -8,6 +8,12 @@ import { quoteIdent } from '../src/db/ident.js';
 import { benchRegistry, type Figure, median, scaled, time } from './harness.js';
 
 const ROUNDS = 5;
+/**
+ * The throughput figures take more rounds: each round is about a second, and on this shared
+ * machine one round in five can land on another tenant's burst. The median of 7 interleaved
+ * rounds is steadier; what each round measures is unchanged.
+ */
+const ROUNDS_THROUGHPUT = 7;
 
 const TABLE = (name: string) => `CREATE TABLE ${name} (
   id bigint PRIMARY KEY, code text UNIQUE, name text NOT NULL, created_at timestamptz DEFAULT now())`;
@@ -89,7 +95,7 @@ export async function benchTriggers(): Promise<Figure[]> {
     const sp: number[] = [];
     const sw: number[] = [];
     // Interleaved, the order alternating, so drift on a shared machine hits both alike.
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < ROUNDS_THROUGHPUT; round++) {
       if (round % 2 === 0) {
         sp.push(await single('plain', 4));
         sw.push(await single('wired', 4));
@@ -105,7 +111,7 @@ export async function benchTriggers(): Promise<Figure[]> {
       target: '>= 0.8',
       ok: singleRatio >= 0.8,
       correct: singleCorrect,
-      detail: `wired ${median(sw).toFixed(0)} rows/s, unwired ${median(sp).toFixed(0)} rows/s (median of ${ROUNDS}); every row born: ${singleCorrect}`,
+      detail: `wired ${median(sw).toFixed(0)} rows/s, unwired ${median(sp).toFixed(0)} rows/s (median of ${ROUNDS_THROUGHPUT}); every row born: ${singleCorrect}`,
     });
 
     // -- gateway, 8 clients ------------------------------------------------------------
@@ -137,7 +143,7 @@ export async function benchTriggers(): Promise<Figure[]> {
       ]);
     const viaGateway = () =>
       run8(`SELECT ${ns}.create_entity($1, $2::jsonb, 'bench')`, () => [`${app}.gw`, '{"name":"n"}']);
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < ROUNDS_THROUGHPUT; round++) {
       if (round % 2 === 0) {
         gp.push(await plainGw(round));
         gg.push(await viaGateway());
@@ -166,7 +172,7 @@ export async function benchTriggers(): Promise<Figure[]> {
       target: '>= 0.5',
       ok: gwRatio >= 0.5,
       correct: d.rows === d.codes && d.births === d.rows && d.orphans === 0,
-      detail: `create_entity ${median(gg).toFixed(0)}/s, plain insert ${median(gp).toFixed(0)}/s (median of ${ROUNDS}); ${d.rows} entities, ${d.codes} distinct codes, ${d.births} births, ${d.orphans} orphans`,
+      detail: `create_entity ${median(gg).toFixed(0)}/s, plain insert ${median(gp).toFixed(0)}/s (median of ${ROUNDS_THROUGHPUT}); ${d.rows} entities, ${d.codes} distinct codes, ${d.births} births, ${d.orphans} orphans`,
     });
   } finally {
     await bench.cleanup();
