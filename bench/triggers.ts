@@ -42,7 +42,7 @@ export async function benchTriggers(): Promise<Figure[]> {
     };
     const plain: number[] = [];
     const wired: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       await reset();
       plain.push(await time(() => registry.db.exec(insert('plain'))));
       wired.push(await time(() => registry.db.exec(insert('wired'))));
@@ -58,7 +58,7 @@ export async function benchTriggers(): Promise<Figure[]> {
       target: '<= 2.5',
       ok: bulk <= 2.5,
       correct: born[0]?.n === rows,
-      detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of 5); ${born[0]?.n} births`,
+      detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of ${ROUNDS}); ${born[0]?.n} births`,
     });
 
     // -- single rows, 4 clients -------------------------------------------------------

@@ -149,9 +149,24 @@ eachBackend('backfill', (backend) => {
     await w.registry.db.query(
       `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
          dot_origin, governance_role, operation, run_id)
-       VALUES ($1 || '::2001', $1, 'SPE-ROW', 'atom', 'by hand', 'governed', 'import', $2)`,
+       VALUES ($1 || '::0', $1, 'SPE-ROW', 'atom', 'by hand', 'governed', 'import', $2)`,
       [a, applied.run_id],
     );
+    // and a trigger birth given the run's id by hand: a resumed apply's measure, which counts
+    // the run's own births as missing, must not take it for one (30, not 31)
+    await w.registry.db.query(
+      `UPDATE ${w.ns}.birth_registry SET run_id = $2 WHERE entity_code = $1 || '::1001'`,
+      [a, applied.run_id],
+    );
+    const [measured] = await w.sql(
+      `SELECT (${w.ns}.backfill_measure(r, $2)).expected::int AS n
+       FROM ${w.ns}.collection_registry r WHERE r.collection_name = $1`,
+      [a, applied.run_id],
+    );
+    assert.equal(measured?.n, 30);
+    const dry = await w.registry.rollback(applied.run_id, { dryRun: true });
+    assert.equal(dry.removed, 30);
+    assert.ok(!dry.sample.includes(`${a}::0`), 'the dry run does not list the hand-written birth');
     const removed = await w.registry.rollback(applied.run_id);
     assert.equal(removed.removed, 30);
     const left = await w.sql(

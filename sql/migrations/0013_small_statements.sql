@@ -115,6 +115,9 @@ $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_s
         -- never does), this statement's included: an upper bound on the statement's rows
         -- that costs a function call, where counting them is a query. Below 4096 a statement
         -- takes ON CONFLICT; at 4096 or more the count decides (16 rows), as before.
+        -- Only speed depends on it, never births (ON CONFLICT is right for any statement):
+        -- with track_counts off the counter stands still and every statement takes ON
+        -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
         CASE kind WHEN 'row' THEN 'true' ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
         CASE kind WHEN 'row' THEN ''
              ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END);
@@ -125,10 +128,45 @@ $$;
 -- The last CHECK on birth_registry goes too (0012 dropped three): each birth insert
 -- re-read and prepared it, about 3.7 µs per statement in a wired single-row insert (perf),
 -- twice per gateway call. It said a birth carries a run id exactly when a backfill made it.
--- What relied on it now says so itself: rollback removes a run's births by run id *and*
--- operation, so a hand-written birth carrying a run id is never removed with the run, and
+-- What relied on it now says so itself: rollback (and a resumed apply's measure) takes a
+-- run's births by run id *and* operation, so a hand-written birth carrying a run id is
+-- never removed with the run nor taken for one of its births, and
 -- inspection fails a birth whose run id and operation disagree (and one with an empty origin).
 ALTER TABLE birth_registry DROP CONSTRAINT birth_backfill_has_run;
+
+-- A resumed apply's measure (0007) counts the births its run made as missing: those are
+-- the run's *backfill* births, now that a hand-written birth may carry the run's id too.
+CREATE OR REPLACE FUNCTION backfill_measure(c collection_registry, p_run bigint DEFAULT NULL,
+                                 OUT expected bigint, OUT checksum text)
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  unborn boolean := false;
+BEGIN
+  IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
+    SELECT NOT EXISTS (SELECT 1 FROM birth_registry b
+                       WHERE (b.collection_name = c.collection_name
+                              OR starts_with(b.entity_code, c.collection_name || '::'))
+                         AND (p_run IS NULL OR b.run_id IS DISTINCT FROM p_run OR b.operation <> 'backfill'))
+      INTO unborn;
+  END IF;
+  IF unborn THEN
+    EXECUTE format('SELECT count(*), COALESCE(sum(%s), 0)::text FROM %s AS t',
+                   checksum_sql(c, 't'), collection_table(c))
+      INTO expected, checksum;
+    RETURN;
+  END IF;
+  EXECUTE format($q$
+    SELECT count(g.code), COALESCE(sum(g.h), 0)::text
+    FROM (SELECT %s AS code, %s AS h FROM %s AS t) AS g
+    WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
+                      WHERE b.entity_code = g.code %s)
+  $q$, entity_code_sql(c, 't'), checksum_sql(c, 't'), collection_table(c),
+       CASE WHEN p_run IS NULL THEN '' ELSE format('AND (b.run_id IS DISTINCT FROM %s OR b.operation <> ''backfill'')', p_run) END)
+  INTO expected, checksum;
+END
+$$;
+
 
 -- Rollback: as in 0007, with the operation in every test of a birth's run.
 CREATE OR REPLACE FUNCTION rollback_run(p_run bigint, p_dry_run boolean DEFAULT false)
@@ -174,7 +212,7 @@ BEGIN
     removed := COALESCE((counts->>c.collection_name)::bigint, 0);
     IF born <> removed AND NOT p_dry_run THEN
       RAISE EXCEPTION USING ERRCODE = 'NB020',
-        MESSAGE = format('run %s recorded %s births of %s but %s carry its id; nothing was removed', p_run, born,
+        MESSAGE = format('run %s recorded %s births of %s but %s backfill births carry its id; nothing was removed', p_run, born,
                          c.collection_name, removed),
         HINT = 'inspect the registry before rolling back';
     END IF;

@@ -30,7 +30,8 @@ export async function rollbackRun(ctx: Ctx, runId: number, dryRun = false): Prom
   const sample = dryRun
     ? (
         await ctx.db.query<{ entity_code: string }>(
-          `SELECT entity_code FROM ${ctx.ns}.birth_registry WHERE run_id = $1 ORDER BY entity_code LIMIT 10`,
+          `SELECT entity_code FROM ${ctx.ns}.birth_registry WHERE run_id = $1 AND operation = 'backfill'
+           ORDER BY entity_code LIMIT 10`,
           [runId],
         )
       ).rows.map((r) => r.entity_code)
