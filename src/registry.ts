@@ -25,6 +25,7 @@ import {
 import {
   type Census,
   census,
+  type CensusOptions,
   type DuplicateRisk,
   duplicateRisk,
   listOrphans,
@@ -175,8 +176,8 @@ export class Registry {
     return this.transaction((tx) => setIdentity(tx, table, decision));
   }
 
-  census(tables: string[] = []): Promise<Census> {
-    return census(this.ctx, tables);
+  census(tables: string[] = [], options: CensusOptions = {}): Promise<Census> {
+    return this.transaction((tx) => census(tx, tables, options));
   }
 
   orphans(table: string, limit = 100): Promise<{ entity_code: string; born_elsewhere: string | null }[]> {

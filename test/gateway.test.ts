@@ -172,6 +172,43 @@ eachBackend('birth-first gateway', (backend) => {
     );
   });
 
+  test("rows a trigger inserts during the gateway's insert are born; so are rows after it", async () => {
+    // The gateway tells its table's auto-birth trigger that its one row is born (0014); a row
+    // that another trigger inserts into the same table meanwhile must still be born.
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.echoed (id serial PRIMARY KEY, code text UNIQUE, name text NOT NULL);
+      CREATE FUNCTION ${w.a}.echo() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'parent' THEN
+          INSERT INTO ${w.a}.echoed (code, name) VALUES ('ECHO-' || NEW.code, 'child');
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER echo AFTER INSERT ON ${w.a}.echoed FOR EACH ROW EXECUTE FUNCTION ${w.a}.echo();`);
+    await w.registry.addCollection({ table: name('echoed'), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.wire([name('echoed')]);
+    const born = await w.registry.db.transaction(async (tx) => {
+      const r = await tx.query<{ b: { entity_code: string } }>(
+        `SELECT ${w.ns}.create_entity($1, '{"name": "parent"}') AS b`,
+        [name('echoed')],
+      );
+      await tx.query(`INSERT INTO ${w.a}.echoed (code, name) VALUES ('AFTER-1', 'after')`);
+      return r.rows[0]?.b.entity_code;
+    });
+    const orphans = await w.sql(
+      `SELECT e.code FROM ${w.a}.echoed e
+       WHERE NOT EXISTS (SELECT 1 FROM ${w.ns}.birth_registry b
+                         WHERE b.entity_code = e.code AND b.collection_name = $1)
+       ORDER BY 1`,
+      [name('echoed')],
+    );
+    assert.deepEqual(orphans, []);
+    assert.deepEqual(
+      (await w.sql(`SELECT code FROM ${w.a}.echoed ORDER BY id`)).map((r) => r.code),
+      [born, `ECHO-${born}`, 'AFTER-1'],
+    );
+  });
+
   test('the SQL function is the same gateway for any client', async () => {
     const [r] = await w.sql(`SELECT ${w.ns}.create_entity($1, $2::jsonb, 'psql') AS b`, [
       name('rules'),

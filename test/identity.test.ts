@@ -298,7 +298,9 @@ eachBackend('identity classification', (backend) => {
 });
 
 function checkCensusJson(c: Census): void {
-  assert.deepEqual(Object.keys(c).sort(), ['collections', 'state', 'totals']);
+  // The contract's fields, and how the numbers were counted (0014).
+  assert.deepEqual(Object.keys(c).sort(), ['collections', 'counted', 'state', 'totals']);
+  assert.ok(['recount', 'kept'].includes(c.counted.how), `counted.how ${c.counted.how}`);
   for (const row of c.collections) {
     for (const k of [
       'collection',

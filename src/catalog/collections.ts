@@ -122,6 +122,10 @@ export async function setCollection(
           `species ${change.species} does not exist; add it with: natal species add CODE --prefix PREFIX --level LEVEL`,
         );
       }
+      const { rows: was } = await db.query<{ species_code: string }>(
+        `SELECT species_code FROM ${ns}.species_collection_map WHERE collection_name = $1`,
+        [collection],
+      );
       await db.query(
         `INSERT INTO ${ns}.species_collection_map (collection_name, species_code) VALUES ($1, $2)
          ON CONFLICT (collection_name) DO UPDATE
@@ -129,6 +133,10 @@ export async function setCollection(
         [collection, change.species],
       );
       await db.query(`SELECT ${ns}.sync_code_sequence($1)`, [rows[0].prefix]);
+      // The gateways of both species' other collections probe the code columns of their species.
+      for (const species of new Set([change.species, ...was.map((w) => w.species_code)])) {
+        await db.query(`SELECT ${ns}.rewire_species($1, $2)`, [species, collection]);
+      }
     }
     // The owner is not part of what the trigger and gateway functions do: handing a
     // collection to another owner re-wires nothing (and needs no right to the functions).

@@ -7,7 +7,7 @@ import { isNatalCatalog } from '../catalog/identity.js';
 import { resolveCollection } from '../catalog/names.js';
 import { triggerInventory } from '../catalog/wiring.js';
 import type { Ctx } from '../context.js';
-import { NatalError } from '../errors.js';
+import { NatalError, sqlState } from '../errors.js';
 import type { GovernanceRole, IdentityStrategy } from '../types.js';
 
 export type CollectionState =
@@ -92,6 +92,150 @@ export interface Census {
   collections: CensusRow[];
   totals: CensusTotals;
   state: string;
+  /** How the numbers were reached: counted in full, or forward from the kept census. */
+  counted: CensusBasis;
+}
+
+export interface CensusBasis {
+  /** `recount`: every row matched against its births; `kept`: from the last kept census. */
+  how: 'recount' | 'kept';
+  /** The census the numbers start from (`kept`), or whether this one was kept (`recount`). */
+  kept_at: string | null;
+  /** Births made since the kept census (`kept`). */
+  births_since: number | null;
+}
+
+export interface CensusOptions {
+  /** Count everything again even when the kept census could be counted forward. */
+  recount?: boolean;
+}
+
+/** One collection's numbers, from the census() SQL function or counted forward. */
+interface Counts {
+  collection_name: string;
+  rows: number | null;
+  births: number;
+  gap: number | null;
+  phantoms: number | null;
+}
+
+interface Kept {
+  collections: Record<string, { rows: number; births: number; gap: number; phantoms: number }>;
+  risk: DuplicateRisk[];
+  registry_births: number;
+  births_since: number;
+  taken_at: string;
+}
+
+/** Whether `listed` holds every governed collection outside natal's catalog. */
+function isEveryGoverned(ctx: Ctx, listed: Collection[], all: Collection[]): boolean {
+  const have = new Set(listed.map((c) => c.collection_name));
+  return all
+    .filter((c) => c.governance_role === 'governed' && !isNatalCatalog(ctx, c))
+    .every((c) => have.has(c.collection_name));
+}
+
+/** The counting SQL for `names`: census(), and duplicate_risk() unless `risk` is false. */
+async function recount(
+  ctx: Ctx,
+  names: string[],
+  risk = true,
+): Promise<{ counted: Counts[]; risk: DuplicateRisk[] }> {
+  if (names.length === 0) return { counted: [], risk: [] };
+  const { rows } = await ctx.db.query<Counts>(`SELECT * FROM ${ctx.ns}.census($1::text[])`, [names]);
+  return { counted: rows, risk: risk ? await duplicateRisk(ctx, names) : [] };
+}
+
+/**
+ * Rows, births, gap, phantoms and duplicate risk for `names`: counted forward from the kept
+ * census when census_kept() can prove it right, else counted in full. A full count that
+ * covers every governed collection (`covers`) is kept for the next census; so is one counted
+ * forward past new births. Keeping is skipped where the session cannot write (read-only).
+ */
+async function countCollections(
+  ctx: Ctx,
+  names: string[],
+  covers: boolean,
+  options: CensusOptions,
+): Promise<{ counted: Counts[]; risky: Set<string>; registryBirths: number; basis: CensusBasis }> {
+  const asked = new Set(names);
+  const kept = options.recount
+    ? null
+    : ((await ctx.db.query<{ k: Kept | null }>(`SELECT ${ctx.ns}.census_kept() AS k`)).rows[0]?.k ?? null);
+  if (kept) {
+    // The kept census covers every collection that can produce a risky code (the governed
+    // ones with a table and an identity); the others asked for are counted, risk-free.
+    const rest = names.filter((n) => !(n in kept.collections));
+    const other = await recount(ctx, rest, false);
+    const forward: Counts[] = Object.entries(kept.collections)
+      .filter(([n]) => asked.has(n))
+      .map(([n, c]) => ({ collection_name: n, ...c }));
+    const risk = kept.risk.filter((d) => d.collections.some((c) => asked.has(c)));
+    let keptAt = kept.taken_at;
+    // Counted forward past new births: keep that, so the next census starts from here.
+    if (kept.births_since > 0) {
+      keptAt = (await keep(ctx, kept.collections, kept.risk, kept.registry_births)) ?? keptAt;
+    }
+    return {
+      counted: [...forward, ...other.counted],
+      risky: riskySet(risk),
+      registryBirths: kept.registry_births,
+      basis: { how: 'kept', kept_at: keptAt, births_since: kept.births_since },
+    };
+  }
+  const { counted, risk } = await recount(ctx, names);
+  const { rows: reg } = await ctx.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${ctx.ns}.birth_registry`,
+  );
+  const registryBirths = reg[0]?.n ?? 0;
+  let keptAt: string | null = null;
+  if (covers) {
+    const all = Object.fromEntries(
+      counted.map((c) => [
+        c.collection_name,
+        { rows: c.rows, births: c.births, gap: c.gap, phantoms: c.phantoms },
+      ]),
+    );
+    keptAt = await keep(ctx, all, risk, registryBirths);
+  }
+  return {
+    counted,
+    risky: riskySet(risk),
+    registryBirths,
+    basis: { how: 'recount', kept_at: keptAt, births_since: null },
+  };
+}
+
+function riskySet(risk: DuplicateRisk[]): Set<string> {
+  return new Set(risk.flatMap((d) => d.collections));
+}
+
+/**
+ * Keeps a census for the next one (census_keep): returns when, or null when it could not
+ * be kept (a collection that cannot be counted forward, or a session that cannot write).
+ */
+async function keep(
+  ctx: Ctx,
+  collections: Record<string, unknown>,
+  risk: DuplicateRisk[],
+  registryBirths: number,
+): Promise<string | null> {
+  await ctx.db.query('SAVEPOINT natal_census_keep');
+  try {
+    const { rows } = await ctx.db.query<{ kept: boolean; at: string }>(
+      `SELECT ${ctx.ns}.census_keep($1::jsonb, $2::jsonb, $3) AS kept, to_jsonb(now()) #>> '{}' AS at`,
+      [JSON.stringify(collections), JSON.stringify(risk), registryBirths],
+    );
+    await ctx.db.query('RELEASE SAVEPOINT natal_census_keep');
+    return rows[0]?.kept ? (rows[0].at ?? null) : null;
+  } catch (e) {
+    await ctx.db.query('ROLLBACK TO SAVEPOINT natal_census_keep');
+    // A read-only session (25006), no privilege to write (42501), or another census keeping
+    // at the same moment (40001): this census stands, it is just not the one kept.
+    const code = sqlState(e);
+    if (code === '25006' || code === '42501' || code === '40001') return null;
+    throw e;
+  }
 }
 
 export interface DuplicateRisk {
@@ -137,7 +281,13 @@ export function overallState(rows: CensusRow[]): string {
   return STAGES[Math.min(...open.map((i) => (i < 0 ? 0 : i)))] ?? 'PREFLIGHT_READY';
 }
 
-export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
+/**
+ * The census of the named collections (all but natal's catalog when none are named).
+ * Call it inside a transaction that has run nothing yet: it reads at one snapshot
+ * (repeatable read), and keeps what it counted for the next census to start from.
+ */
+export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOptions = {}): Promise<Census> {
+  await ctx.db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
   const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
   const functional = new Set(
@@ -150,24 +300,12 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       .filter((t) => t.functional)
       .map((t) => t.collection_name),
   );
-  const risky = new Set(
-    (
-      await duplicateRisk(
-        ctx,
-        collections.map((c) => c.collection_name),
-      )
-    ).flatMap((d) => d.collections),
-  );
-  type Counts = {
-    collection_name: string;
-    rows: number | null;
-    births: number;
-    gap: number | null;
-    phantoms: number | null;
-  };
-  const { rows: counted } = await ctx.db.query<Counts>(`SELECT * FROM ${ctx.ns}.census($1::text[])`, [
+  const { counted, risky, registryBirths, basis } = await countCollections(
+    ctx,
     collections.map((c) => c.collection_name),
-  ]);
+    !names || isEveryGoverned(ctx, collections, await listCollections(ctx)),
+    options,
+  );
   const byName = new Map(counted.map((r) => [r.collection_name, r]));
   const stages = await backfillStages(
     ctx,
@@ -194,9 +332,6 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       ),
     };
   });
-  const { rows: reg } = await ctx.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${ctx.ns}.birth_registry`,
-  );
   const governed = rows.filter((r) => r.governance_role === 'governed');
   const sum = (f: (r: CensusRow) => number | null) => governed.reduce((s, r) => s + (f(r) ?? 0), 0);
   const count = (s: IdentityStrategy) => governed.filter((r) => r.strategy === s).length;
@@ -217,9 +352,10 @@ export async function census(ctx: Ctx, inputs: string[] = []): Promise<Census> {
       births: sum((r) => r.births),
       gap: sum((r) => r.gap),
       phantoms: sum((r) => r.phantoms),
-      registry_births: reg[0]?.n ?? 0,
+      registry_births: registryBirths,
     },
     state: overallState(rows),
+    counted: basis,
   };
 }
 

@@ -17,6 +17,15 @@ function parseLimit(v: string): number {
   return x;
 }
 
+/** How the census reached its numbers, in one line. */
+export function basisLine(c: Census): string {
+  const b = c.counted;
+  if (b.how === 'kept') {
+    return `Counted forward from the census kept at ${b.kept_at} (${n(b.births_since)} births since); natal census --recount matches every row again.`;
+  }
+  return `Counted in full${b.kept_at ? '; kept for the next census to start from' : ''}.`;
+}
+
 /** The seed's "Key numbers" table. */
 export function keyNumbers(c: Census): string {
   const t = c.totals;
@@ -124,9 +133,14 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       .description('rows, births, gap and phantoms per collection, and readiness')
       .option('--orphans', 'list the rows of TABLE that have no birth')
       .option('--phantoms', 'list the births of TABLE whose entity does not exist')
-      .option('--limit <n>', 'how many to list (default 100)', parseLimit),
+      .option('--limit <n>', 'how many to list (default 100)', parseLimit)
+      .option('--recount', 'match every row against its births again, not forward from the kept census'),
   ).action(
-    (tables: string[], opts: { orphans?: boolean; phantoms?: boolean; limit?: number }, cmd: Command) =>
+    (
+      tables: string[],
+      opts: { orphans?: boolean; phantoms?: boolean; limit?: number; recount?: boolean },
+      cmd: Command,
+    ) =>
       runWithRegistry(cmd, async (registry) => {
         if (opts.orphans || opts.phantoms) {
           if (opts.orphans && opts.phantoms)
@@ -153,7 +167,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         }
         if (opts.limit !== undefined)
           throw new NatalError('USAGE', '--limit goes with --orphans or --phantoms');
-        const c = await registry.census(tables);
+        const c = await registry.census(tables, { recount: opts.recount === true });
         const text = [
           table(
             ['collection', 'role', 'strategy', 'rows', 'births', 'gap', 'phantoms', 'state'],
@@ -170,6 +184,8 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
           ),
           '',
           keyNumbers(c),
+          '',
+          basisLine(c),
         ].join('\n');
         return { json: c, text };
       }),

@@ -1,0 +1,230 @@
+/**
+ * The kept census (0014): a census counted forward from the last one must say what a full
+ * recount says, after every kind of change; and it must count again whenever a change could
+ * have moved the gap, the phantoms or the duplicate risk.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import pg from 'pg';
+import type { Census } from '../src/census/census.js';
+import { eachBackend, SERVER_URL } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
+import { type World, world } from './helpers/setup.js';
+
+/** What a census says, in a form two censuses can be compared by. */
+function numbers(c: Census): unknown {
+  return {
+    collections: c.collections.map((r) => [r.collection, r.rows, r.births, r.gap, r.phantoms, r.state]),
+    totals: c.totals,
+    state: c.state,
+  };
+}
+
+eachBackend('kept census', (backend) => {
+  let w: World;
+  const name = (t: string) => `${w.app}.${t}`;
+  /** A census, then a full recount: the same numbers; returns the first one's basis. */
+  const census = async (tables: string[] = []) => {
+    const c = await w.registry.census(tables);
+    const full = await w.registry.census(tables, { recount: true });
+    assert.equal(full.counted.how, 'recount');
+    assert.deepEqual(numbers(c), numbers(full), `${c.counted.how} census differs from a recount`);
+    return c;
+  };
+  const birth = (code: string, collection: string, operation = 'import') =>
+    w.sql(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation)
+       VALUES ($1, $2, 'SPE-DOM', 'atom', 'test', 'governed', $3)`,
+      [code, collection, operation],
+    );
+
+  before(async () => {
+    w = await world(backend);
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
+      INSERT INTO ${w.a}.rules (code) SELECT 'DOM-' || g FROM generate_series(1, 20) g;
+      CREATE TABLE ${w.a}.items (id int PRIMARY KEY, v text);
+      INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g FROM generate_series(1, 8) g;
+      CREATE TABLE ${w.a}.pairs (a text, b text, PRIMARY KEY (a, b));
+      INSERT INTO ${w.a}.pairs VALUES ('x/y', '1'), ('x', 'y/1');
+      CREATE TABLE ${w.a}.other (id int PRIMARY KEY, code text UNIQUE);
+      INSERT INTO ${w.a}.other VALUES (1, 'OTH-1'), (2, 'SHARED-1');
+      CREATE TABLE ${w.a}.stage (id int PRIMARY KEY, v text);
+      INSERT INTO ${w.a}.stage VALUES (1, 'x');`);
+    await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await w.registry.addCollection({ table: name('rules'), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.addCollection({ table: name('items'), species: 'SPE-DOM' });
+    await w.registry.addCollection({ table: name('pairs'), species: 'SPE-DOM' });
+    await w.registry.addCollection({ table: name('other'), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.addCollection({ table: name('stage'), species: 'SPE-DOM', role: 'staging' });
+    await w.registry.classify([name('pairs')], { apply: true });
+    await w.registry.wire([name('rules'), name('items'), name('pairs'), name('other')]);
+    // Births for half the rules (the rest is the gap) and two phantoms.
+    await w.sql(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation)
+       SELECT code, $1, 'SPE-DOM', 'atom', 'test', 'governed', 'import' FROM ${w.a}.rules WHERE id <= 10`,
+      [name('rules')],
+    );
+    await birth('DOM-900', name('rules'));
+    await birth('DOM-901', name('rules'));
+  });
+
+  test('the first census counts and is kept; the next starts from it', async () => {
+    const first = await w.registry.census();
+    assert.equal(first.counted.how, 'recount');
+    assert.ok(first.counted.kept_at, 'a census of every governed collection is kept');
+    const next = await census();
+    assert.deepEqual([next.counted.how, next.counted.births_since], ['kept', 0]);
+    const rules = next.collections.find((c) => c.collection === name('rules'));
+    assert.deepEqual([rules?.rows, rules?.births, rules?.gap, rules?.phantoms], [20, 12, 10, 2]);
+    // A staging collection is not kept, but still counted.
+    assert.deepEqual(
+      next.collections.filter((c) => c.collection === name('stage')).map((c) => [c.rows, c.state]),
+      [[1, 'STAGING']],
+    );
+  });
+
+  test('rows born by their triggers and by the gateway are counted forward', async () => {
+    await w.sql(`INSERT INTO ${w.a}.rules (code) SELECT 'DOM-' || g FROM generate_series(21, 25) g`);
+    await w.sql(`INSERT INTO ${w.a}.items VALUES (9, 'y')`);
+    await w.sql(`INSERT INTO ${w.a}.pairs VALUES ('q', 'r/s')`);
+    await w.registry.create(name('rules'), { name: 'made by the gateway' });
+    const c = await census();
+    assert.deepEqual([c.counted.how, c.counted.births_since], ['kept', 8]);
+    const rules = c.collections.find((r) => r.collection === name('rules'));
+    assert.deepEqual([rules?.rows, rules?.births, rules?.gap, rules?.phantoms], [26, 18, 10, 2]);
+    // and kept again: the next census has no births to read
+    assert.deepEqual([(await census()).counted.births_since], [0]);
+  });
+
+  test('a subset is reported from the kept census of all', async () => {
+    await w.sql(`INSERT INTO ${w.a}.items VALUES (10, 'z')`);
+    const c = await census([name('items'), name('stage')]);
+    assert.equal(c.counted.how, 'kept');
+    assert.deepEqual(
+      c.collections.map((r) => [r.collection, r.rows, r.gap]),
+      [
+        [name('items'), 10, 8],
+        [name('stage'), 1, 1],
+      ],
+    );
+  });
+
+  const changes: [string, string | (() => Promise<unknown>)][] = [
+    ['a row whose code was a phantom', `INSERT INTO ${'%a'}.rules (code) VALUES ('DOM-900')`],
+    ['a deleted row', `DELETE FROM ${'%a'}.rules WHERE code = 'DOM-3'`],
+    ['a re-coded row', `UPDATE ${'%a'}.rules SET code = 'DOM-300' WHERE code = 'DOM-4'`],
+    ['a truncated table', `TRUNCATE ${'%a'}.pairs`],
+    ['a deleted birth', `DELETE FROM ${'%n'}.birth_registry WHERE entity_code = 'DOM-901'`],
+    ['a birth for an orphan, by import', async () => birth('DOM-15', name('rules'))],
+    ['a trigger birth with no row', async () => birth('DOM-990', name('rules'), 'trigger')],
+    [
+      'a row inserted with its trigger disabled',
+      `ALTER TABLE ${'%a'}.items DISABLE TRIGGER natal_birth_auto;
+       INSERT INTO ${'%a'}.items VALUES (11, 'x');
+       ALTER TABLE ${'%a'}.items ENABLE TRIGGER natal_birth_auto`,
+    ],
+    ['a new code another table already has', `INSERT INTO ${'%a'}.rules (code) VALUES ('SHARED-1')`],
+    [
+      'a change of identity',
+      async () => w.registry.setIdentity(name('items'), { strategy: 'legacy', column: 'v', force: true }),
+    ],
+  ];
+  for (const [what, change] of changes) {
+    test(`after ${what}, the census counts again`, async () => {
+      assert.equal((await census()).counted.how, 'kept', 'kept before the change');
+      if (typeof change === 'string') {
+        await w.registry.db.exec(change.replaceAll('%a', w.a).replaceAll('%n', w.ns));
+      } else {
+        await change();
+      }
+      const c = await census();
+      assert.equal(c.counted.how, 'recount', `${what}: counted forward`);
+    });
+  }
+
+  test('a change of identity re-wires the other collections of its species', async () => {
+    // Their gateways probe every code column of the species (items now has one: legacy v).
+    const stale = (await w.registry.triggers()).filter(
+      (t) => t.governance_role === 'governed' && !t.functional,
+    );
+    assert.deepEqual(
+      stale.map((t) => [t.collection_name, t.problem]),
+      [],
+    );
+  });
+
+  test('a new code another table has is a duplicate risk, whichever census finds it', async () => {
+    const c = await census();
+    assert.deepEqual(
+      c.collections.filter((r) => r.state === 'DUPLICATE_RISK').map((r) => r.collection),
+      [name('other'), name('rules')],
+    );
+    assert.equal((await census()).counted.how, 'kept');
+  });
+
+  test('census --recount and the counted field (cli)', async () => {
+    if (backend.name !== 'server') return;
+    const run = (...args: string[]) =>
+      natal(['--db', SERVER_URL as string, '--schema', w.registry.schema, ...args]);
+    const kept = JSON.parse((await run('census', '--json')).stdout) as Census;
+    assert.equal(kept.counted.how, 'kept');
+    const full = await run('census', '--recount', '--json');
+    assert.equal(full.code, 0, full.stderr);
+    assert.equal((JSON.parse(full.stdout) as Census).counted.how, 'recount');
+    assert.match((await run('census')).stdout, /Counted forward from the census kept at/);
+  });
+
+  test('births and deletes of transactions open across a census are seen by the next', async () => {
+    if (backend.name !== 'server') return;
+    assert.equal((await census()).counted.how, 'kept');
+    const other = new pg.Client({ connectionString: SERVER_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO ${w.a}.rules (code) VALUES ('DOM-700')`);
+      // kept while that insert is in flight: its birth is not in the kept snapshot
+      const during = await census();
+      assert.equal(during.counted.how, 'kept');
+      await other.query('COMMIT');
+      const afterInsert = await census();
+      assert.deepEqual([afterInsert.counted.how, afterInsert.counted.births_since], ['kept', 1]);
+      await other.query('BEGIN');
+      await other.query(`DELETE FROM ${w.a}.rules WHERE code = 'DOM-700'`);
+      assert.equal((await census()).counted.how, 'kept');
+      await other.query('COMMIT');
+      assert.equal((await census()).counted.how, 'recount');
+    } finally {
+      await other.end();
+    }
+  });
+});
+
+eachBackend('species siblings', (backend) => {
+  test('moving a collection to another species re-wires the collections of both', async () => {
+    const w = await world(backend);
+    const name = (t: string) => `${w.app}.${t}`;
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.a (id int PRIMARY KEY, code text UNIQUE);
+      CREATE TABLE ${w.a}.b (id int PRIMARY KEY, code text UNIQUE);
+      CREATE TABLE ${w.a}.c (id int PRIMARY KEY, code text UNIQUE);`);
+    await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await w.registry.addSpecies({ code: 'SPE-OTH', prefix: 'OTH', level: 'atom' });
+    for (const t of ['a', 'b']) {
+      await w.registry.addCollection({ table: name(t), species: 'SPE-DOM', codeColumn: 'code' });
+    }
+    await w.registry.addCollection({ table: name('c'), species: 'SPE-OTH', codeColumn: 'code' });
+    await w.registry.wire([name('a'), name('b'), name('c')]);
+    // b leaves a's species for c's: a's gateway no longer probes b, c's now does.
+    await w.registry.setCollection(name('b'), { species: 'SPE-OTH' });
+    const stale = (await w.registry.triggers()).filter(
+      (t) => !t.functional && t.governance_role === 'governed',
+    );
+    assert.deepEqual(
+      stale.map((t) => [t.collection_name, t.problem]),
+      [],
+    );
+  });
+});
