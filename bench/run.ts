@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- NAME [--scale S] [--smoke]`: runs one benchmark (or `all`) and prints its
+ * `npm run bench -- NAME [--scale S] [--smoke] [--keeping]`: runs one benchmark (or `all`) and prints its
  * ratios. Exit 1 when a target is missed, except with --smoke (CI's small run, which checks
  * that the benchmark works, not what a tiny size measures).
  */

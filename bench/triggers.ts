@@ -24,6 +24,8 @@ export async function benchTriggers(): Promise<Figure[]> {
   const a = quoteIdent(app);
   const ns = registry.ctx.ns;
   const figures: Figure[] = [];
+  // `--keeping`: the same figures with the kept census on (every birth records its transaction).
+  if (process.argv.includes('--keeping')) await registry.setCensusKeeping(true);
   try {
     await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)};`);
     await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });

@@ -30,6 +30,7 @@ import {
   duplicateRisk,
   listOrphans,
   listPhantoms,
+  setCensusKeeping,
 } from './census/census.js';
 import { type Preflight, preflight } from './census/preflight.js';
 import { type ApplyOptions, type ApplyResult, applyPlan } from './backfill/apply.js';
@@ -174,6 +175,11 @@ export class Registry {
   /** The owner's identity decision. */
   setIdentity(table: string, decision: IdentityDecision): Promise<Collection> {
     return this.transaction((tx) => setIdentity(tx, table, decision));
+  }
+
+  /** Turns the kept census on or off (see docs/CONCEPTS.md, "kept census"). */
+  setCensusKeeping(on: boolean): Promise<void> {
+    return this.transaction((tx) => setCensusKeeping(tx, on));
   }
 
   census(tables: string[] = [], options: CensusOptions = {}): Promise<Census> {

@@ -71,6 +71,20 @@ eachBackend('kept census', (backend) => {
     await birth('DOM-901', name('rules'));
   });
 
+  test('off by default: every census counts in full and nothing is kept', async () => {
+    for (let i = 0; i < 2; i++) {
+      const c = await w.registry.census();
+      assert.deepEqual([c.counted.how, c.counted.kept_at, c.counted.keeping], ['recount', null, false]);
+    }
+    assert.deepEqual(
+      await w.sql(`SELECT born_xid FROM ${w.ns}.birth_registry WHERE born_xid IS NOT NULL`),
+      [],
+    );
+    await w.registry.setCensusKeeping(true);
+    // what turning it on adds (a default and an index) is what natal doctor expects
+    assert.deepEqual((await w.registry.doctor()).findings, []);
+  });
+
   test('the first census counts and is kept; the next starts from it', async () => {
     const first = await w.registry.census();
     assert.equal(first.counted.how, 'recount');
@@ -165,16 +179,35 @@ eachBackend('kept census', (backend) => {
     assert.equal((await census()).counted.how, 'kept');
   });
 
+  test('turned off, the census counts in full again; turned on, it keeps again', async () => {
+    assert.equal((await census()).counted.how, 'kept');
+    await w.registry.setCensusKeeping(false);
+    assert.deepEqual((await w.registry.census()).counted.how, 'recount');
+    assert.deepEqual((await w.registry.census()).counted.how, 'recount');
+    await w.sql(`INSERT INTO ${w.a}.items VALUES (90, 'ITM-90')`);
+    await w.registry.setCensusKeeping(true);
+    assert.equal((await w.registry.census()).counted.how, 'recount');
+    await w.sql(`INSERT INTO ${w.a}.items VALUES (91, 'ITM-91')`);
+    assert.deepEqual((await census()).counted.births_since, 1);
+  });
+
   test('census --recount and the counted field (cli)', async () => {
     if (backend.name !== 'server') return;
     const run = (...args: string[]) =>
       natal(['--db', SERVER_URL as string, '--schema', w.registry.schema, ...args]);
     const kept = JSON.parse((await run('census', '--json')).stdout) as Census;
     assert.equal(kept.counted.how, 'kept');
+    assert.equal((await run('census', '--keeping', 'maybe')).code, 2);
     const full = await run('census', '--recount', '--json');
     assert.equal(full.code, 0, full.stderr);
     assert.equal((JSON.parse(full.stdout) as Census).counted.how, 'recount');
     assert.match((await run('census')).stdout, /Counted forward from the census kept at/);
+    const off = await run('census', '--keeping', 'off');
+    assert.match(off.stdout, /the kept census is off: natal census --keeping on/);
+    assert.match(
+      (await run('census', '--keeping', 'on')).stdout,
+      /Counted in full; kept for the next census/,
+    );
   });
 
   test('births and deletes of transactions open across a census are seen by the next', async () => {

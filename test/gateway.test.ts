@@ -173,8 +173,8 @@ eachBackend('birth-first gateway', (backend) => {
   });
 
   test("rows a trigger inserts during the gateway's insert are born; so are rows after it", async () => {
-    // The gateway tells its table's auto-birth trigger that its one row is born (0014); a row
-    // that another trigger inserts into the same table meanwhile must still be born.
+    // A row that another trigger inserts into the same table during the gateway's insert
+    // is born by the auto-birth trigger like any other.
     await w.registry.db.exec(`
       CREATE TABLE ${w.a}.echoed (id serial PRIMARY KEY, code text UNIQUE, name text NOT NULL);
       CREATE FUNCTION ${w.a}.echo() RETURNS trigger LANGUAGE plpgsql AS $$

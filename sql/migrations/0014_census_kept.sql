@@ -6,8 +6,7 @@
 -- in (census_baseline), and the next census starts from there when it can prove that the
 -- only changes since are rows born by their collection's own triggers:
 --  - every birth made since (its born_xid not visible in the kept snapshot) is read through
---    a BRIN index, which costs an insert next to nothing; they must all be trigger or
---    gateway births, of kept collections;
+--    a BRIN index; they must all be trigger or gateway births, of kept collections;
 --  - nothing was deleted, truncated or re-coded since, in a kept table or in the registry:
 --    statement triggers record each such statement in census_change;
 --  - each kept table still is the table it was (oid, file, identity, triggers enabled), and
@@ -18,15 +17,15 @@
 -- backfill, a rollback, an import, a delete, a row inserted with its trigger disabled, a
 -- birth made for a row that does not exist) and the census counts everything again.
 -- Only speed depends on the kept census, never the numbers: both ways give the same answer,
--- and tests compare them after every kind of change.
+-- and tests compare them after every kind of change. Recording born_xid costs the insert
+-- path (the gateway most), so the kept census is the owner's choice: off until
+-- set_census_keeping(true) (natal census --keeping on).
 
--- The transaction that made a birth (top-level id with its epoch, as txid_current() gives).
--- Births made before this migration have none: they are all older than any census to come.
+-- The transaction that made a birth (top-level id with its epoch, as txid_current() gives),
+-- recorded while the kept census is on (see set_census_keeping below): the column's
+-- default is what turns it on. Births made before have none; they are all older than any
+-- census kept after it.
 ALTER TABLE birth_registry ADD COLUMN born_xid bigint;
-ALTER TABLE birth_registry ALTER COLUMN born_xid SET DEFAULT txid_current();
--- BRIN: the births since a census sit at the end of the registry; an insert into a block
--- range not yet summarized costs the index nothing.
-CREATE INDEX birth_registry_born_xid ON birth_registry USING brin (born_xid);
 
 -- Statements that may have changed a census other than by births: deletes, truncates and
 -- changes of identity columns in a kept table, and deletes, truncates and re-codings of
@@ -93,6 +92,41 @@ AS $$
     AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL
 $$;
 
+-- Whether the kept census is on: births record the transaction that made them.
+CREATE FUNCTION census_keeping() RETURNS boolean
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_attrdef d
+                 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                 WHERE d.adrelid = 'birth_registry'::regclass AND a.attname = 'born_xid')
+$$;
+
+-- Turns the kept census on or off. Off (the default) births cost what they cost before
+-- 0014 (no default, no index on born_xid), and every census counts in full. On, every birth records txid_current(): in the
+-- triggers benchmark that cost the gateway about a tenth of its rate and single-row inserts
+-- a few percent (docs/BENCHMARKS.md), and a census of collections that only grew through
+-- their triggers and the gateway costs about a count(*). Either way the census kept so far
+-- is dropped: the next census counts everything and, when on, keeps that. The ALTER waits
+-- for every transaction writing births, so no birth made after it lacks its transaction.
+CREATE FUNCTION set_census_keeping(p_on boolean) RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  IF p_on THEN
+    ALTER TABLE birth_registry ALTER COLUMN born_xid SET DEFAULT txid_current();
+    -- BRIN: the births since a census sit at the end of the registry, and an insert into a
+    -- block range not yet summarized costs the index next to nothing (into one VACUUM has
+    -- summarized, it widens the summary: the bulk benchmark pays about 8% for the index).
+    CREATE INDEX IF NOT EXISTS birth_registry_born_xid ON birth_registry USING brin (born_xid);
+  ELSE
+    ALTER TABLE birth_registry ALTER COLUMN born_xid DROP DEFAULT;
+    DROP INDEX IF EXISTS birth_registry_born_xid;
+  END IF;
+  DELETE FROM census_baseline;
+  RETURN p_on;
+END
+$$;
+
 -- Keeps a census taken in the caller's (repeatable read) snapshot: `p_collections` holds
 -- {name: {rows, births, gap, phantoms}} for every collection census_fingerprints names.
 -- Returns false, keeping nothing, when one is missing or cannot be kept.
@@ -104,8 +138,9 @@ DECLARE
   prints jsonb := census_fingerprints();
   kept jsonb;
 BEGIN
-  IF EXISTS (SELECT 1 FROM jsonb_each(prints) p
-             WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key)
+  IF NOT census_keeping()
+     OR EXISTS (SELECT 1 FROM jsonb_each(prints) p
+                WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key)
      OR NOT EXISTS (SELECT 1 FROM pg_trigger t
                     WHERE t.tgrelid = 'birth_registry'::regclass AND t.tgname = 'natal_census_change'
                       AND t.tgenabled IN ('O', 'A')) THEN
@@ -154,7 +189,7 @@ DECLARE
   k record;
 BEGIN
   SELECT * INTO base FROM census_baseline;
-  IF NOT FOUND THEN
+  IF NOT FOUND OR NOT census_keeping() THEN
     RETURN NULL;
   END IF;
   -- The same collections, the same tables and identities, every trigger firing.
@@ -311,263 +346,5 @@ AS $$
   ORDER BY m.collection_name
 $$;
 
--- The gateway's entity insert no longer makes its auto-birth trigger probe the registry for
--- the code the gateway has just born (about a tenth of a gateway call: the trigger's
--- INSERT … ON CONFLICT meeting that birth). The gateway marks its one INSERT with the
--- table's oid in a transaction-local setting, cleared right after; the trigger returns at
--- once when it sees its own table's oid at trigger depth 1, which only the gateway's INSERT
--- statement itself fires at (a row that a user trigger inserts meanwhile fires its
--- statement's trigger one level deeper). A failed insert rolls the setting back with it.
-CREATE OR REPLACE FUNCTION gateway_source(p_collection text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
-AS $$
-DECLARE
-  c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
-  sp entity_species := collection_species(p_collection);
-  ns text := quote_ident(natal_schema());
-  probe text;
-  key_sql text;
-  insert_cols text;
-  insert_vals text;
-  known text;
-BEGIN
-  IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
-     OR c.governance_role <> 'governed' THEN
-    RETURN NULL;
-  END IF;
-  -- The new code must not be in the code column of this table, nor of any other collection
-  -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
-  SELECT string_agg(format('NOT EXISTS (SELECT 1 FROM %s t WHERE %s)', collection_table(o),
-                           CASE WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-                                THEN format('t.%I = v_next', o.birth_code_column)
-                                ELSE format('(t.%I)::text = v_next', o.birth_code_column) END),
-                    ' AND ' ORDER BY o.collection_name)
-    INTO probe
-  FROM collection_registry o
-  JOIN species_collection_map m ON m.collection_name = o.collection_name
-  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
-  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
-    AND NOT a.attisdropped;
-  SELECT format('jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
-    INTO key_sql
-  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
-  -- A static INSERT (planned once per session): every insertable column, taking the value
-  -- from the JSON when the key is there and the column's own default when it is not.
-  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
-         string_agg(CASE
-                      WHEN a.attname = c.birth_code_column THEN 'v_code'
-                      WHEN a.attname = '_dot_origin' THEN 'v_origin'
-                      ELSE format('CASE WHEN p_data ? %L THEN r.%I ELSE %s END', a.attname, a.attname,
-                                  CASE WHEN a.attidentity = 'd'
-                                         THEN format('nextval(%L::regclass)', pg_get_serial_sequence(rel::text, a.attname))
-                                       ELSE COALESCE(pg_get_expr(d.adbin, d.adrelid), 'NULL') END)
-                    END, ', ' ORDER BY a.attnum),
-         format('%L', array_agg(a.attname::text ORDER BY a.attnum))
-    INTO insert_cols, insert_vals, known
-  FROM pg_attribute a
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-    AND a.attgenerated = '' AND a.attidentity <> 'a';
-  RETURN format($body$
-DECLARE
-  v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
-  v_code text;
-  v_tries integer := 0;
-  v_n bigint;
-  v_next text;
-  v_key jsonb;
-  v_row_code text;
-BEGIN
-  -- 1. species check (the rest was checked when this function was generated): data that
-  -- this table can take, and (in 2.) no freeze
-  IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
-      HINT = 'for example {"name": "x"}';
-  END IF;
-  IF p_data ? %3$L THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
-      HINT = 'leave it out';
-  END IF;
-  IF (p_data - %12$s::text[]) <> '{}'::jsonb THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB009',
-      MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
-                       (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %12$s::text[]) AS k)),
-      HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
-  END IF;
-  -- 2. next code, never reused and never one that exists in the registry or the table,
-  -- and 3. birth first, in one statement (which births nothing while a freeze stands).
-  -- The birth is recorded as inspected: the match check below proves what inspection
-  -- checks, and a failed check rolls the birth back with everything else.
-  LOOP
-    v_n := nextval(%5$L::regclass);
-    v_next := %1$s.format_code(%4$L, v_n);
-    -- a code already born is skipped by ON CONFLICT (born meanwhile by a concurrent session too)
-    INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                     dot_origin, governance_role, operation, inspection_status, inspected_at)
-    SELECT v_next, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now()
-    WHERE %7$s
-      AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
-    ON CONFLICT (entity_code) DO NOTHING
-    RETURNING entity_code INTO v_code;
-    EXIT WHEN v_code IS NOT NULL;
-    PERFORM %1$s.assert_not_frozen(%2$L);
-    v_tries := v_tries + 1;
-    IF v_tries > 1000 THEN
-      RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;
-    END IF;
-    PERFORM %1$s.sync_code_sequence(%4$L);
-  END LOOP;
-  -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
-  -- birth made and leaves it: ON CONFLICT DO NOTHING)
-  -- Its auto-birth trigger is told that this statement's row is born (0014): the marker
-  -- names this table, and the trigger heeds it only at depth 1, so rows that other triggers
-  -- insert meanwhile are born as usual.
-  PERFORM set_config('natal.gateway_insert', %14$L, true);
-  INSERT INTO %6$s AS t (%11$s)
-  SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
-  RETURNING %13$s, (t.%3$I)::text INTO v_key, v_row_code;
-  PERFORM set_config('natal.gateway_insert', '', true);
-  -- 5. match check
-  -- (as text: a char(n) column pads the value, its text does not)
-  IF v_row_code IS DISTINCT FROM v_code THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB008',
-      MESSAGE = format('match check failed: %%s was born but the row holds %%s', v_code, v_row_code),
-      HINT = 'a trigger on the table changed the code; nothing was kept';
-  END IF;
-  RETURN jsonb_build_object(
-    'entity_code', v_code, 'collection_name', %2$L, 'species_code', %8$L,
-    'composition_level', %9$L, 'dot_origin', v_origin, 'born_at', now(),
-    'governance_role', 'governed', 'operation', 'gateway', 'inspection_status', 'passed',
-    'key', v_key);
-END
-$body$,
-    ns, c.collection_name, c.birth_code_column, sp.code_prefix,
-    code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    insert_vals, insert_cols, known, key_sql, rel::oid::text);
-END
-$$;
-
-
-CREATE OR REPLACE FUNCTION auto_birth_source(p_collection text, p_kind text DEFAULT NULL, OUT kind text, OUT body text)
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
-AS $$
-DECLARE
-  c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
-  sp entity_species := collection_species(p_collection);
-  code_sql text := entity_code_sql(c, 'n');
-  rows_sql text;
-  births text := format('%I.birth_registry', natal_schema());
-  small_bound constant integer := 4096;
-BEGIN
-  IF c.governance_role <> 'governed' THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB002',
-      MESSAGE = format('collection %s is %s, not governed: it gets no births', p_collection, c.governance_role),
-      HINT = 'make it governed first: natal collection set TABLE --role governed';
-  END IF;
-  IF rel IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB005',
-      MESSAGE = format('collection %s has no table (%I.%I does not exist)', p_collection, c.table_schema, c.table_name),
-      HINT = 'create the table, then wire it';
-  END IF;
-  IF sp.species_code IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB003',
-      MESSAGE = format('collection %s is not in the species map', p_collection),
-      HINT = 'map it: natal collection set TABLE --species CODE';
-  END IF;
-  IF code_sql IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB006',
-      MESSAGE = format('collection %s has no identity (unclassified: %s)', p_collection,
-                       COALESCE(c.birth_code_reason, 'unknown')),
-      HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
-  END IF;
-  kind := CASE WHEN p_kind = 'row' OR (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN 'row'
-               ELSE 'statement' END;
-  -- A partitioned table: a row trigger on the parent is cloned to every partition, so a
-  -- direct insert into a partition is born too; statement triggers would not see it.
-  rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
-  IF c.strict_mode THEN
-    body := format($body$
-DECLARE
-  unborn text;
-BEGIN
-  SELECT x.code INTO unborn
-  FROM (SELECT %1$s AS code FROM %2$s) AS x
-  WHERE NOT EXISTS (SELECT 1 FROM %3$s b WHERE b.entity_code = x.code AND b.collection_name = %4$L)
-  LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB007',
-      MESSAGE = format('collection %%s is strict: entity %%s has no prior birth', %4$L, COALESCE(unborn, '(no code)')),
-      HINT = 'create entities through the birth-first gateway: natal create, or natal.create_entity()';
-  END IF;
-  RETURN NULL;
-END
-$body$, code_sql, rows_sql, births, c.collection_name);
-  ELSE
-    -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
-    -- small statement runs. For a big one, speculative insertion would cost every row an
-    -- extra WAL record and index probe, so it takes a plain insert, and only when that meets
-    -- a unique violation (a code born before, twice in one statement, or concurrently) is it
-    -- redone with ON CONFLICT DO NOTHING. The births that result are the same either way.
-    body := format($body$
-DECLARE
-  small boolean := %9$s;
-BEGIN%10$s
-  IF small THEN
-    -- The one row the gateway inserts carries the code it has just born (0014): nothing to do.
-    IF current_setting('natal.gateway_insert', true) = %11$L THEN
-      IF pg_trigger_depth() = 1 THEN
-        RETURN NULL;
-      END IF;
-    END IF;
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
-    WHERE x.code IS NOT NULL
-    ON CONFLICT (entity_code) DO NOTHING;
-    RETURN NULL;
-  END IF;
-  BEGIN
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
-    WHERE x.code IS NOT NULL;
-  EXCEPTION WHEN unique_violation THEN
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
-    WHERE x.code IS NOT NULL
-    ON CONFLICT (entity_code) DO NOTHING;
-  END;
-  RETURN NULL;
-END
-$body$, births, c.collection_name, sp.species_code, sp.composition_level, code_sql,
-        dot_origin_sql(c, 'n'), rows_sql,
-        -- natal's own catalog tables: Case 3, the catalog row itself is born
-        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
-        -- small: one row (a row trigger), or a statement that cannot have 4096 rows or more.
-        -- pg_stat_get_xact_tuples_inserted counts the rows this session has inserted into
-        -- the table since it last reported its statistics (at most once a second; PGlite
-        -- never does), this statement's included: an upper bound on the statement's rows
-        -- that costs a function call, where counting them is a query. Below 4096 a statement
-        -- takes ON CONFLICT; at 4096 or more the count decides (16 rows), as before.
-        -- Only speed depends on it, never births (ON CONFLICT is right for any statement):
-        -- with track_counts off the counter stands still and every statement takes ON
-        -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
-        CASE kind WHEN 'row' THEN 'true' ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
-        CASE kind WHEN 'row' THEN ''
-             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END,
-        -- the gateway's marker for this table (see gateway_source above)
-        rel::oid::text);
-  END IF;
-END
-$$;
-
-
--- Every wired collection gets the bodies above and its census trigger.
+-- Every wired collection gets its census trigger.
 SELECT rewire_if_wired(collection_name) FROM wired_trigger ORDER BY collection_name;

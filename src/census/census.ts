@@ -103,6 +103,8 @@ export interface CensusBasis {
   kept_at: string | null;
   /** Births made since the kept census (`kept`). */
   births_since: number | null;
+  /** Whether the kept census is on (natal census --keeping on|off). */
+  keeping: boolean;
 }
 
 export interface CensusOptions {
@@ -180,7 +182,7 @@ async function countCollections(
       counted: [...forward, ...other.counted],
       risky: riskySet(risk),
       registryBirths: kept.registry_births,
-      basis: { how: 'kept', kept_at: keptAt, births_since: kept.births_since },
+      basis: { how: 'kept', kept_at: keptAt, births_since: kept.births_since, keeping: true },
     };
   }
   const { counted, risk } = await recount(ctx, names);
@@ -189,7 +191,8 @@ async function countCollections(
   );
   const registryBirths = reg[0]?.n ?? 0;
   let keptAt: string | null = null;
-  if (covers) {
+  const keeping = await censusKeeping(ctx);
+  if (covers && keeping) {
     const all = Object.fromEntries(
       counted.map((c) => [
         c.collection_name,
@@ -202,8 +205,22 @@ async function countCollections(
     counted,
     risky: riskySet(risk),
     registryBirths,
-    basis: { how: 'recount', kept_at: keptAt, births_since: null },
+    basis: { how: 'recount', kept_at: keptAt, births_since: null, keeping },
   };
+}
+
+/** Whether the kept census is on: births record the transaction that made them. */
+export async function censusKeeping(ctx: Ctx): Promise<boolean> {
+  const { rows } = await ctx.db.query<{ keeping: boolean }>(`SELECT ${ctx.ns}.census_keeping() AS keeping`);
+  return rows[0]?.keeping === true;
+}
+
+/**
+ * Turns the kept census on or off (set_census_keeping): on, every birth records its
+ * transaction (a cost on the insert path) and a census can start from the last one.
+ */
+export async function setCensusKeeping(ctx: Ctx, on: boolean): Promise<void> {
+  await ctx.db.query(`SELECT ${ctx.ns}.set_census_keeping($1)`, [on]);
 }
 
 function riskySet(risk: DuplicateRisk[]): Set<string> {

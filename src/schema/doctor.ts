@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Backend, Queryable } from '../db/backend.js';
+import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
 import { loadSql } from '../paths.js';
 import { applyMigration, knownMigrations, readSchemaState } from './migrations.js';
@@ -40,12 +41,30 @@ async function snapshot(tx: Queryable, schema: string): Promise<Map<string, Cata
 
 class Rollback extends Error {}
 
-async function expectedCatalog(db: Backend): Promise<Map<string, CatalogRow>> {
+/** Whether `schema` has the kept census on (0014); false before 0014 or when it is off. */
+async function keepingOn(db: Backend, schema: string): Promise<boolean> {
+  const { rows } = await db.query<{ on: boolean | null }>(
+    `SELECT CASE WHEN to_regprocedure(format('%I.census_keeping()', $1::text)) IS NOT NULL
+                 THEN EXISTS (SELECT 1 FROM pg_attrdef d
+                              JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                              WHERE d.adrelid = to_regclass(format('%I.birth_registry', $1::text))
+                                AND a.attname = 'born_xid') END AS on`,
+    [schema],
+  );
+  return rows[0]?.on === true;
+}
+
+/**
+ * The catalog the migrations make, in a scratch schema that is rolled back; with the kept
+ * census on (`keeping`), as set_census_keeping(true) leaves it (a default and an index).
+ */
+async function expectedCatalog(db: Backend, keeping: boolean): Promise<Map<string, CatalogRow>> {
   const scratch = `natal_doctor_${randomBytes(6).toString('hex')}`;
   let expected: Map<string, CatalogRow> | undefined;
   try {
     await db.transaction(async (tx) => {
       for (const migration of knownMigrations()) await applyMigration(tx, scratch, migration);
+      if (keeping) await tx.query(`SELECT ${quoteIdent(scratch)}.set_census_keeping(true)`);
       expected = await snapshot(tx, scratch);
       throw new Rollback();
     });
@@ -89,7 +108,7 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
       throw err;
     }
   }
-  const expected = await expectedCatalog(db);
+  const expected = await expectedCatalog(db, await keepingOn(db, schema));
   const actual = await db.transaction((tx) => snapshot(tx, schema));
   for (const [key, want] of expected) {
     const have = actual.get(key);

@@ -17,13 +17,19 @@ function parseLimit(v: string): number {
   return x;
 }
 
+function parseOnOff(v: string): boolean {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new InvalidArgumentError('it takes on or off');
+}
+
 /** How the census reached its numbers, in one line. */
 export function basisLine(c: Census): string {
   const b = c.counted;
   if (b.how === 'kept') {
     return `Counted forward from the census kept at ${b.kept_at} (${n(b.births_since)} births since); natal census --recount matches every row again.`;
   }
-  return `Counted in full${b.kept_at ? '; kept for the next census to start from' : ''}.`;
+  return `Counted in full${b.kept_at ? '; kept for the next census to start from' : b.keeping ? '' : ' (the kept census is off: natal census --keeping on)'}.`;
 }
 
 /** The seed's "Key numbers" table. */
@@ -134,11 +140,16 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       .option('--orphans', 'list the rows of TABLE that have no birth')
       .option('--phantoms', 'list the births of TABLE whose entity does not exist')
       .option('--limit <n>', 'how many to list (default 100)', parseLimit)
-      .option('--recount', 'match every row against its births again, not forward from the kept census'),
+      .option('--recount', 'match every row against its births again, not forward from the kept census')
+      .option(
+        '--keeping <on|off>',
+        'turn the kept census on or off (a registry setting), then count',
+        parseOnOff,
+      ),
   ).action(
     (
       tables: string[],
-      opts: { orphans?: boolean; phantoms?: boolean; limit?: number; recount?: boolean },
+      opts: { orphans?: boolean; phantoms?: boolean; limit?: number; recount?: boolean; keeping?: boolean },
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
@@ -167,6 +178,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         }
         if (opts.limit !== undefined)
           throw new NatalError('USAGE', '--limit goes with --orphans or --phantoms');
+        if (opts.keeping !== undefined) await registry.setCensusKeeping(opts.keeping);
         const c = await registry.census(tables, { recount: opts.recount === true });
         const text = [
           table(
