@@ -60,6 +60,7 @@ $$;
 CREATE TRIGGER natal_census_change
   AFTER DELETE OR TRUNCATE OR UPDATE OF entity_code, collection_name ON birth_registry
   FOR EACH STATEMENT EXECUTE FUNCTION census_changed();
+ALTER TABLE birth_registry ENABLE ALWAYS TRIGGER natal_census_change;
 
 -- A collection's census trigger: its identity columns, as the update trigger has them.
 CREATE FUNCTION census_trigger_sql(c collection_registry, rel regclass) RETURNS text
@@ -74,19 +75,30 @@ $$;
 
 -- The governed collections a kept census covers (natal's catalog aside), each with the
 -- fingerprint of what its numbers depend on: the table (oid and file: a truncate, a rewrite
--- or a new table changes it), its identity, and its triggers firing. NULL where a census of
--- it cannot be kept: a partitioned table or one with children (a statement on a child would
--- not fire the parent's triggers), or a trigger missing or disabled.
+-- or a new table changes it), its identity, and its triggers and the registry's, as they are
+-- and as they were (disabled and enabled again in between, a statement may have gone
+-- unseen). NULL where a census of it cannot be kept: a partitioned or inherited table, a
+-- partition or a child (a statement on one does not fire the other's statement triggers),
+-- or a trigger missing or disabled. The census triggers fire ALWAYS, so that writes in
+-- replica mode (session_replication_role, logical replication) are recorded too.
 CREATE FUNCTION census_fingerprints() RETURNS jsonb
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT COALESCE(jsonb_object_agg(r.collection_name, (
-           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), entity_code_sql(r, 't')))
+           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), entity_code_sql(r, 't'),
+                                -- a trigger disabled and enabled again, dropped or re-made, is a
+                                -- new pg_trigger row version: its xmin tells (0 statements missed)
+                                (SELECT string_agg(t.tgname || ':' || t.xmin::text, ',' ORDER BY t.tgname)
+                                 FROM pg_trigger t
+                                 WHERE t.tgrelid IN (k.oid, 'birth_registry'::regclass)
+                                   AND t.tgname IN ('natal_birth_auto', 'natal_census_change'))))
            FROM pg_class k
            WHERE k.oid = collection_table(r) AND k.relkind = 'r' AND NOT k.relhassubclass
-             AND (SELECT count(*) FROM pg_trigger t
-                  WHERE t.tgrelid = k.oid AND t.tgname IN ('natal_birth_auto', 'natal_census_change')
-                    AND t.tgenabled IN ('O', 'A')) = 2)), '{}')
+             AND NOT k.relispartition AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = k.oid)
+             AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = k.oid AND t.tgname = 'natal_birth_auto'
+                           AND t.tgenabled IN ('O', 'A'))
+             AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = k.oid AND t.tgname = 'natal_census_change'
+                           AND t.tgenabled = 'A'))), '{}')
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND r.table_schema <> natal_schema()
     AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL
@@ -123,6 +135,8 @@ BEGIN
     DROP INDEX IF EXISTS birth_registry_born_xid;
   END IF;
   DELETE FROM census_baseline;
+  -- and a census that took its snapshot before this and keeps after it must not be trusted
+  INSERT INTO census_change (relid) VALUES ('birth_registry'::regclass);
   RETURN p_on;
 END
 $$;
@@ -140,10 +154,12 @@ DECLARE
 BEGIN
   IF NOT census_keeping()
      OR EXISTS (SELECT 1 FROM jsonb_each(prints) p
-                WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key)
+                WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key
+                   OR EXISTS (SELECT 1 FROM unnest(ARRAY['rows', 'births', 'gap', 'phantoms']) AS f
+                              WHERE jsonb_typeof(p_collections -> p.key -> f) IS DISTINCT FROM 'number'))
      OR NOT EXISTS (SELECT 1 FROM pg_trigger t
                     WHERE t.tgrelid = 'birth_registry'::regclass AND t.tgname = 'natal_census_change'
-                      AND t.tgenabled IN ('O', 'A')) THEN
+                      AND t.tgenabled = 'A') THEN
     RETURN false;
   END IF;
   SELECT jsonb_object_agg(p.key, (p_collections -> p.key) || jsonb_build_object('fingerprint', p.value))
@@ -198,7 +214,7 @@ BEGIN
      OR EXISTS (SELECT 1 FROM jsonb_each(prints) p WHERE jsonb_typeof(p.value) <> 'string')
      OR NOT EXISTS (SELECT 1 FROM pg_trigger t
                     WHERE t.tgrelid = 'birth_registry'::regclass AND t.tgname = 'natal_census_change'
-                      AND t.tgenabled IN ('O', 'A')) THEN
+                      AND t.tgenabled = 'A') THEN
     RETURN NULL;
   END IF;
   -- Nothing deleted, truncated or re-coded since.
@@ -239,13 +255,14 @@ BEGIN
                   (SELECT count(*) FROM unnest(owners) AS o WHERE o = c.key) AS born
            FROM jsonb_each(base.collections) c LOOP
     -- A new code that another table produces is a new duplicate risk: count again.
-    IF (k.now_ ->> 'foreign_codes')::bigint > 0 THEN
+    IF (k.now_ ->> 'foreign_codes')::bigint IS DISTINCT FROM 0 THEN
       RETURN NULL;
     END IF;
     -- Every new birth has its row, and the rows grew by as many: every new row came with a
     -- new birth of its collection.
-    IF (k.now_ ->> 'own_codes')::bigint <> k.born
-       OR (k.now_ ->> 'rows')::bigint - (k.was ->> 'rows')::bigint <> k.born THEN
+    IF (k.now_ ->> 'own_codes')::bigint IS DISTINCT FROM k.born
+       OR (k.now_ ->> 'rows')::bigint - (k.was ->> 'rows')::bigint IS DISTINCT FROM k.born
+       OR (k.was ->> 'gap') IS NULL OR (k.was ->> 'phantoms') IS NULL THEN
       RETURN NULL;
     END IF;
     result := result || jsonb_build_object(k.name, jsonb_build_object(
@@ -259,6 +276,55 @@ BEGIN
                             'births_since', COALESCE(cardinality(codes), 0), 'taken_at', base.taken_at);
 END
 $$;
+
+-- The full census (0006), with an empty table counted as one: 0 rows, gap and phantoms 0
+-- where the table exists and has an identity (0006 gave NULLs when neither the table nor
+-- the births had anything to group, which a kept census would then have carried forward).
+CREATE OR REPLACE FUNCTION census(p_collections text[])
+RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint)
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  produced text;
+  known text[];
+BEGIN
+  SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
+                           r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL '),
+         COALESCE(array_agg(r.collection_name), '{}')
+    INTO produced, known
+  FROM collection_registry r
+  WHERE r.collection_name = ANY (p_collections)
+    AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL;
+  RETURN QUERY EXECUTE format($q$
+    WITH counted AS (
+      SELECT COALESCE(e.collection, b.collection_name) AS collection,
+             count(e.collection) AS rows,
+             count(*) FILTER (WHERE e.collection IS NOT NULL AND b.entity_code IS NULL) AS gap,
+             count(*) FILTER (WHERE e.collection IS NULL) AS phantoms
+      FROM (%s) AS e
+      FULL JOIN (SELECT bb.entity_code, bb.collection_name FROM birth_registry bb
+                 WHERE bb.collection_name = ANY ($1)) AS b
+        ON b.entity_code = e.code AND b.collection_name = e.collection
+      GROUP BY 1
+    ),
+    born AS (
+      SELECT bb.collection_name AS collection, count(*) AS births
+      FROM birth_registry bb WHERE bb.collection_name = ANY ($1) GROUP BY 1
+    )
+    SELECT r.collection_name,
+           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.rows, 0) END,
+           COALESCE(n.births, 0),
+           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.gap, 0) END,
+           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.phantoms, 0) END
+    FROM collection_registry r
+    LEFT JOIN counted c ON c.collection = r.collection_name
+    LEFT JOIN born n ON n.collection = r.collection_name
+    WHERE r.collection_name = ANY ($1)
+  $q$, COALESCE(produced, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false'))
+  USING p_collections, known;
+END
+$$;
+
 
 -- Wiring installs the census trigger next to the auto-birth trigger, and unwiring removes it.
 CREATE OR REPLACE FUNCTION wire(p_collection text) RETURNS text
@@ -300,6 +366,7 @@ BEGIN
   -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
   EXECUTE census_trigger_sql(c, rel);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER natal_census_change', rel);
   INSERT INTO wired_trigger (collection_name, function_name, kind)
   VALUES (c.collection_name, fn, src.kind)
   ON CONFLICT (collection_name) DO UPDATE

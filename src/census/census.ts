@@ -167,7 +167,7 @@ async function countCollections(
   if (kept) {
     // The kept census covers every collection that can produce a risky code (the governed
     // ones with a table and an identity); the others asked for are counted, risk-free.
-    const rest = names.filter((n) => !(n in kept.collections));
+    const rest = names.filter((n) => !Object.hasOwn(kept.collections, n));
     const other = await recount(ctx, rest, false);
     const forward: Counts[] = Object.entries(kept.collections)
       .filter(([n]) => asked.has(n))
