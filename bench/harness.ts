@@ -53,27 +53,56 @@ export function report(f: Figure): void {
   );
 }
 
-/** A fresh natal schema and application schema on the server, dropped by `cleanup`. */
+/** Drops natal's roles for `schema` (init made them) and the application role. */
+async function dropRoles(registry: Registry, schema: string, appRole: string): Promise<void> {
+  for (const role of [
+    appRole,
+    ...['writer', 'reader', 'reviewer', 'operator', 'admin', 'definer'].map((s) => `${schema}_${s}`),
+  ]) {
+    const { rows } = await registry.db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (rows.length)
+      await registry.db.exec(`DROP OWNED BY ${quoteIdent(role)} CASCADE; DROP ROLE ${quoteIdent(role)}`);
+  }
+}
+
+/**
+ * A fresh natal schema and application schema on the server, dropped by `cleanup`. The
+ * registry acts as the DBA; `client()` connects as the application: a login role with only
+ * natal_writer and its own rights on the application's tables (the same on a plain table
+ * and a wired one), as an application runs in production.
+ */
 export async function benchRegistry(tag: string): Promise<{
   registry: Registry;
   app: string;
+  /** The application's login role. */
+  appRole: string;
   client: () => Promise<pg.Client>;
   cleanup: () => Promise<void>;
 }> {
   const schema = `natal_bench_${tag}`;
   const app = `bench_${tag}`;
+  const appRole = `${schema}_app`;
   const registry = await Registry.open({ db: BENCH_URL, schema });
   await registry.db.exec(
-    `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE; DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE;
-     CREATE SCHEMA ${quoteIdent(app)}`,
+    `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE; DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE`,
   );
+  await dropRoles(registry, schema, appRole);
+  await registry.db.exec(`CREATE SCHEMA ${quoteIdent(app)}; CREATE ROLE ${quoteIdent(appRole)} LOGIN;
+    GRANT USAGE ON SCHEMA ${quoteIdent(app)} TO ${quoteIdent(appRole)};
+    ALTER DEFAULT PRIVILEGES IN SCHEMA ${quoteIdent(app)} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${quoteIdent(appRole)};
+    ALTER DEFAULT PRIVILEGES IN SCHEMA ${quoteIdent(app)} GRANT USAGE, SELECT ON SEQUENCES TO ${quoteIdent(appRole)}`);
   await registry.init();
+  await registry.grantAccess(appRole, ['writer']);
   const clients: pg.Client[] = [];
+  const url = new URL(BENCH_URL);
+  url.username = appRole;
+  url.password = '';
   return {
     registry,
     app,
+    appRole,
     async client() {
-      const c = new pg.Client({ connectionString: BENCH_URL });
+      const c = new pg.Client({ connectionString: url.toString() });
       await c.connect();
       clients.push(c);
       return c;
@@ -83,6 +112,7 @@ export async function benchRegistry(tag: string): Promise<{
       await registry.db.exec(
         `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE; DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE`,
       );
+      await dropRoles(registry, schema, appRole);
       await registry.close();
     },
   };

@@ -40,6 +40,10 @@ export type NatalErrorCode =
   | 'OWNER_CHANGE_REFUSED'
   | 'BAD_ENTITY_DATA'
   | 'ENTITY_REJECTED'
+  | 'INSTALL_REFUSED'
+  | 'NOT_PERMITTED'
+  | 'CHAIN_BROKEN'
+  | 'LEDGER_APPEND_ONLY'
   | 'QUERY_FAILED';
 
 export class NatalError extends Error {
@@ -100,6 +104,11 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB019: 'APPLY_RUNNING',
   NB020: 'ROLLBACK_REFUSED',
   NB021: 'OWNER_CHANGE_REFUSED',
+  NB022: 'LEDGER_APPEND_ONLY',
+  NB023: 'NOT_PERMITTED',
+  NB024: 'USAGE',
+  NB025: 'NOT_PERMITTED',
+  NB026: 'INVALID_ARGUMENT',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

@@ -33,6 +33,8 @@ import {
   setCensusKeeping,
 } from './census/census.js';
 import { type Preflight, preflight } from './census/preflight.js';
+import { type AccessEntry, changeAccess, listAccess } from './access/access.js';
+import { type ChainVerification, verifyChain } from './backfill/chain.js';
 import { type ApplyOptions, type ApplyResult, applyPlan } from './backfill/apply.js';
 import { type Approval, type ApprovalKind, approve, currentActor } from './backfill/approve.js';
 import { type Freeze, freeze, listFreezes, unfreeze } from './backfill/freeze.js';
@@ -117,7 +119,9 @@ export class Registry {
     if (state.status === 'pending') {
       throw new NatalError(
         'SCHEMA_OUTDATED',
-        `schema ${this.schema} lacks ${state.pending.length} migration(s) of this natal; run natal init`,
+        state.pending.length > 0
+          ? `schema ${this.schema} lacks ${state.pending.length} migration(s) of this natal; run natal init`
+          : `schema ${this.schema} has functions older than this natal (${state.definitions.join(', ')}); run natal init`,
       );
     }
   }
@@ -264,6 +268,25 @@ export class Registry {
   /** The report of a plan, a run, or every plan since a date (default: the latest plan). */
   report(selection: ReportSelection = {}): Promise<Report> {
     return buildReport(this.ctx, selection);
+  }
+
+  /** Makes `login` a member of natal's `roles` (admin only; a server only). */
+  grantAccess(login: string, roles: string[]): Promise<AccessEntry> {
+    return this.transaction((tx) => changeAccess(tx, login, roles, true));
+  }
+
+  revokeAccess(login: string, roles: string[]): Promise<AccessEntry> {
+    return this.transaction((tx) => changeAccess(tx, login, roles, false));
+  }
+
+  /** Who holds which of natal's roles (empty embedded: there are no roles). */
+  access(): Promise<AccessEntry[]> {
+    return listAccess(this.ctx);
+  }
+
+  /** Recomputes the hash chain over the ledger and approvals. */
+  verifyLedger(): Promise<ChainVerification> {
+    return verifyChain(this.ctx);
   }
 
   /** Who the database records as acting on this registry. */

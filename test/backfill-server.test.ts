@@ -12,7 +12,7 @@ import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
 import { grant } from './helpers/actors.js';
-import { SERVER_URL } from './helpers/backends.js';
+import { dropNatalRoles, SERVER_URL } from './helpers/backends.js';
 import { NATAL_BIN, natal } from './helpers/cli.js';
 import { rejects } from './helpers/setup.js';
 
@@ -63,7 +63,6 @@ describe(
         owner: roles.owner,
       });
       await registry.wire([c.collection_name]);
-      for (const role of Object.values(roles)) await grant(admin, role, [schema, app]);
       return c.collection_name;
     }
 
@@ -75,11 +74,13 @@ describe(
       await registry.init();
       await admin.query(`CREATE SCHEMA ${quoteIdent(app)}`);
       await registry.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
+      for (const [person, role] of Object.entries(roles)) await grant(admin, role, schema, person);
     });
 
     after(async () => {
       for (const r of [...opened, registry]) await r?.close().catch(() => undefined);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await dropNatalRoles(admin, schema);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE`);
       for (const role of Object.values(roles)) {
         await admin.query(`DROP OWNED BY ${quoteIdent(role)}`).catch(() => undefined);
@@ -96,7 +97,7 @@ describe(
       assert.equal(await author.actor(), roles.author);
       const plan = await author.plan([c]);
       assert.equal(plan.author, roles.author);
-      await rejects(author.approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
+      await rejects(author.approve(plan.plan_id, 'review'), 'NOT_PERMITTED', /is not a natal reviewer/);
       await rejects(
         reviewer.approve(plan.plan_id, 'permit'),
         'APPROVAL_REFUSED',
@@ -109,7 +110,11 @@ describe(
       );
       // Nor by setting what the embedded backend reads: the server ignores natal.actor.
       await author.db.query(`SELECT set_config('natal.actor', $1, false)`, [roles.reviewer]);
-      await rejects(author.approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
+      await rejects(
+        author.approve(plan.plan_id, 'permit'),
+        'APPROVAL_REFUSED',
+        /wrote plan \d+ and cannot permit/,
+      );
       await reviewer.approve(plan.plan_id, 'review');
       await rejects(author.apply(plan.plan_id), 'APPLY_REFUSED', /no permit/);
       await owner.approve(plan.plan_id, 'permit');
@@ -152,26 +157,62 @@ describe(
       );
     });
 
-    test('another apply running holds the lock: a second apply is refused and writes nothing', async () => {
-      const c = await collection(10);
-      const plan = await registry.plan([c]);
-      await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
-      await (await login(roles.owner)).approve(plan.plan_id, 'permit');
-      const holder = new pg.Client({ connectionString: SERVER_URL });
+    test('one apply at a time: a running apply refuses a second; a key anyone takes, here or in another database, blocks nothing', async () => {
+      const q = quoteIdent(schema);
+      const [c1, c2] = [await collection(10), await collection(10)];
+      const approve = async (c: string) => {
+        const plan = await (await login(roles.author)).plan([c]);
+        await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+        await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+        return plan.plan_id;
+      };
+      const [p1, p2] = [await approve(c1), await approve(c2)];
+      // natal 0.1's key, and any other, taken by a role that is not natal's: nothing blocks.
+      const outsider = new pg.Client({ connectionString: urlAs(roles.owner) });
+      await outsider.connect();
+      const holder = new pg.Client({ connectionString: urlAs(roles.author) });
       await holder.connect();
+      const other = unique('natal_other');
+      await admin.query(`CREATE DATABASE ${quoteIdent(other)}`);
+      const elsewhere = new pg.Client({ connectionString: SERVER_URL?.replace(/\/[^/]*$/, `/${other}`) });
+      await elsewhere.connect();
       try {
-        await holder.query(`SELECT pg_advisory_lock(28257, ${quoteIdent(schema)}.apply_lock_key())`);
-        const runs = await count(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.backfill_run`);
+        await outsider.query(`SELECT pg_advisory_lock(28257, hashtext('natal apply ' || $1))`, [schema]);
+        // An apply under way on another session holds the lock: a second apply is refused.
+        const run = Number(
+          (await holder.query<{ r: string }>(`SELECT ${q}.apply_begin($1, 1000) AS r`, [p1])).rows[0]?.r,
+        );
+        const runs = await count(`SELECT count(*) AS n FROM ${q}.backfill_run`);
         await rejects(
-          registry.apply(plan.plan_id),
+          (await login(roles.author)).apply(p2),
           'APPLY_RUNNING',
           /another apply is running \(backend pid \d+\)/,
         );
-        assert.equal(await count(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.backfill_run`), runs);
+        assert.equal(await count(`SELECT count(*) AS n FROM ${q}.backfill_run`), runs);
+        // The same key taken in another database of the cluster is not this apply's lock.
+        const key = (await admin.query<{ k: number }>(`SELECT lock_key AS k FROM ${q}.apply_lock`)).rows[0]
+          ?.k;
+        await elsewhere.query('SELECT pg_advisory_lock(28257, $1)', [key]);
+        for (;;) {
+          const next = await holder.query<{ c: string; a: string | null; u: string | null }>(
+            `SELECT collection_name AS c, after_key::text AS a, upto_key::text AS u FROM ${q}.apply_next($1, 1000, 1)`,
+            [run],
+          );
+          const r = next.rows[0];
+          if (!r) break;
+          await holder.query(`SELECT ${q}.apply_range($1, $2, $3::jsonb, $4::jsonb)`, [run, r.c, r.a, r.u]);
+          await holder.query(`SELECT ${q}.apply_advance($1, $2, $3::jsonb)`, [run, r.c, r.u]);
+        }
+        const done = await holder.query(`SELECT * FROM ${q}.apply_finish($1)`, [run]);
+        assert.equal(Number(done.rows[0]?.born), 10);
       } finally {
+        await outsider.end();
         await holder.end();
+        await elsewhere.end();
+        await admin.query(`DROP DATABASE ${quoteIdent(other)}`);
       }
-      assert.equal((await registry.apply(plan.plan_id)).born, 10);
+      // With the first apply finished, the second goes through.
+      assert.equal((await (await login(roles.author)).apply(p2)).born, 10);
     });
 
     test('kill -9 in the middle of an apply, then --resume: exactly the planned births', async () => {

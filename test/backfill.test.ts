@@ -356,9 +356,15 @@ eachBackend('backfill', (backend) => {
     const plan = await approved([a]);
     await rejects(
       w.sql(`UPDATE ${w.ns}.backfill_approval SET note = 'edited' WHERE plan_id = $1`, [plan]),
-      'APPROVAL_REFUSED',
-      /cannot be changed/,
+      'LEDGER_APPEND_ONLY',
+      /backfill_approval is append-only/,
     );
+    await rejects(
+      w.sql(`DELETE FROM ${w.ns}.backfill_approval WHERE plan_id = $1`, [plan]),
+      'LEDGER_APPEND_ONLY',
+      /append-only: .* \(DELETE\)/,
+    );
+    await rejects(w.sql(`TRUNCATE ${w.ns}.backfill_approval CASCADE`), 'LEDGER_APPEND_ONLY', /TRUNCATE/);
     const applied = await (await author()).apply(plan);
     await w.registry.rollback(applied.run_id);
     await rejects(
@@ -534,14 +540,24 @@ eachBackend('backfill', (backend) => {
       'APPLY_RUNNING',
       /does not hold/,
     );
-    // … and a "rehearsal" batch writes births that the commit then refuses, with the run.
+    // … a "rehearsal" batch on it is refused (it is not a rehearsal's run) …
     await rejects(
       w.registry.transaction(async (tx) => {
         const run = await forge(tx);
         await tx.db.query(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [run]);
       }),
       'APPLY_REFUSED',
-      /no review/,
+      /run \d+ is not a rehearsal/,
+    );
+    // … and a run marked as a rehearsal writes births that the commit refuses, with the run.
+    await rejects(
+      w.registry.transaction(async (tx) => {
+        const run = await forge(tx);
+        await tx.db.query(`UPDATE ${w.ns}.backfill_run SET rehearsal = true WHERE run_id = $1`, [run]);
+        await tx.db.query(`SELECT * FROM ${w.ns}.apply_batch($1, NULL, true)`, [run]);
+      }),
+      'APPLY_REFUSED',
+      /is a rehearsal, and a rehearsal is never committed/,
     );
     // A run another transaction can see is never a rehearsal.
     const applied = await approved([a]);

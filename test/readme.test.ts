@@ -16,7 +16,7 @@ import pg from 'pg';
 import { buildProgram } from '../src/cli/program.js';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
-import { eachBackend, SERVER_URL } from './helpers/backends.js';
+import { dropNatalRoles, eachBackend, SERVER_URL } from './helpers/backends.js';
 import { natal } from './helpers/cli.js';
 
 const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
@@ -61,8 +61,9 @@ interface Line {
   args: string[];
 }
 
-function commandLines(): { exportUser: string; lines: Line[] } {
+function commandLines(): { exportUsers: string[]; lines: Line[] } {
   let exportUser = '';
+  const exportUsers: string[] = [];
   const lines: Line[] = [];
   for (const raw of block('readme-commands').split('\n')) {
     const text = raw.replace(/\s+#.*$/, '').trim();
@@ -70,25 +71,30 @@ function commandLines(): { exportUser: string; lines: Line[] } {
     const exp = /^export NATAL_DATABASE_URL=postgres:\/\/(\w+)@localhost\/app$/.exec(text);
     if (exp) {
       exportUser = exp[1] as string;
+      exportUsers.push(exportUser);
       continue;
     }
     const m = /^(?:NATAL_DATABASE_URL=postgres:\/\/(\w+)@localhost\/app )?npx natal (.*)$/.exec(text);
     assert.ok(m, `README line is a natal command: ${text}`);
     lines.push({ text, user: m[1] ?? exportUser, args: words(m[2] as string) });
   }
-  return { exportUser, lines };
+  return { exportUsers, lines };
 }
+
+/** The people of the walkthrough (the DBA, postgres, is the test's own superuser). */
+const PEOPLE = ['alice', 'oscar', 'bob', 'olga', 'app'];
 
 eachBackend('README walkthrough', (backend) => {
   test('every command of the walkthrough runs, in order, with the results it shows', async () => {
-    const { exportUser, lines } = commandLines();
-    assert.equal(exportUser, 'alice');
+    const { exportUsers, lines } = commandLines();
+    assert.deepEqual(exportUsers, ['postgres', 'alice', 'oscar', 'olga']);
     const cwd = mkdtempSync(join(tmpdir(), 'natal-readme-'));
     const suffix = randomBytes(4).toString('hex');
     const role = (p: string) => `${p}_${suffix}`;
-    const people = ['alice', 'bob', 'olga'];
+    const people = PEOPLE;
     const database = `natal_readme_${suffix}`;
     let admin: pg.Client | undefined;
+    let hadNatalRoles = true;
     let target: (user: string) => { args: string[]; env: NodeJS.ProcessEnv };
     let rename = (w: string) => w;
     const dataDir = backend.name === 'embedded' ? backend.freshDataDir() : '';
@@ -96,18 +102,20 @@ eachBackend('README walkthrough', (backend) => {
       if (backend.name === 'server') {
         admin = new pg.Client({ connectionString: SERVER_URL });
         await admin.connect();
+        hadNatalRoles =
+          (await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'natal_definer'`)).rows.length > 0;
         for (const p of people) await admin.query(`CREATE ROLE ${quoteIdent(role(p))} LOGIN`);
-        await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(role('alice'))}`);
+        await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(role('app'))}`);
         const url = (user: string) => {
           const u = new URL(SERVER_URL as string);
-          u.username = role(user);
+          if (user !== 'postgres') u.username = role(user);
           u.pathname = `/${database}`;
           return u.toString();
         };
-        const alice = new pg.Client({ connectionString: url('alice') });
-        await alice.connect();
-        await alice.query(block('readme-sql'));
-        await alice.end();
+        const app = new pg.Client({ connectionString: url('app') });
+        await app.connect();
+        await app.query(block('readme-sql'));
+        await app.end();
         target = (user) => ({ args: [], env: { NATAL_DATABASE_URL: url(user) } });
         rename = (w) => (people.includes(w) ? role(w) : w);
       } else {
@@ -118,16 +126,21 @@ eachBackend('README walkthrough', (backend) => {
       }
       const outputs: string[] = [];
       for (const line of lines) {
+        // Embedded there is one user and no roles: who acts is --as, and access has nothing to grant.
+        if (backend.name === 'embedded' && line.args[0] === 'access') {
+          outputs.push('');
+          continue;
+        }
         const t = target(line.user);
         const r = await natal([...line.args.map(rename), ...t.args], { cwd, env: t.env });
         assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
         outputs.push(r.stdout);
         if (line.args[0] === 'init' && backend.name === 'server') {
-          // What the README says bob and olga need, granted as it says.
+          // What the README says the DBA runs once: natal acts on app's tables.
           const c = new pg.Client({ connectionString: t.env.NATAL_DATABASE_URL });
           await c.connect();
-          const grant = /`(GRANT USAGE[^`]*)`/.exec(README.replace(/\n/g, ' '))?.[1] as string;
-          await c.query(grant.replace(/\b(bob|olga)\b/g, (p) => quoteIdent(role(p))));
+          const grant = /`(GRANT app TO natal_definer;)`/.exec(README.replace(/\n/g, ' '))?.[1] as string;
+          await c.query(grant.replace(/\bapp\b/, quoteIdent(role('app'))));
           await c.end();
         }
       }
@@ -142,13 +155,14 @@ eachBackend('README walkthrough', (backend) => {
       assert.match(readFileSync(join(cwd, 'qt-001.md'), 'utf8'), /plan 1/);
       assert.equal(out('create').trim(), 'DOM-068');
       assert.match(out('ledger'), /APPLY/);
+      assert.match(out('ledger --verify'), /the hash chain holds/);
       assert.match(out('rollback'), /would remove 109 births/);
 
       // The gateway snippets: SQL, then TypeScript.
       const sql = block('readme-gateway').split('\n')[0] as string;
       const registry =
         backend.name === 'server'
-          ? await Registry.open({ db: target('alice').env.NATAL_DATABASE_URL })
+          ? await Registry.open({ db: target('app').env.NATAL_DATABASE_URL })
           : await Registry.open({ dataDir });
       try {
         const { rows } = await registry.db.query<{ b: { entity_code: string } }>(sql.replace(/;$/, ' AS b'));
@@ -164,6 +178,8 @@ eachBackend('README walkthrough', (backend) => {
         await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`).catch(async () => {
           await admin?.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
         });
+        // (natal's roles for schema natal, unless this server had them before the test)
+        if (!hadNatalRoles) await dropNatalRoles(admin, 'natal');
         for (const p of people) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role(p))}`);
         await admin.end();
       }
@@ -178,7 +194,10 @@ eachBackend('README walkthrough', (backend) => {
     await r.db.exec(block('readme-sql'));
     await r.close();
     const run = (...a: string[]) => natal([...a, '--data-dir', dir]);
-    for (const l of commandLines().lines.slice(0, 9)) assert.equal((await run(...l.args)).code, 0, l.text);
+    const lines = commandLines().lines.filter((l) => l.args[0] !== 'access');
+    for (const l of lines.slice(0, lines.findIndex((l) => l.args[0] === 'plan') + 1)) {
+      assert.equal((await run(...l.args)).code, 0, l.text);
+    }
     const refused = await run('apply', '1');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /plan 1 has no review/);

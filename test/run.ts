@@ -30,6 +30,34 @@ async function serverAnswers(): Promise<string | undefined> {
 }
 
 const version = await serverAnswers();
+
+/**
+ * Owners the suites name (a collection's owner must be a database role on a server), made
+ * for the run and dropped after it; a role that was already there is left as it was.
+ */
+const OWNERS = ['alice', 'ann', 'bob', 'o', 'owner'];
+async function withServer<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+const madeOwners: string[] = version
+  ? await withServer(async (c) => {
+      const made: string[] = [];
+      for (const role of OWNERS) {
+        const { rows } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (rows.length === 0) {
+          await c.query(`CREATE ROLE "${role}" NOLOGIN`);
+          made.push(role);
+        }
+      }
+      return made;
+    })
+  : [];
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.NATAL_DATABASE_URL;
 if (version) {
@@ -68,5 +96,13 @@ const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...file
 });
 const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
 rmSync(scratch, { recursive: true, force: true });
+if (madeOwners.length) {
+  await withServer(async (c) => {
+    for (const role of madeOwners) {
+      await c.query(`DROP OWNED BY "${role}"`);
+      await c.query(`DROP ROLE "${role}"`);
+    }
+  });
+}
 if (!version) console.log(`natal tests: reminder: the server half was skipped (no server at ${url})`);
 process.exit(code);

@@ -1,18 +1,15 @@
--- natal demo on a server: what the reviewer and the owner need on the demo's two schemas to
--- decide identities and approve plans. Settings: natal_demo.roles and
--- natal_demo.schemas (JSON arrays).
+-- natal demo on a server: the reviewer and the owner get natal's roles for the demo's
+-- schema, as `natal access grant` gives them (the reviewer reviews; the owner decides
+-- identities and permits), and natal's definer acts on the platform's tables with their owner's rights
+-- (the demo's own role made them). Settings: natal_demo.reviewer, natal_demo.owner,
+-- natal_demo.schema.
 DO $$
 DECLARE
-  r text;
-  s text;
+  s text := current_setting('natal_demo.schema');
 BEGIN
-  FOR r IN SELECT jsonb_array_elements_text(current_setting('natal_demo.roles')::jsonb) LOOP
-    FOR s IN SELECT jsonb_array_elements_text(current_setting('natal_demo.schemas')::jsonb) LOOP
-      EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', s, r);
-      EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I', s, r);
-      EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', s, r);
-      EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %I TO %I', s, r);
-    END LOOP;
-  END LOOP;
+  EXECUTE format('GRANT %I TO %I', s || '_reviewer', current_setting('natal_demo.reviewer'));
+  -- the owner decides the identities natal cannot (natal's admin does that) and permits
+  EXECUTE format('GRANT %I, %I TO %I', s || '_reader', s || '_admin', current_setting('natal_demo.owner'));
+  EXECUTE format('GRANT %I TO %I', current_user, s || '_definer');
 END
 $$;

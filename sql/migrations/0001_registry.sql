@@ -3,6 +3,7 @@
 -- Names follow the seed system (entity_species, collection_registry,
 -- species_collection_map, birth_registry, birth_backfill_ledger) so its people recognise them.
 
+
 CREATE TYPE governance_role AS ENUM ('governed', 'staging', 'excluded');
 
 -- How an entity's code is derived from its row.
@@ -75,6 +76,7 @@ CREATE TABLE species_collection_map (
   mapped_by       text NOT NULL DEFAULT session_user,
   mapped_at       timestamptz NOT NULL DEFAULT now()
 );
+
 CREATE INDEX species_collection_map_species_idx ON species_collection_map (species_code);
 
 -- A backfill plan: the exact set of births an apply may create, pinned by a fingerprint.
@@ -96,6 +98,7 @@ CREATE TABLE backfill_plan_item (
   codes_checksum  text NOT NULL,            -- over the sorted missing codes
   PRIMARY KEY (plan_id, collection_name)
 );
+
 CREATE INDEX backfill_plan_item_collection_idx ON backfill_plan_item (collection_name);
 
 -- Reviews and permits, each bound to the fingerprint it approved.
@@ -122,6 +125,7 @@ CREATE TABLE backfill_run (
   finished_at timestamptz,
   CONSTRAINT run_finished_when_not_running CHECK ((status = 'running') = (finished_at IS NULL))
 );
+
 CREATE UNIQUE INDEX backfill_run_one_running_idx ON backfill_run (plan_id) WHERE status = 'running';
 
 -- One row per governed entity: the birth record.
@@ -148,6 +152,7 @@ CREATE TABLE birth_registry (
   CONSTRAINT birth_inspected_when_judged CHECK (
     (inspection_status = 'pending') = (inspected_at IS NULL))
 );
+
 -- Rollback finds exactly the births one run created (trigger births are not in it).
 CREATE INDEX birth_registry_run_idx ON birth_registry (run_id) WHERE run_id IS NOT NULL;
 
@@ -168,7 +173,9 @@ CREATE TABLE birth_backfill_ledger (
   CONSTRAINT ledger_dry_steps CHECK (step NOT IN ('PLAN', 'REHEARSAL') OR dry_run),
   CONSTRAINT ledger_run_steps CHECK (step NOT IN ('APPLY', 'ROLLBACK') OR run_id IS NOT NULL)
 );
+
 CREATE INDEX birth_backfill_ledger_plan_idx ON birth_backfill_ledger (plan_id);
+
 CREATE INDEX birth_backfill_ledger_run_idx ON birth_backfill_ledger (run_id) WHERE run_id IS NOT NULL;
 
 -- A frozen operation ('backfill') or collection refuses to plan, apply or roll back.
@@ -178,12 +185,3 @@ CREATE TABLE operation_freeze (
   frozen_by text NOT NULL DEFAULT session_user,
   frozen_at timestamptz NOT NULL DEFAULT now()
 );
-
--- A collection's name: the table's name in public (as the seed wrote them), else
--- schema.table; each part quoted only where PostgreSQL would need it.
-CREATE FUNCTION collection_name_of(table_schema name, table_name name) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$
-  SELECT CASE WHEN table_schema = 'public' THEN quote_ident(table_name)
-              ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END
-$$;

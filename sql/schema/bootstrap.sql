@@ -7,3 +7,13 @@ CREATE TABLE IF NOT EXISTS natal_migrations (
   applied_at    timestamptz NOT NULL DEFAULT now(),
   applied_by    text NOT NULL DEFAULT session_user
 );
+
+-- The function files (sql/functions/…) as natal init last applied them: re-applied, all
+-- together, when one of them changed (repeatable migrations, as Flyway calls them).
+CREATE TABLE IF NOT EXISTS natal_definitions (
+  name          text PRIMARY KEY,
+  checksum      text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+  natal_version text NOT NULL,
+  applied_at    timestamptz NOT NULL DEFAULT now(),
+  applied_by    text NOT NULL DEFAULT session_user
+);

@@ -40,7 +40,9 @@ objects AS (
   -- generated per wired collection; `natal triggers` checks them
   WHERE p.proname !~ '^(birth_auto|birth_upd|gateway)_[0-9a-f]{16}$'
   UNION ALL
-  SELECT 'trigger', r.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
+  SELECT 'trigger', r.relname || '.' || t.tgname,
+         pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (DISABLED)'
+                                           WHEN 'A' THEN ' (ALWAYS)' ELSE ' (REPLICA)' END
   FROM pg_trigger t
   JOIN pg_class r ON r.oid = t.tgrelid
   JOIN ns ON r.relnamespace = ns.oid

@@ -1,4 +1,5 @@
 /** Collections: tables whose rows are entities, with governance role, owner and identity. */
+import { trustingTableOwner } from '../access/roles.js';
 import type { Ctx } from '../context.js';
 import { assertIdentifier } from '../db/ident.js';
 import { NatalError } from '../errors.js';
@@ -45,9 +46,11 @@ export async function addCollection(ctx: Ctx, input: AddCollection): Promise<Col
   if (input.owner !== undefined && input.owner.trim() === '') {
     throw new NatalError('INVALID_ARGUMENT', 'owner must not be empty');
   }
-  const { rows } = await ctx.db.query<{ name: string }>(
-    `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6)).collection_name AS name`,
-    [schema, table, input.species, input.role ?? 'governed', input.owner ?? null, input.codeColumn ?? null],
+  const { rows } = await trustingTableOwner(ctx.db, ctx.schema, () =>
+    ctx.db.query<{ name: string }>(
+      `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6)).collection_name AS name`,
+      [schema, table, input.species, input.role ?? 'governed', input.owner ?? null, input.codeColumn ?? null],
+    ),
   );
   return (await listCollections(ctx, [rows[0]?.name as string]))[0] as Collection;
 }
@@ -92,57 +95,13 @@ export async function setCollection(
   }
   const name = await transaction(async (tx) => {
     const collection = await resolveCollection(tx, input);
-    const { ns, db } = tx;
-    if (change.strict === true) {
-      // Strict means "only through the gateway", and the gateway writes into a code column.
-      const [current] = await listCollections(tx, [collection]);
-      if (current?.birth_code_strategy !== 'column') {
-        throw new NatalError(
-          'INVALID_ARGUMENT',
-          `collection ${collection} has no code column (identity ${current?.birth_code_strategy}): strict would refuse every insert, since the gateway needs one`,
-        );
-      }
-    }
-    await db.query(
-      `UPDATE ${ns}.collection_registry SET
-         governance_role = COALESCE($2::${ns}.governance_role, governance_role),
-         owner = COALESCE($3, owner),
-         strict_mode = COALESCE($4, strict_mode)
-       WHERE collection_name = $1`,
-      [collection, change.role ?? null, change.owner ?? null, change.strict ?? null],
-    );
-    if (change.species !== undefined) {
-      const { rows } = await db.query<{ prefix: string }>(
-        `SELECT code_prefix AS prefix FROM ${ns}.entity_species WHERE species_code = $1`,
-        [change.species],
-      );
-      if (!rows[0]) {
-        throw new NatalError(
-          'SPECIES_UNKNOWN',
-          `species ${change.species} does not exist; add it with: natal species add CODE --prefix PREFIX --level LEVEL`,
-        );
-      }
-      const { rows: was } = await db.query<{ species_code: string }>(
-        `SELECT species_code FROM ${ns}.species_collection_map WHERE collection_name = $1`,
-        [collection],
-      );
-      await db.query(
-        `INSERT INTO ${ns}.species_collection_map (collection_name, species_code) VALUES ($1, $2)
-         ON CONFLICT (collection_name) DO UPDATE
-           SET species_code = EXCLUDED.species_code, mapped_by = session_user, mapped_at = now()`,
-        [collection, change.species],
-      );
-      await db.query(`SELECT ${ns}.sync_code_sequence($1)`, [rows[0].prefix]);
-      // The gateways of both species' other collections probe the code columns of their species.
-      for (const species of new Set([change.species, ...was.map((w) => w.species_code)])) {
-        await db.query(`SELECT ${ns}.rewire_species($1, $2)`, [species, collection]);
-      }
-    }
-    // The owner is not part of what the trigger and gateway functions do: handing a
-    // collection to another owner re-wires nothing (and needs no right to the functions).
-    if (change.role !== undefined || change.strict !== undefined || change.species !== undefined) {
-      await db.query(`SELECT ${ns}.rewire_if_wired($1)`, [collection]);
-    }
+    await tx.db.query(`SELECT ${tx.ns}.set_collection($1, $2::${tx.ns}.governance_role, $3, $4, $5)`, [
+      collection,
+      change.role ?? null,
+      change.owner ?? null,
+      change.strict ?? null,
+      change.species ?? null,
+    ]);
     return collection;
   });
   return (await listCollections(ctx, [name]))[0] as Collection;

@@ -137,11 +137,5 @@ export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDec
     decision.force === true,
     decision.source ?? 'owner',
   ]);
-  // The other collections of its species whose gateways probe its code column follow.
-  await ctx.db.query(
-    `SELECT ${ctx.ns}.rewire_species(m.species_code, m.collection_name)
-     FROM ${ctx.ns}.species_collection_map m WHERE m.collection_name = $1`,
-    [name],
-  );
   return (await listCollections(ctx, [name]))[0] as Collection;
 }

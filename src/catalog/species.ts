@@ -45,11 +45,12 @@ export async function addSpecies(ctx: Ctx, input: AddSpecies): Promise<Species> 
     throw new NatalError('INVALID_ARGUMENT', 'composition level must be non-empty, without outer spaces');
   }
   try {
-    await ctx.db.query(
-      `INSERT INTO ${ctx.ns}.entity_species (species_code, code_prefix, composition_level, name)
-       VALUES ($1, $2, $3, $4)`,
-      [input.code, input.prefix, input.level, input.name ?? null],
-    );
+    await ctx.db.query(`SELECT ${ctx.ns}.add_species($1, $2, $3, $4)`, [
+      input.code,
+      input.prefix,
+      input.level,
+      input.name ?? null,
+    ]);
   } catch (err) {
     if (sqlState(err) === SqlState.uniqueViolation) {
       const { rows } = await ctx.db.query<{ species_code: string }>(

@@ -1,4 +1,5 @@
 /** Wiring: the auto-birth trigger on each governed collection, and its inventory. */
+import { trustingTableOwner } from '../access/roles.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
 import type { GovernanceRole } from '../types.js';
@@ -19,9 +20,9 @@ export async function wireCollections(tx: Ctx, inputs: string[]): Promise<WireRe
   const wired: WireResult[] = [];
   for (const input of inputs) {
     const name = await resolveCollection(tx, input);
-    const { rows } = await tx.db.query<{ kind: 'statement' | 'row' }>(`SELECT ${tx.ns}.wire($1) AS kind`, [
-      name,
-    ]);
+    const { rows } = await trustingTableOwner(tx.db, tx.schema, () =>
+      tx.db.query<{ kind: 'statement' | 'row' }>(`SELECT ${tx.ns}.wire($1) AS kind`, [name]),
+    );
     wired.push({ collection_name: name, kind: rows[0]?.kind as 'statement' | 'row' });
   }
   return wired;

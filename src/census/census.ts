@@ -247,10 +247,11 @@ async function keep(
     return rows[0]?.kept ? (rows[0].at ?? null) : null;
   } catch (e) {
     await ctx.db.query('ROLLBACK TO SAVEPOINT natal_census_keep');
-    // A read-only session (25006), no privilege to write (42501), or another census keeping
-    // at the same moment (40001): this census stands, it is just not the one kept.
+    // A read-only session (25006), no privilege to write (42501, or a role that is not natal's
+    // admin: NB023), or another census keeping at the same moment (40001): this census
+    // stands, it is just not the one kept.
     const code = sqlState(e);
-    if (code === '25006' || code === '42501' || code === '40001') return null;
+    if (code === '25006' || code === '42501' || code === '40001' || code === 'NB023') return null;
     throw e;
   }
 }

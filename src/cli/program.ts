@@ -1,6 +1,7 @@
 /** The `natal` command line: every command and its flags (main.ts runs it). */
 import { Command, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
+import { registerAccessCommands } from './commands/access.js';
 import { registerBackfillCommands } from './commands/backfill.js';
 import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
@@ -16,7 +17,12 @@ export function withGlobals(cmd: Command): Command {
     .addOption(new Option('--data-dir <dir>', 'embedded data directory (default ./.natal)'))
     .addOption(new Option('--schema <name>', "natal's schema (default natal)"))
     .addOption(new Option('--json', 'machine-readable output on stdout'))
-    .addOption(new Option('--as <name>', 'who is acting, embedded only (on a server: your database role)'));
+    .addOption(
+      new Option(
+        '--as <name>',
+        'who is acting: embedded, any name; on a server, a role a superuser session becomes',
+      ),
+    );
 }
 
 export function buildProgram(): Command {
@@ -36,6 +42,7 @@ export function buildProgram(): Command {
   registerBackfillCommands(program, withGlobals);
   registerReportCommand(program, withGlobals);
   registerDemoCommand(program, withGlobals);
+  registerAccessCommands(program, withGlobals);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });
     cmd.commands.forEach(quiet);

@@ -24,8 +24,8 @@ export interface DemoActors {
   names: Record<Person, string>;
   /** The registry on which `person` acts; on embedded the same one, renamed. */
   as(person: Person): Promise<Registry>;
-  /** Server only: grants the roles what they need, once the schemas are built. */
-  grant(schemas: string[]): Promise<void>;
+  /** Server only: gives the people natal's roles, and natal's definer the platform's tables. */
+  grant(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,10 +83,11 @@ async function serverActors(registry: Registry, openAs: OpenAs): Promise<DemoAct
       }
       return r;
     },
-    grant: (schemas) =>
+    grant: () =>
       runScript(registry, ['grants.sql'], {
-        'natal_demo.roles': roles,
-        'natal_demo.schemas': JSON.stringify(schemas),
+        'natal_demo.reviewer': DEMO_REVIEWER,
+        'natal_demo.owner': DEMO_OWNER,
+        'natal_demo.schema': registry.schema,
       }),
     async close() {
       for (const r of opened.values()) await r.close().catch(() => undefined);

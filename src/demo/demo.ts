@@ -93,8 +93,8 @@ async function walk(
   const n = (v: number) => v.toLocaleString('en-US');
   const { author, reviewer, owner } = actors.names;
 
+  await actors.grant();
   await buildPlatform(registry, app, { births, owner });
-  await actors.grant([registry.schema, app]);
   const tables = new Map((await registry.listCollections()).map((c) => [c.collection_name, c.table_name]));
   const short = (name: string) => tables.get(name) ?? name;
   const start = await registry.census();

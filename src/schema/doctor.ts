@@ -8,9 +8,10 @@ import type { Backend, Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
 import { loadSql } from '../paths.js';
-import { applyMigration, knownMigrations, readSchemaState } from './migrations.js';
+import { applyDefinitions, applyMigration, knownMigrations, readSchemaState } from './migrations.js';
 
-export type DoctorProblem = 'missing' | 'unexpected' | 'changed' | 'tampered' | 'too-new' | 'pending';
+export type DoctorProblem =
+  'missing' | 'unexpected' | 'changed' | 'tampered' | 'too-new' | 'pending' | 'broken';
 
 export interface DoctorFinding {
   kind: string;
@@ -18,6 +19,8 @@ export interface DoctorFinding {
   problem: DoctorProblem;
   expected?: string;
   actual?: string;
+  /** For a trigger of natal's changed or disabled, or a broken history: who can have done it. */
+  who?: string;
 }
 
 export interface DoctorReport {
@@ -64,6 +67,7 @@ async function expectedCatalog(db: Backend, keeping: boolean): Promise<Map<strin
   try {
     await db.transaction(async (tx) => {
       for (const migration of knownMigrations()) await applyMigration(tx, scratch, migration);
+      await applyDefinitions(tx, scratch);
       if (keeping) await tx.query(`SELECT ${quoteIdent(scratch)}.set_census_keeping(true)`);
       expected = await snapshot(tx, scratch);
       throw new Rollback();
@@ -97,6 +101,9 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
           expected: 'run natal init',
         });
       }
+      for (const name of state.definitions) {
+        findings.push({ kind: 'definitions', name, problem: 'pending', expected: 'run natal init' });
+      }
     }
   } catch (err) {
     if (err instanceof NatalError && err.code === 'MIGRATION_TAMPERED') {
@@ -107,6 +114,9 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
     } else {
       throw err;
     }
+  }
+  if (findings.some((f) => f.problem === 'pending' || f.problem === 'tampered')) {
+    return { schema, clean: false, findings };
   }
   const expected = await expectedCatalog(db, await keepingOn(db, schema));
   const actual = await db.transaction((tx) => snapshot(tx, schema));
@@ -139,5 +149,51 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
       });
     }
   }
+  await lookAtTrust(db, schema, findings);
   return { schema, clean: findings.length === 0, findings };
+}
+
+/**
+ * What only a superuser (or someone acting as natal's definer) can have done: a trigger of
+ * natal's own disabled or changed, the hash chain broken; and a wired collection whose
+ * trigger its table's owner turned off. Each finding says who could have done it.
+ */
+async function lookAtTrust(db: Backend, schema: string, findings: DoctorFinding[]): Promise<void> {
+  const q = quoteIdent(schema);
+  const { rows: su } = await db.query<{ names: string | null }>(
+    `SELECT string_agg(rolname, ', ' ORDER BY rolname) AS names FROM pg_roles WHERE rolsuper`,
+  );
+  const superusers = `a superuser (${su[0]?.names ?? 'none'})`;
+  const definer = db.kind === 'server' ? ` or a session acting as ${schema}_definer` : '';
+  for (const f of findings) {
+    if (f.kind === 'trigger' || f.kind === 'function') f.who = `${superusers}${definer}`;
+  }
+  const { rows: chain } = await db.query<{
+    v: { ok: boolean; first_broken: { table: string; id: number; why: string } | null };
+  }>(`SELECT ${q}.chain_verify() AS v`);
+  const broken = chain[0]?.v.first_broken;
+  if (broken) {
+    findings.push({
+      kind: 'history',
+      name: `${broken.table}${broken.id === null ? '' : ` ${broken.id}`}`,
+      problem: 'broken',
+      actual: `the hash chain is broken: ${broken.why}`,
+      who: `${superusers}${definer}`,
+    });
+  }
+  const { rows: wiring } = await db.query<{ collection_name: string; problem: string; owner: string | null }>(
+    `SELECT i.collection_name, i.problem,
+            (SELECT k.relowner::regrole::text FROM pg_class k WHERE k.oid = ${q}.collection_table(r)) AS owner
+     FROM ${q}.trigger_inventory() i JOIN ${q}.collection_registry r USING (collection_name)
+     WHERE i.present AND i.problem IS NOT NULL`,
+  );
+  for (const w of wiring) {
+    findings.push({
+      kind: 'wiring',
+      name: w.collection_name,
+      problem: 'changed',
+      actual: w.problem,
+      who: `the table's owner (${w.owner ?? 'unknown'}) or a member of it, ${superusers}${definer}`,
+    });
+  }
 }

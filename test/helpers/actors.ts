@@ -39,7 +39,7 @@ export async function actors(backend: TestBackend, w: World, people: string[]): 
     for (const role of roles.values()) {
       const r = quoteIdent(role);
       await client.query(`CREATE ROLE ${r} NOLOGIN`);
-      await grant(client, role, [w.registry.schema, w.app]);
+      await grant(client, role, w.registry.schema, [...roles].find(([, r]) => r === role)?.[0] ?? '');
     }
   } finally {
     await client.end();
@@ -72,13 +72,13 @@ export async function actors(backend: TestBackend, w: World, people: string[]): 
   };
 }
 
-/** What a person needs to plan, approve and apply on these schemas. */
-export async function grant(client: pg.Client, role: string, schemas: string[]): Promise<void> {
-  const r = quoteIdent(role);
-  for (const s of schemas.map(quoteIdent)) {
-    await client.query(`GRANT USAGE, CREATE ON SCHEMA ${s} TO ${r}`);
-    await client.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${s} TO ${r}`);
-    await client.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`);
-    await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${s} TO ${r}`);
-  }
+/**
+ * The natal roles a test person holds, as `natal access grant` gives them (nothing else:
+ * no right on natal's tables, which only natal's definer writes). A reviewer reviews; an
+ * author (an operator) plans and applies; anyone else, an owner who permits, only reads.
+ */
+export async function grant(client: pg.Client, role: string, schema: string, person: string): Promise<void> {
+  const natal =
+    person === 'reviewer' ? ['reviewer'] : person === 'author' ? ['operator', 'admin'] : ['reader'];
+  for (const r of natal) await client.query(`GRANT ${quoteIdent(`${schema}_${r}`)} TO ${quoteIdent(role)}`);
 }

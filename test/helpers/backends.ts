@@ -27,6 +27,18 @@ export interface TestBackend {
   adopt(schema: string): void;
 }
 
+/** Drops the roles natal init made for `schema` on the server (roles outlive databases). */
+export async function dropNatalRoles(client: pg.Client, schema: string): Promise<void> {
+  for (const suffix of ['writer', 'reader', 'reviewer', 'operator', 'admin', 'definer']) {
+    const role = `${schema}_${suffix}`;
+    if (Buffer.byteLength(role) > 63) continue;
+    const { rows } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (rows.length === 0) continue;
+    await client.query(`DROP OWNED BY ${quoteIdent(role)} CASCADE`);
+    await client.query(`DROP ROLE ${quoteIdent(role)}`);
+  }
+}
+
 function tmpRoot(): string {
   return process.env.NATAL_TEST_TMP ?? tmpdir();
 }
@@ -79,6 +91,7 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
           for (const s of schemas) {
             if (Buffer.byteLength(s) > 63) continue;
             await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+            await dropNatalRoles(client, s);
           }
         } finally {
           await client.end();

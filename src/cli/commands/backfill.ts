@@ -244,9 +244,23 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .command('ledger')
       .description('the PLAN / REHEARSAL / APPLY / ROLLBACK steps, with actors and numbers')
       .option('--plan <plan>', 'only this plan', planId)
-      .option('--run <run>', 'only this run', runId),
-  ).action((opts: { plan?: number; run?: number }, cmd: Command) =>
+      .option('--run <run>', 'only this run', runId)
+      .option('--verify', 'recompute the hash chain; exit 1 naming the first row that does not match'),
+  ).action((opts: { plan?: number; run?: number; verify?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
+      if (opts.verify) {
+        if (opts.plan !== undefined || opts.run !== undefined)
+          throw new NatalError('USAGE', '--verify checks the whole chain: give it alone');
+        const v = await registry.verifyLedger();
+        const broken = v.first_broken;
+        return {
+          json: v,
+          text: v.ok
+            ? `the hash chain holds: ${v.rows} rows, head ${v.head}`
+            : `the hash chain is broken at ${broken?.table} ${broken?.id ?? ''} (link ${broken?.link ?? '-'}): ${broken?.why}; head ${v.head}`,
+          exitCode: v.ok ? 0 : 1,
+        };
+      }
       const rows = await registry.ledger(opts);
       const text = rows.length
         ? table(

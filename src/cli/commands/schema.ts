@@ -32,10 +32,11 @@ export function registerSchemaCommands(program: Command, withGlobals: (c: Comman
         const report = await registry.doctor();
         const lines = report.findings.map((f) => {
           const detail =
-            f.problem === 'changed'
+            f.problem === 'changed' && f.expected !== undefined
               ? `: expected ${f.expected}, found ${f.actual}`
               : `: ${f.expected ?? f.actual ?? ''}`;
-          return `  ${f.problem.padEnd(10)} ${f.kind} ${f.name}${detail}`;
+          const who = f.who ? `\n             only ${f.who} can have done this` : '';
+          return `  ${f.problem.padEnd(10)} ${f.kind} ${f.name}${detail}${who}`;
         });
         return {
           json: report,

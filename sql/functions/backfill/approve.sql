@@ -1,0 +1,141 @@
+-- Who must permit a plan: the owner of each collection as the plan pinned it (NULL owners
+-- are listed too). A later change of owner makes the plan stale, not its permits void.
+CREATE OR REPLACE FUNCTION plan_owners(p_plan bigint) RETURNS TABLE (collection_name text, owner text)
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT i.collection_name, i.identity->>'owner' FROM backfill_plan_item i
+  WHERE i.plan_id = p_plan ORDER BY i.collection_name
+$$;
+
+-- Why p_actor's permit would not count (NULL when it would): a permit comes from the owner
+-- of a collection in the plan (the owner role, or a member of it when it is a group role),
+-- and counts for the collections that actor acts for. The owners are pinned in the plan
+-- (backfill_identity), so a change of owner makes the plan stale.
+CREATE OR REPLACE FUNCTION permit_refusal(p_plan bigint, p_actor text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT CASE
+    WHEN bool_or(acts_for(p_actor, o.owner)) THEN NULL
+    WHEN bool_and(o.owner IS NULL) THEN
+      format('no collection of plan %s has an owner to permit it (natal collection set TABLE --owner NAME)', p_plan)
+    ELSE format('a permit comes from an owner of the plan''s collections (%s), not %s',
+                string_agg(DISTINCT o.owner, ', '), p_actor)
+  END
+  FROM plan_owners(p_plan) o
+$$;
+
+-- The first collection of the plan that has no permit from its owner for this fingerprint,
+-- as 'collection (owner)'; NULL when every one has. A permit by the plan's author or by
+-- one of its reviewers does not count: author, reviewer and permitter are three roles.
+CREATE OR REPLACE FUNCTION missing_permit(p_plan bigint, p_fingerprint text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('%s (%s)', o.collection_name, COALESCE(o.owner, 'no owner'))
+  FROM plan_owners(p_plan) o, backfill_plan p
+  WHERE p.plan_id = p_plan AND (
+        o.owner IS NULL
+     OR NOT EXISTS (SELECT 1 FROM backfill_approval a
+                    WHERE a.plan_id = p_plan AND a.kind = 'permit' AND a.fingerprint = p_fingerprint
+                      AND acts_for(a.actor, o.owner) AND a.actor <> p.author
+                      AND NOT EXISTS (SELECT 1 FROM backfill_approval r
+                                      WHERE r.plan_id = p_plan AND r.kind = 'review' AND r.actor = a.actor)))
+  ORDER BY o.collection_name LIMIT 1
+$$;
+
+-- A review (by a natal reviewer other than the plan's author) or a permit (by an owner of
+-- collections in the plan; every collection needs its owner's), bound to the plan's
+-- fingerprint. The author, the reviewer and the permitter are three different roles.
+CREATE OR REPLACE FUNCTION approve_plan(p_plan bigint, p_kind approval_kind, p_note text DEFAULT NULL)
+RETURNS backfill_approval
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p backfill_plan := find_plan(p_plan);
+  v_actor text := actor();
+  why text;
+  a backfill_approval;
+BEGIN
+  PERFORM assert_natal_role('reader');
+  PERFORM assert_plan_intact(p);
+  IF p.status <> 'planned' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB016', MESSAGE = format('plan %s is %s; it cannot be approved', p_plan, p.status),
+      HINT = 'make a new plan: natal plan';
+  END IF;
+  IF p_kind = 'review' THEN
+    PERFORM assert_natal_role('reviewer');
+  END IF;
+  IF v_actor = p.author THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB016',
+      MESSAGE = format('%s wrote plan %s and cannot %s it', v_actor, p_plan, p_kind),
+      HINT = format('the %s must come from another person (on a server: another database role)', p_kind);
+  END IF;
+  IF EXISTS (SELECT 1 FROM backfill_approval x
+             WHERE x.plan_id = p_plan AND x.actor = v_actor AND x.kind <> p_kind) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB016',
+      MESSAGE = format('%s already gave plan %s its %s and cannot also %s it', v_actor, p_plan,
+                       CASE p_kind WHEN 'review' THEN 'permit' ELSE 'review' END, p_kind),
+      HINT = 'the author, the reviewer and the permitter of a plan are three different people';
+  END IF;
+  IF p_kind = 'permit' THEN
+    why := permit_refusal(p_plan, v_actor);
+    IF why IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'NB016', MESSAGE = why,
+        HINT = 'the owner of every collection in the plan permits it';
+    END IF;
+  END IF;
+  -- Approving twice keeps the first approval (its time and note) as it was.
+  INSERT INTO backfill_approval (plan_id, kind, actor, fingerprint, note)
+  VALUES (p_plan, p_kind, v_actor, p.fingerprint, p_note)
+  ON CONFLICT (plan_id, kind, actor) DO NOTHING
+  RETURNING * INTO a;
+  IF a.approval_id IS NULL THEN
+    SELECT * INTO a FROM backfill_approval x WHERE x.plan_id = p_plan AND x.kind = p_kind AND x.actor = v_actor;
+  END IF;
+  RETURN a;
+END
+$$;
+
+-- The gate every applying call passes: the plan is intact and not applied, nothing is
+-- frozen, a review by someone other than the author and a permit by the owner(s), both
+-- bound to this fingerprint. (Staleness, the costly check, is apply_begin's.)
+CREATE OR REPLACE FUNCTION assert_apply_allowed(p backfill_plan) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  why text;
+BEGIN
+  PERFORM assert_plan_intact(p);
+  IF p.status = 'applied' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s was already applied', p.plan_id),
+      HINT = 'nothing to do; natal census shows the result, natal ledger the steps';
+  ELSIF p.status <> 'planned' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s is %s', p.plan_id, p.status),
+      HINT = 'make a new plan: natal plan';
+  END IF;
+  PERFORM assert_thawed(plan_collections(p.plan_id));
+  IF NOT EXISTS (SELECT 1 FROM backfill_approval a
+                 WHERE a.plan_id = p.plan_id AND a.kind = 'review' AND a.fingerprint = p.fingerprint) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no review', p.plan_id),
+      HINT = format('someone other than %s reviews it: natal approve %s --review', p.author, p.plan_id);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM backfill_approval a
+                 WHERE a.plan_id = p.plan_id AND a.kind = 'review' AND a.fingerprint = p.fingerprint
+                   AND a.actor <> p.author
+                   AND NOT EXISTS (SELECT 1 FROM backfill_approval x
+                                   WHERE x.plan_id = p.plan_id AND x.kind = 'permit' AND x.actor = a.actor)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017',
+      MESSAGE = format('plan %s was reviewed only by its author, %s', p.plan_id, p.author),
+      HINT = format('someone else reviews it: natal approve %s --review', p.plan_id);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM backfill_approval a
+                 WHERE a.plan_id = p.plan_id AND a.kind = 'permit' AND a.fingerprint = p.fingerprint) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no permit', p.plan_id),
+      HINT = format('the owner permits it: natal approve %s --permit', p.plan_id);
+  END IF;
+  why := missing_permit(p.plan_id, p.fingerprint);
+  IF why IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no permit from the owner of %s', p.plan_id, why),
+      HINT = format('each collection''s owner permits it: natal approve %s --permit', p.plan_id);
+  END IF;
+END
+$$;

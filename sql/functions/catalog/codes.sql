@@ -1,0 +1,167 @@
+CREATE OR REPLACE FUNCTION key_text_sql(rel regclass, col name, alias text) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE a.atttypid
+    WHEN 'timestamptz'::regtype THEN
+      format('CASE WHEN isfinite(%1$I.%2$I) THEN to_char((%1$I.%2$I) AT TIME ZONE ''UTC'', ''YYYY-MM-DD"T"HH24:MI:SS.US"Z"'') ELSE (%1$I.%2$I)::text END',
+             alias, col)
+    WHEN 'timestamp'::regtype THEN
+      format('CASE WHEN isfinite(%1$I.%2$I) THEN to_char(%1$I.%2$I, ''YYYY-MM-DD"T"HH24:MI:SS.US'') ELSE (%1$I.%2$I)::text END',
+             alias, col)
+    WHEN 'date'::regtype THEN
+      format('CASE WHEN isfinite(%1$I.%2$I) THEN to_char(%1$I.%2$I, ''YYYY-MM-DD'') ELSE (%1$I.%2$I)::text END', alias, col)
+    -- a float: its decimal text when that reads back as the same value (what 0002 wrote),
+    -- else the exact IEEE 754 bits in hex; Infinity, -Infinity and NaN as words
+    WHEN 'float4'::regtype THEN format(
+      'CASE WHEN (%1$I.%2$I)::float8 IN (''Infinity'', ''-Infinity'', ''NaN'') THEN (%1$I.%2$I)::text'
+      ' WHEN ((%1$I.%2$I)::numeric)::float4 = %1$I.%2$I THEN ((%1$I.%2$I)::numeric)::text'
+      ' ELSE ''0x'' || encode(float4send(%1$I.%2$I), ''hex'') END', alias, col)
+    WHEN 'float8'::regtype THEN format(
+      'CASE WHEN %1$I.%2$I IN (''Infinity'', ''-Infinity'', ''NaN'') THEN (%1$I.%2$I)::text'
+      ' WHEN ((%1$I.%2$I)::numeric)::float8 = %1$I.%2$I THEN ((%1$I.%2$I)::numeric)::text'
+      ' ELSE ''0x'' || encode(float8send(%1$I.%2$I), ''hex'') END', alias, col)
+    WHEN 'interval'::regtype THEN format('(extract(epoch FROM %I.%I))::text', alias, col)
+    ELSE format('(%I.%I)::text', alias, col)
+  END
+  FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
+$$;
+
+-- NULL too when a column the identity names has gone from the table (dropped or renamed):
+-- the collection then cannot be wired, and the census counts it as having no identity.
+CREATE OR REPLACE FUNCTION entity_code_sql(c collection_registry, alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  synthetic text;
+  rel regclass := collection_table(c);
+BEGIN
+  IF rel IS NOT NULL AND (
+       (c.birth_code_column IS NOT NULL AND NOT has_column(rel, c.birth_code_column))
+       OR EXISTS (SELECT 1 FROM unnest(c.birth_code_key_columns) AS k WHERE NOT has_column(rel, k))) THEN
+    RETURN NULL;
+  END IF;
+  IF cardinality(c.birth_code_key_columns) = 1 AND rel IS NOT NULL THEN
+    synthetic := format('(%L || %s)', c.collection_name || '::',
+                        key_text_sql(rel, c.birth_code_key_columns[1], alias));
+  END IF;
+  CASE c.birth_code_strategy
+    WHEN 'synthetic_id' THEN
+      RETURN synthetic;
+    WHEN 'column' THEN
+      RETURN format('COALESCE(NULLIF((%I.%I)::text, %L), %s)', alias, c.birth_code_column, '',
+                    COALESCE(synthetic, 'NULL::text'));
+    WHEN 'legacy' THEN
+      RETURN format('COALESCE(%L || NULLIF((%I.%I)::text, %L), %s)', c.collection_name || '~', alias,
+                    c.birth_code_column, '', COALESCE(synthetic, 'NULL::text'));
+    WHEN 'composite' THEN
+      IF rel IS NULL THEN
+        RETURN NULL;
+      END IF;
+      RETURN format('(%L || %s)', c.collection_name || '::',
+                    (SELECT string_agg(format('replace(replace(%s, ''%%'', ''%%25''), ''/'', ''%%2F'')',
+                                              key_text_sql(rel, k, alias)), ' || ''/'' || '
+                                       ORDER BY o)
+                     FROM unnest(c.birth_code_key_columns) WITH ORDINALITY AS u(k, o)));
+    ELSE
+      RETURN NULL;
+  END CASE;
+END
+$$;
+
+-- The SQL expression for a row's dot_origin: its _dot_origin column when it has one,
+-- else PG:trg_birth_<table>.
+CREATE OR REPLACE FUNCTION dot_origin_sql(c collection_registry, alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  fallback text := 'PG:trg_birth_' || c.table_name;
+BEGIN
+  IF has_column(collection_table(c), '_dot_origin') THEN
+    RETURN format('COALESCE(NULLIF((%I._dot_origin)::text, %L), %L)', alias, '', fallback);
+  END IF;
+  RETURN quote_literal(fallback);
+END
+$$;
+
+-- Code numbering: one sequence per species prefix; PREFIX-NNN, at least 3 digits.
+CREATE OR REPLACE FUNCTION code_sequence(p_prefix text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT format('%I.%I', natal_schema(), 'code_seq_' || p_prefix) $$;
+
+CREATE OR REPLACE FUNCTION format_code(p_prefix text, n bigint) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT p_prefix || '-' || CASE WHEN n < 100 THEN lpad(n::text, 3, '0') ELSE n::text END $$;
+
+-- Moves a prefix's sequence past every PREFIX-NNN already in the registry or in the code
+-- columns of that species' collections (codes that arrived with existing data).
+CREATE OR REPLACE FUNCTION sync_code_sequence(p_prefix text) RETURNS bigint
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  pattern text := '^' || regexp_replace(p_prefix, '([^A-Za-z0-9])', '\\\1', 'g') || '-([0-9]{1,18})$';
+  top numeric;
+  found numeric;
+  c collection_registry;
+  rel regclass;
+  seq_last bigint;
+BEGIN
+  SELECT max((regexp_match(entity_code, pattern))[1]::numeric) INTO top
+  FROM birth_registry WHERE entity_code ~ pattern;
+  FOR c IN
+    SELECT r.* FROM collection_registry r
+    JOIN species_collection_map m USING (collection_name)
+    JOIN entity_species s USING (species_code)
+    WHERE s.code_prefix = p_prefix AND r.birth_code_strategy IN ('column', 'legacy')
+  LOOP
+    rel := collection_table(c);
+    CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column);
+    EXECUTE format('SELECT max((regexp_match((%I)::text, $1))[1]::numeric) FROM %s',
+                   c.birth_code_column, rel)
+      INTO found USING pattern;
+    top := greatest(top, found);
+  END LOOP;
+  EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s',
+                 code_sequence(p_prefix)) INTO seq_last;
+  IF top IS NOT NULL AND top > seq_last THEN
+    PERFORM setval(code_sequence(p_prefix), top::bigint, true);
+    RETURN top::bigint;
+  END IF;
+  RETURN seq_last;
+END
+$$;
+
+-- The next unused code for a prefix. Never reuses a number (sequences do not roll back)
+-- and skips any code already born or already present in the target collection's code column.
+CREATE OR REPLACE FUNCTION next_code(p_prefix text, p_collection text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  code text;
+  probe text;
+  taken boolean;
+  c collection_registry;
+  skipped integer := 0;
+BEGIN
+  IF p_collection IS NOT NULL THEN
+    SELECT * INTO c FROM collection_registry WHERE collection_name = p_collection;
+    IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL THEN
+      probe := format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%I)::text = $1)',
+                      collection_table(c), c.birth_code_column);
+    END IF;
+  END IF;
+  LOOP
+    code := format_code(p_prefix, nextval(code_sequence(p_prefix)));
+    taken := EXISTS (SELECT 1 FROM birth_registry WHERE entity_code = code);
+    IF NOT taken AND probe IS NOT NULL THEN
+      EXECUTE probe INTO taken USING code;
+    END IF;
+    EXIT WHEN NOT taken;
+    skipped := skipped + 1;
+    IF skipped = 1 THEN
+      -- Existing codes ahead of the sequence: jump past all of them at once.
+      PERFORM sync_code_sequence(p_prefix);
+    END IF;
+  END LOOP;
+  RETURN code;
+END
+$$;

@@ -1,0 +1,79 @@
+-- A collection's name: the table's name in public (as the seed wrote them), else
+-- schema.table; each part quoted only where PostgreSQL would need it.
+CREATE OR REPLACE FUNCTION collection_name_of(table_schema name, table_name name) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN table_schema = 'public' THEN quote_ident(table_name)
+              ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END
+$$;
+
+-- The schema natal's functions live in (their search_path starts with it).
+CREATE OR REPLACE FUNCTION natal_schema() RETURNS name
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT current_schema() $$;
+
+-- The collection row, or a clear error.
+CREATE OR REPLACE FUNCTION find_collection(p_collection text) RETURNS collection_registry
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry;
+BEGIN
+  SELECT * INTO c FROM collection_registry WHERE collection_name = p_collection;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB001',
+      MESSAGE = format('collection %s is not registered', p_collection),
+      HINT = 'register it with: natal collection add TABLE --species CODE';
+  END IF;
+  RETURN c;
+END
+$$;
+
+-- The collection's table, or NULL when it does not exist ("no table").
+CREATE OR REPLACE FUNCTION collection_table(c collection_registry) RETURNS regclass
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT table_named(c.table_schema, c.table_name) $$;
+
+-- A table by its schema and name, from the catalog: unlike to_regclass it needs no right on
+-- the schema, so a reader who may not read the table still sees whether it exists.
+CREATE OR REPLACE FUNCTION table_named(p_schema name, p_table name) RETURNS regclass
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT k.oid::regclass FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+  WHERE n.nspname = p_schema AND k.relname = p_table AND k.relkind IN ('r', 'p', 'v', 'm', 'f')
+$$;
+
+-- The species a collection is mapped to (NULL fields when unmapped).
+CREATE OR REPLACE FUNCTION collection_species(p_collection text) RETURNS entity_species
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT s.* FROM species_collection_map m JOIN entity_species s USING (species_code)
+  WHERE m.collection_name = p_collection
+$$;
+
+-- The single-column primary key of a table, or NULL.
+CREATE OR REPLACE FUNCTION single_key_column(rel regclass) RETURNS name
+LANGUAGE sql STABLE
+AS $$
+  SELECT a.attname FROM pg_index i
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+  WHERE i.indrelid = rel AND i.indisprimary AND i.indnkeyatts = 1
+$$;
+
+-- All primary-key columns of a table, in key order (NULL when it has none).
+CREATE OR REPLACE FUNCTION key_columns(rel regclass) RETURNS name[]
+LANGUAGE sql STABLE
+AS $$
+  SELECT array_agg(a.attname ORDER BY k.ord)
+  FROM pg_index i
+  CROSS JOIN LATERAL generate_series(0, i.indnkeyatts - 1) AS k(ord)
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.ord]
+  WHERE i.indrelid = rel AND i.indisprimary
+$$;
+
+CREATE OR REPLACE FUNCTION has_column(rel regclass, col name) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_attribute
+                 WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped)
+$$;

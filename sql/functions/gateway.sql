@@ -1,0 +1,227 @@
+CREATE OR REPLACE FUNCTION assert_not_frozen(p_collection text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  f operation_freeze;
+BEGIN
+  SELECT * INTO f FROM operation_freeze WHERE target = p_collection;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB004',
+      MESSAGE = format('collection %s is frozen by %s since %s: %s', p_collection, f.frozen_by,
+                       f.frozen_at, f.reason),
+      HINT = 'ask them, then: natal unfreeze TABLE';
+  END IF;
+END
+$$;
+
+-- Why the gateway refuses a collection, as an error; called when it has no gateway function.
+-- (It returns jsonb only so that create_entity's CASE can call it; it never returns.)
+CREATE OR REPLACE FUNCTION gateway_refusal(p_collection text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+BEGIN
+  IF c.governance_role <> 'governed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB002',
+      MESSAGE = format('collection %s is %s, not governed: the gateway births only governed entities',
+                       p_collection, c.governance_role),
+      HINT = 'natal collection set TABLE --role governed';
+  END IF;
+  PERFORM assert_not_frozen(c.collection_name);
+  IF collection_table(c) IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB005',
+      MESSAGE = format('collection %s has no table (%I.%I does not exist)', p_collection,
+                       c.table_schema, c.table_name),
+      HINT = 'create the table first';
+  END IF;
+  IF (collection_species(p_collection)).species_code IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB003',
+      MESSAGE = format('collection %s is not in the species map', p_collection),
+      HINT = 'natal collection set TABLE --species CODE';
+  END IF;
+  IF c.birth_code_strategy <> 'column' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('collection %s has no code column (identity: %s): the gateway writes the new code into one',
+                       p_collection, c.birth_code_strategy),
+      HINT = 'register it with --code-column COL';
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = 'NB012',
+    MESSAGE = format('collection %s is not wired', p_collection),
+    HINT = format('wire it first: natal wire %s', p_collection);
+  RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION gateway_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('gateway_' || left(md5(p_collection), 16))::name $$;
+
+-- The gateway function for one collection with a code column, generated at wiring time
+-- with everything it needs baked in (no catalog lookups per call); NULL for other identities.
+-- Steps (QT-002): species check → next PREFIX-NNN → birth record → entity row carrying the
+-- code and _dot_origin → match check → inspection, all in the caller's transaction: if the
+-- entity insert fails, the birth goes with it. No phantom, ever.
+CREATE OR REPLACE FUNCTION gateway_source(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  sp entity_species := collection_species(p_collection);
+  ns text := quote_ident(natal_schema());
+  probe text;
+  key_sql text;
+  insert_cols text;
+  insert_vals text;
+  known text;
+BEGIN
+  IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
+     OR c.governance_role <> 'governed' THEN
+    RETURN NULL;
+  END IF;
+  -- The new code must not be in the code column of this table, nor of any other collection
+  -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
+  SELECT string_agg(format('NOT EXISTS (SELECT 1 FROM %s t WHERE %s)', collection_table(o),
+                           CASE WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype)
+                                THEN format('t.%I = v_next', o.birth_code_column)
+                                ELSE format('(t.%I)::text = v_next', o.birth_code_column) END),
+                    ' AND ' ORDER BY o.collection_name)
+    INTO probe
+  FROM collection_registry o
+  JOIN species_collection_map m ON m.collection_name = o.collection_name
+  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
+    AND NOT a.attisdropped;
+  SELECT format('jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
+    INTO key_sql
+  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
+  -- A static INSERT (planned once per session): every insertable column, taking the value
+  -- from the JSON when the key is there and the column's own default when it is not.
+  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+         string_agg(CASE
+                      WHEN a.attname = c.birth_code_column THEN 'v_code'
+                      WHEN a.attname = '_dot_origin' THEN 'v_origin'
+                      ELSE format('CASE WHEN p_data ? %L THEN r.%I ELSE %s END', a.attname, a.attname,
+                                  CASE WHEN a.attidentity = 'd'
+                                         THEN format('nextval(%L::regclass)', pg_get_serial_sequence(rel::text, a.attname))
+                                       ELSE COALESCE(pg_get_expr(d.adbin, d.adrelid), 'NULL') END)
+                    END, ', ' ORDER BY a.attnum),
+         format('%L', array_agg(a.attname::text ORDER BY a.attnum))
+    INTO insert_cols, insert_vals, known
+  FROM pg_attribute a
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attgenerated = '' AND a.attidentity <> 'a';
+  RETURN format($body$
+DECLARE
+  v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
+  v_code text;
+  v_tries integer := 0;
+  v_n bigint;
+  v_next text;
+  v_key jsonb;
+  v_row_code text;
+BEGIN
+  -- 0. the caller's own right: the entity is inserted with natal's, so only by a session
+  -- whose role could insert it itself
+  IF NOT has_table_privilege(session_user, %14$s::oid, 'INSERT') THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025',
+      MESSAGE = format('%%s may not insert into %%s', session_user, %2$L),
+      HINT = 'the table''s owner grants INSERT on it to the application''s role';
+  END IF;
+  -- 1. species check (the rest was checked when this function was generated): data that
+  -- this table can take, and (in 2.) no freeze
+  IF p_data IS NULL OR jsonb_typeof(p_data) <> 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = 'entity data must be a JSON object of column values',
+      HINT = 'for example {"name": "x"}';
+  END IF;
+  IF p_data ? %3$L THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009',
+      MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
+      HINT = 'leave it out';
+  END IF;
+  IF (p_data - %12$s::text[]) <> '{}'::jsonb THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009',
+      MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
+                       (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %12$s::text[]) AS k)),
+      HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
+  END IF;
+  -- 2. next code, never reused and never one that exists in the registry or the table,
+  -- and 3. birth first, in one statement (which births nothing while a freeze stands).
+  -- The birth is recorded as inspected: the match check below proves what inspection
+  -- checks, and a failed check rolls the birth back with everything else.
+  LOOP
+    v_n := nextval(%5$L::regclass);
+    v_next := %1$s.format_code(%4$L, v_n);
+    -- a code already born is skipped by ON CONFLICT (born meanwhile by a concurrent session too)
+    INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                     dot_origin, governance_role, operation, inspection_status, inspected_at)
+    SELECT v_next, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now()
+    WHERE %7$s
+      AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
+    ON CONFLICT (entity_code) DO NOTHING
+    RETURNING entity_code INTO v_code;
+    EXIT WHEN v_code IS NOT NULL;
+    PERFORM %1$s.assert_not_frozen(%2$L);
+    v_tries := v_tries + 1;
+    IF v_tries > 1000 THEN
+      RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;
+    END IF;
+    PERFORM %1$s.sync_code_sequence(%4$L);
+  END LOOP;
+  -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
+  -- birth made and leaves it: ON CONFLICT DO NOTHING)
+  INSERT INTO %6$s AS t (%11$s)
+  SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
+  RETURNING %13$s, (t.%3$I)::text INTO v_key, v_row_code;
+  -- 5. match check
+  -- (as text: a char(n) column pads the value, its text does not)
+  IF v_row_code IS DISTINCT FROM v_code THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB008',
+      MESSAGE = format('match check failed: %%s was born but the row holds %%s', v_code, v_row_code),
+      HINT = 'a trigger on the table changed the code; nothing was kept';
+  END IF;
+  RETURN jsonb_build_object(
+    'entity_code', v_code, 'collection_name', %2$L, 'species_code', %8$L,
+    'composition_level', %9$L, 'dot_origin', v_origin, 'born_at', now(),
+    'governance_role', 'governed', 'operation', 'gateway', 'inspection_status', 'passed',
+    'key', v_key);
+END
+$body$,
+    ns, c.collection_name, c.birth_code_column, sp.code_prefix,
+    code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
+    insert_vals, insert_cols, known, key_sql, rel::oid);
+END
+$$;
+
+-- The gateway's dispatcher, create_entity, becomes PL/pgSQL. 0004 made it one SQL CASE so
+-- that the planner would inline it into the caller's query, but inlining parses and analyses
+-- the function's body each time the caller's statement is planned, and a client's
+-- parameterised call (an unnamed prepared statement) is planned on every call: perf put that
+-- at 6-10% of a gateway call's CPU with two wired collections, and it grows with every
+-- collection wired. A PL/pgSQL CASE keeps its expressions planned for the session.
+CREATE OR REPLACE FUNCTION regenerate_create_entity() RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  ns text := quote_ident(natal_schema());
+  branches text;
+BEGIN
+  -- Concurrent wirings regenerate one after the other, each seeing the other's commit.
+  PERFORM pg_advisory_xact_lock(hashtextextended('natal:create_entity:' || natal_schema(), 0));
+  SELECT string_agg(format('    WHEN %L THEN RETURN %s.%I(p_data, p_origin);', w.collection_name, ns,
+                           gateway_function(w.collection_name)), E'\n' ORDER BY w.collection_name)
+    INTO branches
+  FROM wired_trigger w
+  WHERE to_regprocedure(format('%s.%I(jsonb,text)', ns, gateway_function(w.collection_name))) IS NOT NULL;
+  -- The body travels as a literal (%L), so no collection name can end it early.
+  EXECUTE format('CREATE OR REPLACE FUNCTION %s.create_entity(p_collection text, p_data jsonb, '
+                 'p_origin text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER '
+                 'SET search_path = %s, pg_temp SET enable_seqscan = off AS %L', ns, ns,
+    CASE WHEN branches IS NULL THEN format('BEGIN RETURN %s.gateway_refusal(p_collection); END', ns)
+         ELSE format(E'BEGIN\n  CASE p_collection\n%s\n    ELSE RETURN %s.gateway_refusal(p_collection);\n  END CASE;\nEND',
+                     branches, ns)
+    END);
+END
+$$;

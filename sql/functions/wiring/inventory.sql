@@ -1,0 +1,81 @@
+-- The trigger inventory: one row per registered collection (or per one of those given).
+CREATE OR REPLACE FUNCTION trigger_inventory(p_collections text[] DEFAULT NULL)
+RETURNS TABLE (collection_name text, governance_role governance_role, has_table boolean,
+               present boolean, enabled boolean, functional boolean, kind text, problem text)
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry;
+  rel regclass;
+  t_enabled "char";
+  t_per_row boolean;
+  t_proname name;
+  t_prosrc text;
+  t_ours boolean;
+  want_kind text;
+  want_body text;
+  want_error text;
+  gw_want text;
+  gw_have text;
+  upd_want text;
+  upd_have text;
+BEGIN
+  FOR c IN SELECT * FROM collection_registry r
+           WHERE p_collections IS NULL OR r.collection_name = ANY (p_collections)
+           ORDER BY r.collection_name LOOP
+    collection_name := c.collection_name;
+    governance_role := c.governance_role;
+    rel := collection_table(c);
+    has_table := rel IS NOT NULL;
+    t_enabled := NULL; t_per_row := NULL; t_proname := NULL; t_prosrc := NULL; t_ours := NULL;
+    IF rel IS NOT NULL THEN
+      SELECT t.tgenabled, (t.tgtype & 1) = 1, p.proname, p.prosrc, n.nspname = natal_schema()
+        INTO t_enabled, t_per_row, t_proname, t_prosrc, t_ours
+      FROM pg_trigger t
+      JOIN pg_proc p ON p.oid = t.tgfoid
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_auto';
+    END IF;
+    present := t_proname IS NOT NULL;
+    enabled := present AND t_enabled <> 'D';
+    kind := CASE WHEN NOT present THEN NULL WHEN t_per_row THEN 'row' ELSE 'statement' END;
+    want_kind := NULL; want_body := NULL; want_error := NULL; gw_want := NULL; upd_want := NULL;
+    upd_have := NULL;
+    IF rel IS NOT NULL THEN
+      SELECT p.prosrc INTO upd_have
+      FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+      WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_update' AND t.tgenabled <> 'D';
+    END IF;
+    IF c.governance_role = 'governed' THEN
+      BEGIN
+        SELECT s.kind, s.body INTO want_kind, want_body FROM auto_birth_source(c.collection_name) s;
+        gw_want := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(c.collection_name) END;
+        SELECT s.body INTO upd_want FROM auto_birth_source(c.collection_name, 'row') s;
+      EXCEPTION WHEN SQLSTATE 'NB002' OR SQLSTATE 'NB003' OR SQLSTATE 'NB005' OR SQLSTATE 'NB006' THEN
+        want_error := SQLERRM;
+      END;
+    END IF;
+    SELECT p.prosrc INTO gw_have FROM pg_proc p
+    WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)));
+    problem := CASE
+      WHEN c.governance_role <> 'governed' AND present THEN
+        'wired but ' || c.governance_role::text || ': it should not be'
+      WHEN c.governance_role <> 'governed' THEN NULL
+      WHEN NOT has_table THEN 'no table'
+      WHEN want_error IS NOT NULL AND present THEN 'stale configuration: ' || want_error
+      WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
+      WHEN NOT present THEN 'missing: run natal wire'
+      WHEN NOT t_ours OR t_proname <> auto_birth_function(c.collection_name) THEN
+        'points at a function that is not natal''s (' || t_proname || ')'
+      WHEN t_enabled = 'D' THEN 'disabled'
+      WHEN upd_have IS NULL THEN 'update trigger missing or disabled: run natal wire'
+      WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
+           OR gw_have IS DISTINCT FROM gw_want OR upd_have IS DISTINCT FROM upd_want THEN
+        'stale configuration: the collection changed since it was wired; run natal wire'
+      ELSE NULL
+    END;
+    functional := c.governance_role = 'governed' AND present AND problem IS NULL;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;

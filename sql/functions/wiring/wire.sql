@@ -1,0 +1,279 @@
+-- The auto-birth function for one collection, as (kind, function body). Everything it needs
+-- is baked in as constants, so its plan is cached and nothing is looked up per insert.
+-- `natal triggers` compares the installed body with this one to find stale configuration.
+-- p_kind 'row' asks for the row-level body whatever the table (the update trigger's).
+CREATE OR REPLACE FUNCTION auto_birth_source(p_collection text, p_kind text DEFAULT NULL, OUT kind text, OUT body text)
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  sp entity_species := collection_species(p_collection);
+  code_sql text := entity_code_sql(c, 'n');
+  rows_sql text;
+  births text := format('%I.birth_registry', natal_schema());
+  small_bound constant integer := 4096;
+BEGIN
+  IF c.governance_role <> 'governed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB002',
+      MESSAGE = format('collection %s is %s, not governed: it gets no births', p_collection, c.governance_role),
+      HINT = 'make it governed first: natal collection set TABLE --role governed';
+  END IF;
+  IF rel IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB005',
+      MESSAGE = format('collection %s has no table (%I.%I does not exist)', p_collection, c.table_schema, c.table_name),
+      HINT = 'create the table, then wire it';
+  END IF;
+  IF sp.species_code IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB003',
+      MESSAGE = format('collection %s is not in the species map', p_collection),
+      HINT = 'map it: natal collection set TABLE --species CODE';
+  END IF;
+  IF code_sql IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('collection %s has no identity (unclassified: %s)', p_collection,
+                       COALESCE(c.birth_code_reason, 'unknown')),
+      HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
+  END IF;
+  kind := CASE WHEN p_kind = 'row' OR (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN 'row'
+               ELSE 'statement' END;
+  -- A partitioned table: a row trigger on the parent is cloned to every partition, so a
+  -- direct insert into a partition is born too; statement triggers would not see it.
+  rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
+  IF c.strict_mode THEN
+    body := format($body$
+DECLARE
+  unborn text;
+BEGIN
+  SELECT x.code INTO unborn
+  FROM (SELECT %1$s AS code FROM %2$s) AS x
+  WHERE NOT EXISTS (SELECT 1 FROM %3$s b WHERE b.entity_code = x.code AND b.collection_name = %4$L)
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB007',
+      MESSAGE = format('collection %%s is strict: entity %%s has no prior birth', %4$L, COALESCE(unborn, '(no code)')),
+      HINT = 'create entities through the birth-first gateway: natal create, or natal.create_entity()';
+  END IF;
+  RETURN NULL;
+END
+$body$, code_sql, rows_sql, births, c.collection_name);
+  ELSE
+    -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
+    -- small statement runs. For a big one, speculative insertion would cost every row an
+    -- extra WAL record and index probe, so it takes a plain insert, and only when that meets
+    -- a unique violation (a code born before, twice in one statement, or concurrently) is it
+    -- redone with ON CONFLICT DO NOTHING. The births that result are the same either way.
+    body := format($body$
+DECLARE
+  small boolean := %9$s;
+BEGIN%10$s
+  IF small THEN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL
+    ON CONFLICT (entity_code) DO NOTHING;
+    RETURN NULL;
+  END IF;
+  BEGIN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL;
+  EXCEPTION WHEN unique_violation THEN
+    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
+    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    WHERE x.code IS NOT NULL
+    ON CONFLICT (entity_code) DO NOTHING;
+  END;
+  RETURN NULL;
+END
+$body$, births, c.collection_name, sp.species_code, sp.composition_level, code_sql,
+        dot_origin_sql(c, 'n'), rows_sql,
+        -- natal's own catalog tables: Case 3, the catalog row itself is born
+        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
+        -- small: one row (a row trigger), or a statement that cannot have 4096 rows or more.
+        -- pg_stat_get_xact_tuples_inserted counts the rows this session has inserted into
+        -- the table since it last reported its statistics (at most once a second; PGlite
+        -- never does), this statement's included: an upper bound on the statement's rows
+        -- that costs a function call, where counting them is a query. Below 4096 a statement
+        -- takes ON CONFLICT; at 4096 or more the count decides (16 rows), as before.
+        -- Only speed depends on it, never births (ON CONFLICT is right for any statement):
+        -- with track_counts off the counter stands still and every statement takes ON
+        -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
+        CASE kind WHEN 'row' THEN 'true' ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
+        CASE kind WHEN 'row' THEN ''
+             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END);
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION auto_birth_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('birth_auto_' || left(md5(p_collection), 16))::name $$;
+
+CREATE OR REPLACE FUNCTION update_birth_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('birth_upd_' || left(md5(p_collection), 16))::name $$;
+
+-- The update trigger: a row whose identity columns change gets its new code born (or, in a
+-- strict collection, is refused without a prior birth). It fires only when those columns
+-- change, so other updates cost nothing.
+CREATE OR REPLACE FUNCTION update_trigger_sql(c collection_registry, rel regclass, fn name) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('CREATE TRIGGER natal_birth_update AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) '
+                'EXECUTE FUNCTION %I.%I()',
+                string_agg(format('%I', k), ', '), rel,
+                string_agg(format('OLD.%I IS DISTINCT FROM NEW.%I', k, k), ' OR '),
+                natal_schema(), fn)
+  FROM (SELECT DISTINCT k FROM unnest(array_append(c.birth_code_key_columns, c.birth_code_column)) AS k
+        WHERE k IS NOT NULL) AS cols
+$$;
+
+-- A collection's census trigger: its identity columns, as the update trigger has them.
+CREATE OR REPLACE FUNCTION census_trigger_sql(c collection_registry, rel regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('CREATE TRIGGER natal_census_change AFTER DELETE OR TRUNCATE OR UPDATE OF %s ON %s '
+                'FOR EACH STATEMENT EXECUTE FUNCTION %I.census_changed()',
+                string_agg(format('%I', k), ', '), rel, natal_schema())
+  FROM (SELECT DISTINCT k FROM unnest(array_append(c.birth_code_key_columns, c.birth_code_column)) AS k
+        WHERE k IS NOT NULL) AS cols
+$$;
+
+-- Generated functions plan their queries once per session. Planned against a registry that
+-- was nearly empty, a probe by entity_code would stay a sequential scan for ever after;
+-- functions that probe (`probes`) run with sequential scans off, so they use the key index.
+-- A trigger function fires for whoever writes the table, and writes the registry, which
+-- only natal's definer may: it runs with the definer's rights (p_definer) and natal's own
+-- search_path, pg_temp last, so no object of the caller's can stand in for one of natal's.
+-- The gateway functions run inside create_entity, which does the same for them.
+CREATE OR REPLACE FUNCTION install_function(p_name name, p_signature text, p_returns text, p_body text,
+                                 p_probes boolean, p_definer boolean)
+RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  EXECUTE format('CREATE OR REPLACE FUNCTION %I.%I(%s) RETURNS %s LANGUAGE plpgsql %s %s AS %L',
+                 natal_schema(), p_name, p_signature, p_returns,
+                 CASE WHEN p_definer THEN format('SECURITY DEFINER SET search_path = %I, pg_temp', natal_schema())
+                      ELSE '' END,
+                 CASE WHEN p_probes THEN 'SET enable_seqscan = off' ELSE '' END, p_body);
+  EXECUTE format('REVOKE ALL ON FUNCTION %I.%I(%s) FROM PUBLIC', natal_schema(), p_name, p_signature);
+END
+$$;
+
+-- Wiring installs the census trigger next to the auto-birth trigger, and unwiring removes it.
+CREATE OR REPLACE FUNCTION wire(p_collection text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  src record;
+  upd text;
+  fn name := auto_birth_function(c.collection_name);
+  gw text;
+  rel regclass := collection_table(c);
+BEGIN
+  PERFORM assert_natal_role('admin');
+  -- One wiring of a collection at a time: a second one waits, then installs a fresh body.
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
+  SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
+  PERFORM assert_definer_acts_on(rel);
+  -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
+  PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode, true);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
+  IF src.kind = 'statement' THEN
+    EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s REFERENCING NEW TABLE AS natal_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', rel, natal_schema(), fn);
+  ELSE
+    EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION %I.%I()', rel, natal_schema(), fn);
+  END IF;
+  -- natal's own catalog tables are written by natal, not through the gateway.
+  gw := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(p_collection) END;
+  IF gw IS NOT NULL THEN
+    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false);
+  ELSE
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+  END IF;
+  -- and the update trigger, row-level, firing only when identity columns change
+  SELECT s.body INTO upd FROM auto_birth_source(p_collection, 'row') s;
+  PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode, true);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
+  EXECUTE update_trigger_sql(c, rel, update_birth_function(c.collection_name));
+  -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+  EXECUTE census_trigger_sql(c, rel);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER natal_census_change', rel);
+  INSERT INTO wired_trigger (collection_name, function_name, kind)
+  VALUES (c.collection_name, fn, src.kind)
+  ON CONFLICT (collection_name) DO UPDATE
+    SET function_name = EXCLUDED.function_name, kind = EXCLUDED.kind,
+        wired_by = session_user, wired_at = now();
+  PERFORM regenerate_create_entity();
+  RETURN src.kind;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unwire(p_collection text) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  was boolean := false;
+BEGIN
+  PERFORM assert_natal_role('admin');
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
+  IF rel IS NOT NULL THEN
+    was := EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+  END IF;
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+  DELETE FROM wired_trigger WHERE collection_name = c.collection_name;
+  PERFORM regenerate_create_entity();
+  RETURN was;
+END
+$$;
+
+-- A wired collection follows its configuration: re-wired when it can be, unwired when it
+-- no longer can (not governed, unclassified, no table).
+CREATE OR REPLACE FUNCTION rewire_if_wired(p_collection text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+BEGIN
+  PERFORM assert_natal_role('admin');
+  IF EXISTS (SELECT 1 FROM wired_trigger WHERE collection_name = p_collection) THEN
+    IF c.governance_role = 'governed' AND entity_code_sql(c, 'n') IS NOT NULL
+       AND collection_table(c) IS NOT NULL THEN
+      PERFORM wire(p_collection);
+    ELSE
+      PERFORM unwire(p_collection);
+    END IF;
+  END IF;
+END
+$$;
+
+-- A column collection's gateway probes the code columns of every column and legacy
+-- collection of its species (0003), so when one of them changes identity or species, the
+-- others' gateways must follow: re-wire the wired collections of the species but one.
+CREATE OR REPLACE FUNCTION rewire_species(p_species text, p_except text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+  SELECT rewire_if_wired(m.collection_name)
+  FROM species_collection_map m
+  WHERE m.species_code = p_species AND m.collection_name <> p_except
+  ORDER BY m.collection_name
+$$;

@@ -1,0 +1,250 @@
+/**
+ * The gate against database users who are not superusers, each attack tried as the role
+ * natal's role model gives that person (a server only: embedded there is one user and no
+ * roles). alice is natal's admin, oscar an operator, bob a reviewer, olga owns the data
+ * (a reader), app an application (a writer). The tables belong to app_owner.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { quoteIdent } from '../src/db/ident.js';
+import { Registry } from '../src/registry.js';
+import { dropNatalRoles, SERVER_URL } from './helpers/backends.js';
+import { rejects } from './helpers/setup.js';
+
+const unique = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
+
+describe(
+  'trust: the gate against every role that is not a superuser [server]',
+  SERVER_URL === undefined ? { skip: 'no PostgreSQL server (NATAL_TEST_DATABASE_URL)' } : {},
+  () => {
+    const schema = unique('natal');
+    const app = unique('app');
+    const suffix = randomBytes(3).toString('hex');
+    const people = { alice: 'admin', oscar: 'operator', bob: 'reviewer', olga: 'reader', app: 'writer' };
+    const login = (p: string) => `${p}_${suffix}`;
+    const appOwner = `app_owner_${suffix}`;
+    const q = quoteIdent(schema);
+    const a = quoteIdent(app);
+    let dba: pg.Client;
+    let registry: Registry;
+    const opened: Registry[] = [];
+    const clients: pg.Client[] = [];
+
+    function urlAs(role: string): string {
+      const u = new URL(SERVER_URL as string);
+      u.username = role;
+      return u.toString();
+    }
+    async function as(person: string): Promise<Registry> {
+      const r = await Registry.open({ db: urlAs(login(person)), schema });
+      opened.push(r);
+      return r;
+    }
+    async function sqlAs(person: string): Promise<pg.Client> {
+      const c = new pg.Client({ connectionString: urlAs(login(person)) });
+      await c.connect();
+      clients.push(c);
+      return c;
+    }
+    /** An error of a raw client: its SQLSTATE and message. */
+    async function refused(p: Promise<unknown>, state: string, message: RegExp): Promise<void> {
+      await assert.rejects(p, (e: { code?: string; message: string }) => {
+        assert.equal(e.code, state, e.message);
+        assert.match(e.message, message);
+        return true;
+      });
+    }
+
+    before(async () => {
+      dba = new pg.Client({ connectionString: SERVER_URL });
+      await dba.connect();
+      registry = await Registry.open({ db: SERVER_URL, schema });
+      await registry.init();
+      await dba.query(`CREATE ROLE ${quoteIdent(appOwner)} NOLOGIN`);
+      for (const p of Object.keys(people)) await dba.query(`CREATE ROLE ${quoteIdent(login(p))} LOGIN`);
+      await dba.query(`CREATE SCHEMA ${a} AUTHORIZATION ${quoteIdent(appOwner)}`);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
+        INSERT INTO ${a}.rules (code, name) SELECT 'DOM-' || lpad(g::text, 3, '0'), 'r' FROM generate_series(1, 5) g;
+        CREATE TABLE ${a}.other (id serial PRIMARY KEY, code text UNIQUE);
+        GRANT USAGE ON SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        GRANT INSERT ON ${a}.rules TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        RESET ROLE`);
+      // The DBA lets natal act on app_owner's tables, and gives each person a natal role.
+      await dba.query(`GRANT ${quoteIdent(appOwner)} TO ${quoteIdent(`${schema}_definer`)}`);
+      for (const [p, role] of Object.entries(people)) await registry.grantAccess(login(p), [role]);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+      await alice.addCollection({
+        table: `${app}.rules`,
+        species: 'SPE-DOM',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.addCollection({
+        table: `${app}.other`,
+        species: 'SPE-DOM',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.rules`, `${app}.other`]);
+    });
+
+    after(async () => {
+      for (const c of clients) await c.end().catch(() => undefined);
+      for (const r of opened) await r.close().catch(() => undefined);
+      await registry?.close();
+      await dba.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
+      await dba.query(`DROP SCHEMA IF EXISTS ${a} CASCADE`);
+      await dropNatalRoles(dba, schema);
+      for (const p of Object.keys(people)) await dba.query(`DROP ROLE IF EXISTS ${quoteIdent(login(p))}`);
+      await dba.query(`DROP ROLE IF EXISTS ${quoteIdent(appOwner)}`);
+      await dba.end();
+    });
+
+    test('natal access lists who holds which role; only an admin grants', async () => {
+      const list = await (await as('olga')).access();
+      assert.deepEqual(
+        list.filter((e) => e.login.endsWith(suffix)),
+        Object.entries(people)
+          .map(([p, role]) => ({ login: login(p), roles: [role] }))
+          .sort((x, y) => x.login.localeCompare(y.login)),
+      );
+      await rejects(
+        (await as('oscar')).grantAccess(login('oscar'), ['admin']),
+        'NOT_PERMITTED',
+        new RegExp(`${login('oscar')} is not a natal admin; natal access grant ${login('oscar')} admin`),
+      );
+      const plan = await (await as('oscar')).plan([`${app}.rules`]);
+      await rejects(
+        (await as('olga')).approve(plan.plan_id, 'review'),
+        'NOT_PERMITTED',
+        new RegExp(`${login('olga')} is not a natal reviewer; natal access grant ${login('olga')} reviewer`),
+      );
+    });
+
+    test('temp tables cannot stand in for natal’s: a fake review and permit apply nothing', async () => {
+      const oscar = await as('oscar');
+      const plan = await oscar.plan([`${app}.rules`]);
+      const c = await sqlAs('oscar');
+      await c.query(`CREATE TEMP TABLE backfill_approval AS SELECT * FROM ${q}.backfill_approval WITH NO DATA;
+        CREATE TEMP TABLE operation_freeze AS SELECT * FROM ${q}.operation_freeze WITH NO DATA;
+        CREATE TEMP TABLE backfill_plan AS SELECT * FROM ${q}.backfill_plan;
+        SET search_path = pg_temp, ${q}`);
+      const fp = (
+        await c.query(`SELECT fingerprint FROM ${q}.backfill_plan WHERE plan_id = $1`, [plan.plan_id])
+      ).rows[0]?.fingerprint;
+      await c.query(
+        `INSERT INTO pg_temp.backfill_approval (approval_id, plan_id, kind, actor, fingerprint, approved_at)
+                     VALUES (1, $1, 'review', 'bob', $2, now()), (2, $1, 'permit', $3, $2, now())`,
+        [plan.plan_id, fp, login('olga')],
+      );
+      await refused(c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan.plan_id]), 'NB017', /has no review/);
+      await refused(
+        c.query(`INSERT INTO ${q}.backfill_approval (plan_id, kind, fingerprint) VALUES ($1, 'review', $2)`, [
+          plan.plan_id,
+          fp,
+        ]),
+        '42501',
+        /permission denied/,
+      );
+    });
+
+    test('natal’s admin cannot rewrite history: no trigger to disable, no row to change', async () => {
+      const c = await sqlAs('alice');
+      await refused(
+        c.query(`ALTER TABLE ${q}.backfill_approval DISABLE TRIGGER ALL`),
+        '42501',
+        /must be owner/,
+      );
+      for (const sql of [
+        `UPDATE ${q}.birth_backfill_ledger SET actor = 'x'`,
+        `DELETE FROM ${q}.birth_backfill_ledger`,
+        `TRUNCATE ${q}.birth_backfill_ledger`,
+        `INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin, governance_role, operation) VALUES ('DOM-900', 'x', 'SPE-DOM', 'atom', 'x', 'governed', 'gateway')`,
+        `UPDATE ${q}.collection_registry SET owner = 'x'`,
+      ]) {
+        await refused(c.query(sql), '42501', /permission denied/);
+      }
+    });
+
+    test('author, reviewer and permitter are three roles: an admin who owns the data cannot permit her own plan', async () => {
+      const alice = await as('alice');
+      await dba.query(`GRANT ${quoteIdent(`${schema}_operator`)} TO ${quoteIdent(login('alice'))}`);
+      await alice.setCollection(`${app}.other`, { owner: login('alice') });
+      await dba.query(
+        `INSERT INTO ${a}.other (code) SELECT 'DOM-' || (500 + g) FROM generate_series(1, 3) g`,
+      );
+      // (rows inserted by app_owner's DBA session were born by the trigger; these 3 are)
+      const plan = await alice.plan([`${app}.other`]).catch((e: Error) => e);
+      if (plan instanceof Error) {
+        assert.match(plan.message, /nothing to plan/);
+        return;
+      }
+      await rejects(
+        alice.approve(plan.plan_id, 'permit'),
+        'APPROVAL_REFUSED',
+        /wrote plan \d+ and cannot permit it/,
+      );
+      await (await as('bob')).approve(plan.plan_id, 'review');
+      await rejects(
+        (await as('bob')).approve(plan.plan_id, 'permit'),
+        'APPROVAL_REFUSED',
+        /already gave plan \d+ its review/,
+      );
+      await dba.query(`REVOKE ${quoteIdent(`${schema}_operator`)} FROM ${quoteIdent(login('alice'))}`);
+    });
+
+    test('an owner must be a role that exists', async () => {
+      await rejects(
+        (await as('alice')).setCollection(`${app}.rules`, { owner: 'nobody_such_role' }),
+        'INVALID_ARGUMENT',
+        /owner nobody_such_role is not a database role/,
+      );
+    });
+
+    test('an application needs only natal_writer: its rows are born, it cannot forge a birth', async () => {
+      const c = await sqlAs('app');
+      await c.query(`INSERT INTO ${a}.rules (code, name) VALUES ('DOM-100', 'by the app')`);
+      const born = await dba.query(
+        `SELECT operation::text FROM ${q}.birth_registry WHERE entity_code = 'DOM-100'`,
+      );
+      assert.equal(born.rows[0]?.operation, 'trigger');
+      const created = await c.query(`SELECT ${q}.create_entity($1, '{"name": "first"}', 'app') AS b`, [
+        `${app}.rules`,
+      ]);
+      assert.match(created.rows[0]?.b.entity_code, /^DOM-\d+$/);
+      await refused(
+        c.query(
+          `INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin, governance_role, operation) VALUES ('DOM-901', $1, 'SPE-DOM', 'atom', 'x', 'governed', 'gateway')`,
+          [`${app}.rules`],
+        ),
+        '42501',
+        /permission denied/,
+      );
+      // The gateway inserts with natal's rights, so only into a table the app may insert into.
+      await refused(
+        c.query(`SELECT ${q}.create_entity($1, '{}', 'app')`, [`${app}.other`]),
+        'NB025',
+        /may not insert into/,
+      );
+      await refused(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
+    });
+
+    test('the hash chain shows what a superuser rewrote', async () => {
+      const v0 = await registry.verifyLedger();
+      assert.equal(v0.ok, true);
+      assert.ok(v0.rows > 0);
+      await dba.query(`BEGIN; SET LOCAL session_replication_role = replica;
+        UPDATE ${q}.birth_backfill_ledger SET actor = 'someone else' WHERE ledger_id = (SELECT min(ledger_id) FROM ${q}.birth_backfill_ledger);
+        COMMIT`);
+      const v1 = await (await as('olga')).verifyLedger();
+      assert.equal(v1.ok, false);
+      assert.equal(v1.first_broken?.table, 'birth_backfill_ledger');
+      assert.match(v1.first_broken?.why ?? '', /content does not match its hash/);
+    });
+  },
+);
