@@ -6,6 +6,7 @@
 export type NatalErrorCode =
   | 'USAGE'
   | 'CONNECT_FAILED'
+  | 'CONNECTION_LOST'
   | 'DATA_DIR_IN_USE'
   | 'DATABASE_CLOSED'
   | 'SERVER_TOO_OLD'
@@ -75,6 +76,7 @@ export const SqlState = {
   invalidTextRepresentation: '22P02',
   raiseException: 'P0001',
   adminShutdown: '57P01',
+  crashShutdown: '57P02',
   cannotConnectNow: '57P03',
 } as const;
 
@@ -129,6 +131,31 @@ export function sqlState(err: unknown): string | undefined {
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
   return undefined;
+}
+
+/** Node's socket errors that mean the connection is gone. */
+const SOCKET_GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * The session is gone: its server ended it (pg_terminate_backend, a shutdown or restart:
+ * 57P01–57P03), the connection failed (class 08), the socket dropped, or the driver says
+ * so (`Connection terminated unexpectedly`, a client no longer queryable).
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if (err instanceof NatalError) return err.code === 'CONNECTION_LOST';
+  // Before the SQLSTATE: EPIPE has the shape of one.
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && SOCKET_GONE.has(code)) return true;
+  const state = sqlState(err);
+  if (state) return state.startsWith('08') || /^57P0[123]$/.test(state);
+  return /^Connection terminated|is not queryable/.test(errorMessage(err));
 }
 
 export function errorMessage(err: unknown): string {

@@ -441,4 +441,67 @@ eachBackend('report', (backend) => {
     await fails(1, /plan 999999 does not exist/, 'report', '--plan', '999999');
     await fails(1, /run 999999 does not exist/, 'report', '--run', '999999');
   });
+
+  test('text people typed (a note, a freeze reason, an owner) is text in the Markdown, never structure', async () => {
+    const note = 'fine\n# Approved by the board\n- [x] signed';
+    const reason = 'audit | week *urgent*\n1. stop';
+    const owner = '*ops* | [team]';
+    await w.registry.setCollection(t('spare'), { owner });
+    const plan = (await (await people.as('author')).plan([t('spare')])).plan_id;
+    await (await people.as('reviewer')).approve(plan, 'review', note);
+    await (await people.as('author')).freeze(t('spare'), reason);
+    try {
+      const r = await w.registry.report({ plan });
+      assert.ok(
+        r.steps.some((s) => s.summary.includes(note)),
+        'the JSON report keeps the note as typed',
+      );
+      assert.ok(r.not_done.some((d) => d.why.endsWith(`: ${reason}`)));
+      assert.ok(r.not_done.some((d) => d.why.includes(`(${owner})`)));
+      const md = renderMarkdown(r);
+      const lines = md.split('\n');
+
+      // Headings: exactly the report's own, in order.
+      const headings = lines.filter((l) => /^ {0,3}#/.test(l));
+      assert.equal(headings.length, 1 + SECTIONS.length, headings.join('\n'));
+      assert.equal(headings[0], `# ${r.title}`);
+      SECTIONS.forEach((s, i) =>
+        assert.ok(headings[i + 1]?.startsWith('## ') && headings[i + 1]?.includes(s)),
+      );
+      // List items: one per step (ordered) and one per thing not done (bullets), nothing else.
+      const items = lines.filter((l) => /^ {0,3}([-+*]|\d+[.)])( |$)/.test(l));
+      assert.deepEqual(
+        items.map((l) => (l.startsWith('- ') ? '-' : '1.')),
+        [...r.steps.map(() => '1.'), ...r.not_done.map(() => '-')],
+        items.join('\n'),
+      );
+      // No block quote, thematic break or setext underline.
+      assert.deepEqual(
+        lines.filter((l) => /^ {0,3}(>|(=+|-+|\*+|_+) *$)/.test(l)),
+        [],
+      );
+      // Tables: every row has its header's cells (escaped pipes are text, not cell borders).
+      const cells = (l: string) => l.replace(/\\./g, '').split('|').length;
+      const rows = lines.filter((l) => l.startsWith('|'));
+      assert.equal(rows.length, r.outcome.length + r.key_numbers.length + r.targets.length + 6);
+      lines.forEach((l, i) => {
+        if (l.startsWith('|') && lines[i - 1]?.startsWith('|'))
+          assert.equal(cells(l), cells(lines[i - 1] as string), l);
+      });
+      // No emphasis, link or HTML opened by the text: every *, [, <, ` and | outside a table is escaped.
+      const bare = lines
+        .filter((l) => !l.startsWith('|'))
+        .join('\n')
+        .replace(/\\./g, '');
+      assert.doesNotMatch(bare, /[*[\]<`|]/);
+
+      // Still readable: the text as typed, its line breaks shown as ⏎.
+      const text = md.replace(/\\(.)/g, '$1');
+      assert.ok(text.includes(`"${note.replace(/\n/g, ' ⏎ ')}"`), 'the note is readable in the Markdown');
+      assert.ok(text.includes(reason.replace(/\n/g, ' ⏎ ')), 'the freeze reason is readable in the Markdown');
+      assert.ok(text.includes(`(${owner})`), 'the owner is readable in the Markdown');
+    } finally {
+      await w.registry.unfreeze(t('spare'));
+    }
+  });
 });

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backend, Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
+import { errorMessage, isConnectionLost, NatalError } from '../errors.js';
 
 /** Rows per batch unless told otherwise: measured in docs/BENCHMARKS.md (npm run bench -- backfill). */
 export const DEFAULT_BATCH_SIZE = 50_000;
@@ -66,10 +67,22 @@ export async function applyPlan(
   const lanes = db.kind === 'embedded' ? 1 : (options.lanes ?? DEFAULT_LANES);
   const started = performance.now();
   return db.session(async (s) => {
-    const begun = await s.query<{ run_id: number }>(
-      `SELECT ${ns}.apply_begin($1::bigint, $2::int, $3::bigint) AS run_id`,
-      [planId, batchSize, options.resume ?? null],
-    );
+    const begun = await s
+      .query<{ run_id: number }>(`SELECT ${ns}.apply_begin($1::bigint, $2::int, $3::bigint) AS run_id`, [
+        planId,
+        batchSize,
+        options.resume ?? null,
+      ])
+      .catch((err: unknown) => {
+        // Whether a run began is not known here; a plain apply names it if one did.
+        if (!isConnectionLost(err)) throw err;
+        throw new NatalError(
+          'CONNECTION_LOST',
+          `the connection to the database was lost while the apply of plan ${planId} began (${reason(err)}); ` +
+            `run natal apply ${planId} again: it names the run to resume if one began`,
+          { cause: err },
+        );
+      });
     const runId = Number(begun.rows[0]?.run_id);
     try {
       const state = await s.query<{ expected: number; born: number }>(
@@ -159,10 +172,34 @@ export async function applyPlan(
       };
     } catch (err) {
       // The run stays resumable; the lock is given back for whoever resumes it.
-      await s.query(`SELECT ${ns}.apply_release()`).catch(() => undefined);
+      // A session lost while it waited (for another lane) shows it here, not in `err`: the
+      // other lane is then refused, for the lock went with the lost session.
+      const lost = await s.query(`SELECT ${ns}.apply_release()`).then(
+        () => false,
+        (e: unknown) => isConnectionLost(e),
+      );
+      if (lost || isConnectionLost(err)) {
+        // What the run committed stays, and its cursor says how far it got: --resume
+        // continues from there (the lock went with the lost session, or was given back).
+        throw Object.assign(
+          new NatalError(
+            'CONNECTION_LOST',
+            `the connection to the database was lost during run ${runId} of plan ${planId}; ` +
+              `the run is resumable: natal apply ${planId} --resume ${runId}`,
+            { cause: err },
+          ),
+          { runId },
+        );
+      }
       throw Object.assign(err as object, { runId });
     }
   });
+}
+
+/** The driver's first line, without the wrapper's words when it has already wrapped it. */
+function reason(err: unknown): string {
+  const cause = err instanceof NatalError && err.cause !== undefined ? err.cause : err;
+  return (errorMessage(cause).split('\n')[0] ?? '').trim() || 'the connection ended';
 }
 
 /** Runs `fn` with `n` more sessions of the backend, each held until it returns. */

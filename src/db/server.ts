@@ -1,6 +1,6 @@
 /** The server backend: any PostgreSQL 13+ reached by URL, through a `pg` pool. */
 import pg from 'pg';
-import { errorMessage, fromSqlError, NatalError, SqlState, sqlState } from '../errors.js';
+import { errorMessage, fromSqlError, isConnectionLost, NatalError, SqlState, sqlState } from '../errors.js';
 import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
 import { quoteIdent } from './ident.js';
 
@@ -25,8 +25,19 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
-/** natal's own SQL errors become NatalErrors here, for every caller. */
+/**
+ * natal's own SQL errors become NatalErrors here, for every caller; so does a connection
+ * lost under a statement (a caller that knows more, like the apply, says more).
+ */
 function rethrow(err: unknown): never {
+  if (isConnectionLost(err)) {
+    const why = (errorMessage(err).split('\n')[0] ?? '').trim() || 'the connection ended';
+    throw new NatalError(
+      'CONNECTION_LOST',
+      `the connection to the database was lost (${why}); check the server, then run the command again`,
+      { cause: err },
+    );
+  }
   throw fromSqlError(err);
 }
 
@@ -93,9 +104,9 @@ class ServerBackend extends BaseBackend {
   }
 
   protected async runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(rethrow);
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN').catch(rethrow);
       const result = await fn(wrap(client));
       // Deferred checks (natal's run gate) speak at commit: their errors are natal's too.
       await client.query('COMMIT').catch(rethrow);
@@ -109,7 +120,7 @@ class ServerBackend extends BaseBackend {
   }
 
   protected async runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(rethrow);
     let failed = false;
     try {
       return await fn(wrap(client));
@@ -157,8 +168,14 @@ export async function openServer(
     types: typeParsers,
     application_name: 'natal',
   });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server (terminated, restarted, the network gone) must not crash the
+  // process with an unhandled 'error' event: idle in the pool, the pool hears it; checked
+  // out, the client's own listener does (from its first moment to its last), and the
+  // statement in flight or the next one fails and says why.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const as = options.as;
   if (as !== undefined) {
     pool.on('connect', (client) => {

@@ -4,10 +4,33 @@ import type { Report } from './types.js';
 
 const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
 
-/** A table cell: pipes and line breaks would break the row. */
+const ALWAYS = new Set(['\\', '`', '*', '[', ']', '<', '>', '|', '~', '#', '&']);
+const WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * Text as Markdown text, never structure. Every text of a report goes through here on its
+ * way into the Markdown, for any of it may hold what people typed (approval notes, freeze
+ * reasons, actor, owner and collection names), alone or inside natal's own sentences.
+ * Markdown punctuation is backslash-escaped (`_` only where it could open or close
+ * emphasis, so `dot_domain_rules` stays as it is), a line break becomes a visible ` ⏎ `
+ * (the text stays on its line, so it can start no block), and what could open a block at
+ * the start of the text (`-`, `+`, `=`, `1.`, `1)`, indentation) is escaped or trimmed.
+ */
+export function mdText(s: string): string {
+  const flat = s.replace(/\r\n|\r|\n/g, ' ⏎ ').trim();
+  let out = '';
+  for (let i = 0; i < flat.length; i++) {
+    const c = flat[i] as string;
+    const intraword = c === '_' && WORD.test(flat[i - 1] ?? '') && WORD.test(flat[i + 1] ?? '');
+    out += ALWAYS.has(c) || (c === '_' && !intraword) ? `\\${c}` : c;
+  }
+  return out.replace(/^[-+=]/, '\\$&').replace(/^(\d+)([.)])/, '$1\\$2');
+}
+
+/** A table cell: a number, or text (pipes and line breaks escaped with the rest). */
 function cell(v: string | number | null): string {
   if (v === null) return '-';
-  return (typeof v === 'number' ? n(v) : v).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return typeof v === 'number' ? n(v) : mdText(v);
 }
 
 /** Columns of numbers are right-aligned, others left. */
@@ -20,7 +43,9 @@ function table(headers: string[], rows: (string | number | null)[][]): string[] 
   ];
 }
 
+/** A code span, for natal's own commands (digits and words only: nothing to escape). */
 const code = (s: string) => `\`${s}\``;
+const t = mdText;
 
 function liveLine(r: Report): string {
   const m = r.live_mutation;
@@ -31,8 +56,8 @@ function liveLine(r: Report): string {
       : 'YES, removal of births a run had written (not additive; undone only by a new plan)';
   return (
     `Live mutation: ${kind}. Births written ${n(m.births_written)}, removed ${n(m.births_removed)}, ` +
-    `net births ${n(m.net_births)}. Committed: ${m.committed.join('; ') || 'nothing'}. ` +
-    `NOT committed: ${m.not_committed.join('; ') || 'nothing'}.`
+    `net births ${n(m.net_births)}. Committed: ${m.committed.map(t).join('; ') || 'nothing'}. ` +
+    `NOT committed: ${m.not_committed.map(t).join('; ') || 'nothing'}.`
   );
 }
 
@@ -41,19 +66,19 @@ export function renderMarkdown(r: Report): string {
   const plan = (id: number) => (many ? [id] : []);
   const planCol = many ? ['Plan'] : [];
   const out: string[] = [
-    `# ${r.title}`,
+    `# ${t(r.title)}`,
     '',
-    `Date: ${r.date} · Mode: ${r.mode} · Status: ${r.status} (${r.status_note})`,
+    `Date: ${t(r.date)} · Mode: ${t(r.mode)} · Status: ${t(r.status)} (${t(r.status_note)})`,
     '',
     liveLine(r),
     '',
     '## What changed (one line)',
     '',
-    r.what_changed,
+    t(r.what_changed),
     '',
     '## Outcome vs goal',
     '',
-    ...r.plans.map((p) => `${many ? `Plan ${p.plan_id}: f` : 'F'}rom ${p.before} to ${p.after}.`),
+    ...r.plans.map((p) => `${many ? `Plan ${p.plan_id}: f` : 'F'}rom ${t(p.before)} to ${t(p.after)}.`),
     '',
     ...table(
       [...planCol, 'Collection', 'Before', 'Gap at plan', 'After', 'Gap after'],
@@ -73,20 +98,20 @@ export function renderMarkdown(r: Report): string {
     `## The ${r.targets.length} backfill target(s)`,
     '',
     r.targets.length
-      ? `${r.targets.map((t) => `${t.collection} ${n(t.expected)}`).join(' · ')} = ${n(r.targets.reduce((a, t) => a + t.expected, 0))} expected.`
+      ? `${r.targets.map((x) => `${t(x.collection)} ${n(x.expected)}`).join(' · ')} = ${n(r.targets.reduce((a, x) => a + x.expected, 0))} expected.`
       : 'No collection was eligible.',
     '',
     ...table(
       [...planCol, 'Collection', 'Expected', 'Rehearsed', 'Rerun delta', 'Born', 'Gap after', 'Removed'],
-      r.targets.map((t) => [
-        ...plan(t.plan_id),
-        t.collection,
-        t.expected,
-        t.rehearsed,
-        t.rerun_delta,
-        t.born,
-        t.gap_after,
-        t.removed,
+      r.targets.map((x) => [
+        ...plan(x.plan_id),
+        x.collection,
+        x.expected,
+        x.rehearsed,
+        x.rerun_delta,
+        x.born,
+        x.gap_after,
+        x.removed,
       ]),
     ),
     '',
@@ -94,9 +119,9 @@ export function renderMarkdown(r: Report): string {
     '',
     ...r.steps.map(
       (s, i) =>
-        `${i + 1}. ${s.step}${many ? ` (plan ${s.plan_id})` : ''}${s.run_id ? ` run ${s.run_id}` : ''} — ` +
+        `${i + 1}. ${t(s.step)}${many ? ` (plan ${s.plan_id})` : ''}${s.run_id ? ` run ${s.run_id}` : ''} — ` +
         `${s.approval_id !== null ? `approval #${s.approval_id}` : s.ledger_ids.length ? `ledger ${ledgerIdText(s.ledger_ids)}` : 'no ledger row yet'} — ` +
-        `${s.actor} — ${s.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} — ${s.summary}`,
+        `${t(s.actor)} — ${t(s.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} — ${t(s.summary)}`,
     ),
     '',
     '## Rollback',
@@ -112,7 +137,7 @@ export function renderMarkdown(r: Report): string {
     ...(r.not_done.length
       ? r.not_done.map(
           (d) =>
-            `- ${many ? `plan ${d.plan_id}: ` : ''}${d.what}: ${d.why}${d.next ? ` — next: ${d.next}` : ''}`,
+            `- ${many ? `plan ${d.plan_id}: ` : ''}${t(d.what)}: ${t(d.why)}${d.next ? ` — next: ${t(d.next)}` : ''}`,
         )
       : ['Nothing: every step of the backfill is recorded as done.']),
     '',
