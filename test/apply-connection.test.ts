@@ -12,7 +12,7 @@ import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
 import { grant } from './helpers/actors.js';
-import { SERVER_URL } from './helpers/backends.js';
+import { SERVER_URL, dropNatalRoles } from './helpers/backends.js';
 import { type CliResult, NATAL_BIN, natal } from './helpers/cli.js';
 
 const unique = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
@@ -77,6 +77,7 @@ describe(
     after(async () => {
       for (const r of [...opened, registry]) await r?.close().catch(() => undefined);
       await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
+      await dropNatalRoles(admin, schema);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(app)} CASCADE`);
       for (const role of Object.values(roles)) {
         await admin.query(`DROP OWNED BY ${quoteIdent(role)}`).catch(() => undefined);
@@ -98,7 +99,7 @@ describe(
         await registry.addCollection({ table: `${app}.${name}`, species: 'SPE-ROW', owner: roles.owner })
       ).collection_name;
       await registry.wire([c]);
-      for (const role of Object.values(roles)) await grant(admin, role, [schema, app]);
+      for (const [person, role] of Object.entries(roles)) await grant(admin, role, schema, person);
       const plan = (await registry.plan([c])).plan_id;
       await (await login(roles.reviewer)).approve(plan, 'review');
       await (await login(roles.owner)).approve(plan, 'permit');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { quoteIdent } from '../src/db/ident.js';
+import { NatalError } from '../src/errors.js';
 import { Registry } from '../src/registry.js';
 import { type Actors, actors } from './helpers/actors.js';
 import { eachBackend } from './helpers/backends.js';
@@ -398,6 +399,59 @@ eachBackend('backfill', (backend) => {
     const b0 = await births();
     await rejects((await author()).apply(plan), 'PLAN_STALE', /missing codes .* changed/);
     assert.equal(await births(), b0);
+  });
+
+  test('an apply births exactly the approved set: a row that appears without its trigger stops it as stale', async () => {
+    const a = await collection(30);
+    const plan = await approved([a]);
+    const b0 = await births();
+    // On one session, as natal apply does: begin (the ranges are pinned), then in the last
+    // range a row goes and another comes with the triggers off, then the ranges are written.
+    const outcome = await w.registry.db.session(async (s) => {
+      const one = async (sql: string, params: unknown[] = []) =>
+        (await s.query<Record<string, unknown>>(sql, params)).rows[0];
+      const run = Number((await one(`SELECT ${w.ns}.apply_begin($1, 10) AS r`, [plan]))?.r);
+      await s.exec(`ALTER TABLE ${a} DISABLE TRIGGER USER; DELETE FROM ${a} WHERE id = 25;
+                    INSERT INTO ${a} VALUES (1000, 'unapproved'); ALTER TABLE ${a} ENABLE TRIGGER USER`);
+      try {
+        for (;;) {
+          const next = await one(
+            `SELECT collection_name AS c, after_key::text AS f, upto_key::text AS u FROM ${w.ns}.apply_next($1, 10, 1)`,
+            [run],
+          );
+          if (!next) return { run, error: undefined };
+          await s.query(`SELECT ${w.ns}.apply_range($1, $2, $3::jsonb, $4::jsonb)`, [
+            run,
+            next.c,
+            next.f,
+            next.u,
+          ]);
+          await s.query(`SELECT ${w.ns}.apply_advance($1, $2, $3::jsonb)`, [run, next.c, next.u]);
+        }
+      } catch (err) {
+        return { run, error: err };
+      } finally {
+        await s.query(`SELECT ${w.ns}.apply_stop($1, 'stale')`, [run]);
+      }
+    });
+    assert.ok(outcome.error instanceof NatalError, String(outcome.error));
+    assert.equal((outcome.error as NatalError).code, 'PLAN_STALE');
+    assert.match(
+      (outcome.error as NatalError).message,
+      /range 3 of .* would birth 10 rows where 10 were approved \(the same number of other rows\)/,
+    );
+    // The first two ranges' births stay; nothing of the third; the run ended, and said why.
+    assert.equal(await births(), b0 + 20);
+    const run = (
+      await w.sql(`SELECT status::text FROM ${w.ns}.backfill_run WHERE run_id = $1`, [outcome.run])
+    )[0];
+    assert.equal(run?.status, 'failed');
+    const ledger = await w.registry.ledger({ run: outcome.run });
+    assert.equal(ledger.at(-1)?.detail.ended, 'stale');
+    // A new plan takes the rest, the unapproved row with it, once approved.
+    const again = await approved([a]);
+    assert.equal((await w.registry.getPlan(again)).expected_total, 10);
+    assert.equal((await (await author()).apply(again)).gap_after, 0);
   });
 
   test('refused: a plan already applied', async () => {

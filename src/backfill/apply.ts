@@ -171,6 +171,12 @@ export async function applyPlan(
         seconds: (performance.now() - started) / 1000,
       };
     } catch (err) {
+      // A range that would birth other rows than were approved there: the run ends here, its
+      // births so far stay (the ledger says so), and a new plan takes the rest.
+      if (err instanceof NatalError && err.code === 'PLAN_STALE') {
+        await s.query(`SELECT ${ns}.apply_stop($1::bigint, $2)`, [runId, err.message]).catch(() => undefined);
+        throw Object.assign(err, { runId });
+      }
       // The run stays resumable; the lock is given back for whoever resumes it.
       // A session lost while it waited (for another lane) shows it here, not in `err`: the
       // other lane is then refused, for the lock went with the lost session.
