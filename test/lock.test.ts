@@ -207,7 +207,7 @@ describe('data directory lock [embedded]', () => {
       const dir = freshDataDir();
       writeFileSync(join(dir, LOCK_FILE), content());
       await race(dir, 5, 'registry', 'natal');
-      for (let round = 0; round < 30; round++) {
+      for (let round = 0; round < 15; round++) {
         const dir = mkdtempSync(join(process.env.NATAL_TEST_TMP ?? tmpdir(), 'lock-'));
         writeFileSync(join(dir, LOCK_FILE), content());
         await race(dir, 5, 'lock', `round ${round}`);
