@@ -3,6 +3,7 @@
  * apply, rollback), in the seed's shape, from what the registry recorded and nothing else.
  * buildReport returns it as data; renderMarkdown writes it as the seed's Markdown.
  */
+import { verifyChain } from '../backfill/chain.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
 import { describeOperation, type Operation, type OperationNumbers } from './operation.js';
@@ -70,6 +71,11 @@ async function selectPlans(ctx: Ctx, s: ReportSelection): Promise<number[]> {
   return latest;
 }
 
+async function chainOf(ctx: Ctx): Promise<Report['chain']> {
+  const v = await verifyChain(ctx);
+  return { head: v.head, rows: v.rows, ok: v.ok };
+}
+
 export async function buildReport(ctx: Ctx, selection: ReportSelection = {}): Promise<Report> {
   const planIds = await selectPlans(ctx, selection);
   const records = await readRecords(ctx, planIds);
@@ -91,6 +97,7 @@ export async function buildReport(ctx: Ctx, selection: ReportSelection = {}): Pr
         .at(-1) as string
     ).slice(0, 10),
     generated_at: new Date().toISOString(),
+    chain: await chainOf(ctx),
     selection: Object.fromEntries(
       Object.entries(selection).filter(([, v]) => v !== undefined),
     ) as ReportSelection,

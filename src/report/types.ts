@@ -126,6 +126,12 @@ export interface Report {
   /** The day (UTC) of the last recorded step. */
   date: string;
   generated_at: string;
+  /**
+   * The hash chain over the ledger and the approvals when the report was made: its head
+   * (keep it: a later `natal ledger --verify` that ends elsewhere, or breaks before it,
+   * shows the history was rewritten), how many rows it links, and whether it held.
+   */
+  chain: { head: string; rows: number; ok: boolean };
   selection: ReportSelection;
   mode: string;
   status: string;
