@@ -171,17 +171,46 @@ eachBackend('README walkthrough', (backend) => {
   });
 
   test('the walkthrough is refused before the review and the permit', async () => {
-    // The README's claim, on a fresh embedded database: plan, then apply without approvals.
-    if (backend.name === 'server') return; // the server walkthrough above runs approve first
-    const dir = backend.freshDataDir();
-    const r = await Registry.open({ dataDir: dir });
-    await r.db.exec(block('readme-sql'));
-    await r.close();
-    const run = (...a: string[]) => natal([...a, '--data-dir', dir]);
-    for (const l of commandLines().lines.slice(0, 9)) assert.equal((await run(...l.args)).code, 0, l.text);
-    const refused = await run('apply', '1');
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /plan 1 has no review/);
+    // The README's claim, on a fresh database: plan, then apply without approvals.
+    const suffix = randomBytes(4).toString('hex');
+    const database = `natal_refused_${suffix}`;
+    let admin: pg.Client | undefined;
+    let target: string[];
+    try {
+      if (backend.name === 'server') {
+        admin = new pg.Client({ connectionString: SERVER_URL });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${quoteIdent(database)}`);
+        const u = new URL(SERVER_URL as string);
+        u.pathname = `/${database}`;
+        target = ['--db', u.toString()];
+      } else {
+        target = ['--data-dir', backend.freshDataDir()];
+      }
+      const r =
+        backend.name === 'server'
+          ? await Registry.open({ db: target[1] })
+          : await Registry.open({ dataDir: target[1] });
+      await r.db.exec(block('readme-sql'));
+      await r.close();
+      const run = (...a: string[]) => natal([...a, ...target]);
+      const lines = commandLines().lines;
+      const planned = lines.findIndex((l) => l.args[0] === 'plan');
+      // the README's lines up to its plan, as its owner (alice) runs them
+      for (const l of lines.slice(0, planned + 1)) {
+        assert.equal(l.user, 'alice', l.text);
+        const res = await run(...l.args);
+        assert.equal(res.code, 0, `${l.text}\n${res.stderr}`);
+      }
+      const refused = await run('apply', '1');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /plan 1 has no review/);
+    } finally {
+      if (admin) {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+        await admin.end();
+      }
+    }
   });
 });
 
