@@ -112,8 +112,18 @@ eachBackend('cli catalog commands', (backend) => {
     await fails(1, /staging, not governed/, 'wire', `${app}.staging`);
     await fails(2, /name the tables to wire, or give --all/, 'wire');
     await fails(2, /not both/, 'wire', orders, '--all');
-    const all = JSON.parse(await ok('wire', '--all', '--json')) as { wired: unknown[]; not_wired: unknown[] };
-    assert.ok(all.wired.length >= 3);
+    const all = JSON.parse(await ok('wire', '--all', '--json')) as {
+      wired: { collection_name: string }[];
+      not_wired: { collection_name: string }[];
+    };
+    assert.deepEqual(
+      all.wired.map((x) => x.collection_name),
+      [orders, `${schema}.collection_registry`, `${schema}.entity_species`],
+    );
+    assert.deepEqual(
+      all.not_wired.map((x) => x.collection_name),
+      [`${a}.ghost`],
+    );
     const inventory = JSON.parse(await ok('triggers', '--json')) as {
       collection_name: string;
       functional: boolean;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { NATAL_VERSION } from '../src/paths.js';
@@ -143,7 +143,23 @@ eachBackend('cli init and doctor', (backend) => {
   });
 });
 
-test('freshDataDir copies an initialised template', () => {
-  const d = freshDataDir();
-  rmSync(d, { recursive: true, force: true });
-});
+test(
+  'freshDataDir copies an initialised template',
+  { skip: process.env.NATAL_TEST_PGLITE_TEMPLATE ? false : 'no template: run through dist/test/run.js' },
+  () => {
+    const d = freshDataDir();
+    try {
+      // the run's template: one PGlite data directory, initdb done (PG_VERSION is written last)
+      assert.deepEqual(readdirSync(d), ['pgdata']);
+      assert.match(readFileSync(join(d, 'pgdata', 'PG_VERSION'), 'utf8'), /^\d+\n$/);
+      assert.ok(statSync(join(d, 'pgdata', 'global', 'pg_control')).isFile(), 'pg_control copied');
+      // a copy, not the template itself, and a new one each call
+      assert.notEqual(d, process.env.NATAL_TEST_PGLITE_TEMPLATE);
+      const e = freshDataDir();
+      assert.notEqual(e, d);
+      rmSync(e, { recursive: true, force: true });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  },
+);

@@ -70,33 +70,59 @@ eachBackend('birth-first gateway', (backend) => {
   });
 
   test('a code already born anywhere, or taken by a row, is skipped', async () => {
-    await w.registry.db.exec(`INSERT INTO ${w.a}.plain VALUES (1, 'DOM-069'), (2, 'DOM-070')`);
-    const birth = await w.registry.create(name('rules'), { name: 'next' });
-    assert.equal(birth.entity_code, 'DOM-071');
+    // A species of its own, so that no other test's codes count: SKP-001 … SKP-003 in the
+    // data, SKP-004 in a row of a sibling collection with no birth (its trigger disabled),
+    // SKP-005 born (for another collection) with no row.
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.skip_a (id serial PRIMARY KEY, code text UNIQUE, name text);
+      INSERT INTO ${w.a}.skip_a (code) VALUES ('SKP-001'), ('SKP-002'), ('SKP-003');
+      CREATE TABLE ${w.a}.skip_b (id int PRIMARY KEY, code text);`);
+    await w.registry.addSpecies({ code: 'SPE-SKP', prefix: 'SKP', level: 'atom' });
+    await w.registry.addCollection({ table: name('skip_a'), species: 'SPE-SKP', codeColumn: 'code' });
+    await w.registry.addCollection({ table: name('skip_b'), species: 'SPE-SKP', codeColumn: 'code' });
+    await w.registry.wire([name('skip_a'), name('skip_b')]);
+    await w.sql(
+      `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+         dot_origin, governance_role, operation) VALUES ('SKP-005', $1, 'SPE-SKP', 'atom', 'test', 'governed', 'import')`,
+      [name('skip_b')],
+    );
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.skip_b DISABLE TRIGGER natal_birth_auto;
+      INSERT INTO ${w.a}.skip_b VALUES (1, 'SKP-004');
+      ALTER TABLE ${w.a}.skip_b ENABLE TRIGGER natal_birth_auto`);
+    const birth = await w.registry.create(name('skip_a'), { name: 'next' });
+    assert.equal(birth.entity_code, 'SKP-006');
     assert.equal(birth.dot_origin, 'natal:create');
   });
 
   test('a failed entity insert leaves no birth, and its code is never reused', async () => {
+    // A species of its own: FLD-001 is in the data, so the gateway's first code is FLD-002.
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.failing (id serial PRIMARY KEY, code text UNIQUE, name text NOT NULL,
+                                   weight int CHECK (weight >= 0));
+      INSERT INTO ${w.a}.failing (code, name) VALUES ('FLD-001', 'first');`);
+    await w.registry.addSpecies({ code: 'SPE-FLD', prefix: 'FLD', level: 'atom' });
+    await w.registry.addCollection({ table: name('failing'), species: 'SPE-FLD', codeColumn: 'code' });
+    await w.registry.wire([name('failing')]);
+    const failing = name('failing');
     const births = () => count(`${w.ns}.birth_registry`);
     const before = await births();
-    await rejects(w.registry.create(name('rules'), { weight: 1 }), 'ENTITY_REJECTED', /not-null|null value/);
-    await rejects(w.registry.create(name('rules'), { name: 'x', weight: -1 }), 'ENTITY_REJECTED', /check/);
-    await rejects(w.registry.create(name('rules'), { name: 'x', weight: 'heavy' }), 'ENTITY_REJECTED');
+    // the entity insert fails: FLD-002, FLD-003 and FLD-004 were drawn, and are burnt
+    await rejects(w.registry.create(failing, { weight: 1 }), 'ENTITY_REJECTED', /not-null|null value/);
+    await rejects(w.registry.create(failing, { name: 'x', weight: -1 }), 'ENTITY_REJECTED', /check/);
+    await rejects(w.registry.create(failing, { name: 'x', weight: 'heavy' }), 'ENTITY_REJECTED');
+    // refused before a code is drawn
+    await rejects(w.registry.create(failing, { name: 'x', nope: 1 }), 'BAD_ENTITY_DATA', /no column nope/);
     await rejects(
-      w.registry.create(name('rules'), { name: 'x', nope: 1 }),
-      'BAD_ENTITY_DATA',
-      /no column nope/,
-    );
-    await rejects(
-      w.registry.create(name('rules'), { name: 'x', code: 'DOM-999' }),
+      w.registry.create(failing, { name: 'x', code: 'FLD-999' }),
       'BAD_ENTITY_DATA',
       /assigns the code/,
     );
-    await rejects(w.registry.create(name('rules'), [1, 2]), 'BAD_ENTITY_DATA', /JSON object/);
-    await rejects(w.registry.create(name('rules'), 'text'), 'BAD_ENTITY_DATA');
+    await rejects(w.registry.create(failing, [1, 2]), 'BAD_ENTITY_DATA', /JSON object/);
+    await rejects(w.registry.create(failing, 'text'), 'BAD_ENTITY_DATA');
     assert.equal(await births(), before, 'no phantom');
-    const next = await w.registry.create(name('rules'), { name: 'after failures' });
-    assert.ok(Number(next.entity_code.slice(4)) > 71, `${next.entity_code} reuses no burnt number`);
+    assert.equal(await count(`${w.a}.failing`), 1, 'no row');
+    const next = await w.registry.create(failing, { name: 'after failures' });
+    assert.equal(next.entity_code, 'FLD-005', 'no burnt number is reused');
   });
 
   test('refusals say why: unknown, not governed, frozen, no table, no code column, not wired', async () => {

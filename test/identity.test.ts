@@ -185,7 +185,7 @@ eachBackend('identity classification', (backend) => {
     assert.equal(taken.birth_code_strategy, 'composite');
     await w.registry.wire([name('pairs')]);
     const pairs = (await w.registry.census([name('pairs')])).collections[0];
-    assert.ok((pairs?.births ?? 0) > 0);
+    assert.equal(pairs?.births, 2, 'the two births made under its composite identity');
     assert.equal(pairs?.phantoms, 0, 'the births made before are its births again');
     // classify --apply never overrides the owner
     await w.registry.setIdentity(name('items'), { strategy: 'unclassified', reason: 'needs-owner' });
@@ -284,12 +284,23 @@ eachBackend('identity classification', (backend) => {
   });
 
   test('preflight of everything covers the collections that require birth; a staging one only when named', async () => {
-    await w.registry.db.exec(`CREATE TABLE ${w.a}.staged (id int PRIMARY KEY)`);
-    await w.registry.addCollection({ table: name('staged'), species: 'SPE-DOM', role: 'staging' });
-    const all = await w.registry.preflight();
-    assert.ok(all.length > 0);
-    assert.ok(!all.some((p) => p.collection === name('staged')));
-    const named = await w.registry.preflight([name('staged')]);
+    // a registry of its own: what "everything" is does not depend on the tests before
+    const v = await world(backend);
+    const at = (t: string) => `${v.app}.${t}`;
+    await v.registry.db.exec(`CREATE TABLE ${v.a}.rules (id int PRIMARY KEY, code text UNIQUE);
+      CREATE TABLE ${v.a}.items (id int PRIMARY KEY);
+      CREATE TABLE ${v.a}.staged (id int PRIMARY KEY)`);
+    await v.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await v.registry.addCollection({ table: at('rules'), species: 'SPE-DOM', codeColumn: 'code' });
+    await v.registry.addCollection({ table: at('items'), species: 'SPE-DOM' });
+    await v.registry.addCollection({ table: at('ghost'), species: 'SPE-DOM' });
+    await v.registry.addCollection({ table: at('staged'), species: 'SPE-DOM', role: 'staging' });
+    const all = await v.registry.preflight();
+    assert.deepEqual(
+      all.map((p) => p.collection),
+      [at('ghost'), at('items'), at('rules')],
+    );
+    const named = await v.registry.preflight([at('staged')]);
     assert.deepEqual(
       named[0]?.failed.map((f) => f.check),
       ['governed', 'trigger wired and functional'],
@@ -370,7 +381,22 @@ eachBackend('census and status (cli)', (backend) => {
     const census = await run('census', '--json');
     const c = JSON.parse(census.stdout) as Census;
     checkCensusJson(c);
-    assert.equal(c.totals.registry_births >= 5, true);
+    // the kept census is off by default: counted in full, nothing kept
+    assert.deepEqual(c.counted, { how: 'recount', kept_at: null, births_since: null, keeping: false });
+    assert.deepEqual(c.totals, {
+      collections: 3,
+      birth_required: 3,
+      resolvable: { column: 1, synthetic_id: 0, legacy: 0, composite: 0 },
+      unclassified: 2,
+      no_table: 1,
+      rows: 5,
+      births: 0,
+      gap: 5,
+      phantoms: 0,
+      // init's catalog births (species SPE-COL and SPE-SPE, collections collection_registry
+      // and entity_species), then SPE-DOM and the three collections; none for the rules yet
+      registry_births: 8,
+    });
     const rules = c.collections.find((x) => x.collection === `${app}.rules`);
     assert.deepEqual(
       [rules?.strategy, rules?.rows, rules?.gap, rules?.state],
@@ -389,6 +415,43 @@ eachBackend('census and status (cli)', (backend) => {
     assert.equal(results.find((x) => x.collection === `${app}.rules`)?.result, 'READY');
     const id = await run('identity', 'set', `${app}.heap`, '--strategy', 'bogus');
     assert.equal(id.code, 2);
+    // turned on: this census is counted in full and kept; the next starts from it
+    const since = Date.now();
+    const on = JSON.parse((await run('census', '--keeping', 'on', '--json')).stdout) as Census;
+    checkCensusJson(on);
+    assert.deepEqual([on.counted.how, on.counted.births_since, on.counted.keeping], ['recount', null, true]);
+    const keptAt = Date.parse(on.counted.kept_at ?? '');
+    assert.ok(keptAt >= since - 1000 && keptAt <= Date.now() + 1000, `kept_at ${on.counted.kept_at}`);
+    const census2 = async () => {
+      const res = await run('census', '--json');
+      assert.equal(res.code, 0, res.stderr);
+      const parsed = JSON.parse(res.stdout) as Census;
+      checkCensusJson(parsed);
+      return parsed;
+    };
+    const same = await census2();
+    assert.deepEqual(same.counted, {
+      how: 'kept',
+      kept_at: on.counted.kept_at,
+      births_since: 0,
+      keeping: true,
+    });
+    assert.deepEqual(same.totals, c.totals);
+    // one birth since: counted forward, and kept again (kept_at moves on)
+    const made = await run('create', `${app}.rules`, '--data', '{"id": 6}');
+    assert.equal(made.code, 0, made.stderr);
+    const next = await census2();
+    assert.deepEqual([next.counted.how, next.counted.births_since, next.counted.keeping], ['kept', 1, true]);
+    const movedAt = Date.parse(next.counted.kept_at ?? '');
+    assert.ok(movedAt > keptAt && movedAt <= Date.now() + 1000, `kept_at ${next.counted.kept_at}`);
+    assert.deepEqual(next.totals, { ...c.totals, rows: 6, births: 1, registry_births: 9 });
+    const after = await census2();
+    assert.deepEqual(after.counted, {
+      how: 'kept',
+      kept_at: next.counted.kept_at,
+      births_since: 0,
+      keeping: true,
+    });
   });
 });
 

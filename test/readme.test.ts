@@ -187,20 +187,54 @@ eachBackend('README walkthrough', (backend) => {
   });
 
   test('the walkthrough is refused before the review and the permit', async () => {
-    // The README's claim, on a fresh embedded database: plan, then apply without approvals.
-    if (backend.name === 'server') return; // the server walkthrough above runs approve first
-    const dir = backend.freshDataDir();
-    const r = await Registry.open({ dataDir: dir });
-    await r.db.exec(block('readme-sql'));
-    await r.close();
-    const run = (...a: string[]) => natal([...a, '--data-dir', dir]);
-    const lines = commandLines().lines.filter((l) => l.args[0] !== 'access');
-    for (const l of lines.slice(0, lines.findIndex((l) => l.args[0] === 'plan') + 1)) {
-      assert.equal((await run(...l.args)).code, 0, l.text);
+    // The README's claim, on a fresh database: plan, then apply without approvals.
+    const suffix = randomBytes(4).toString('hex');
+    const database = `natal_refused_${suffix}`;
+    let admin: pg.Client | undefined;
+    let target: string[];
+    let hadNatalRoles = true;
+    const owner = `olga_${suffix}`;
+    try {
+      if (backend.name === 'server') {
+        admin = new pg.Client({ connectionString: SERVER_URL });
+        await admin.connect();
+        hadNatalRoles =
+          (await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'natal_definer'`)).rows.length > 0;
+        await admin.query(`CREATE ROLE ${quoteIdent(owner)} NOLOGIN`);
+        await admin.query(`CREATE DATABASE ${quoteIdent(database)}`);
+        const u = new URL(SERVER_URL as string);
+        u.pathname = `/${database}`;
+        target = ['--db', u.toString()];
+      } else {
+        target = ['--data-dir', backend.freshDataDir()];
+      }
+      const r =
+        backend.name === 'server'
+          ? await Registry.open({ db: target[1] })
+          : await Registry.open({ dataDir: target[1] });
+      await r.db.exec(block('readme-sql'));
+      await r.close();
+      const run = (...a: string[]) => natal([...a, ...target]);
+      // the README's lines up to its plan, all by one superuser session (who is every role;
+      // natal access has nobody to grant to here), the owner a role of this test
+      const lines = commandLines().lines.filter((l) => l.args[0] !== 'access');
+      const planned = lines.findIndex((l) => l.args[0] === 'plan');
+      for (const l of lines.slice(0, planned + 1)) {
+        const args = l.args.map((w) => (w === 'olga' && backend.name === 'server' ? owner : w));
+        const res = await run(...args);
+        assert.equal(res.code, 0, `${l.text}\n${res.stderr}`);
+      }
+      const refused = await run('apply', '1');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /plan 1 has no review/);
+    } finally {
+      if (admin) {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+        if (!hadNatalRoles) await dropNatalRoles(admin, 'natal');
+        await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(owner)}`);
+        await admin.end();
+      }
     }
-    const refused = await run('apply', '1');
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /plan 1 has no review/);
   });
 });
 
