@@ -47,7 +47,7 @@ import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
 import { assertIdentifier } from './db/ident.js';
-import { NatalError } from './errors.js';
+import { NatalError, sqlState } from './errors.js';
 import { type BirthRecord, createEntity } from './gateway/create.js';
 import { type InspectionResult, inspectBirths } from './inspect/inspect.js';
 import { type DoctorReport, doctor } from './schema/doctor.js';
@@ -109,7 +109,17 @@ export class Registry {
 
   /** Refuses to work on a schema that is missing, behind, tampered with or too new. */
   async assertReady(): Promise<void> {
-    const state = await readSchemaState(this.db, this.schema);
+    const state = await readSchemaState(this.db, this.schema).catch(async (err: unknown) => {
+      // A role that is none of natal's may not read its schema: say which role it needs.
+      if (sqlState(err) !== '42501') throw err;
+      const { rows } = await this.db.query<{ u: string }>('SELECT session_user AS u');
+      const user = rows[0]?.u ?? 'this role';
+      throw new NatalError(
+        'NOT_PERMITTED',
+        `${user} is not a natal reader (nor any of natal's roles in schema ${this.schema}): natal access grant ${user} reader`,
+        { cause: err },
+      );
+    });
     if (state.status === 'absent') {
       throw new NatalError(
         'NOT_INITIALIZED',

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { quoteIdent } from '../src/db/ident.js';
 import type { LedgerRow } from '../src/backfill/ledger.js';
 import { renderMarkdown } from '../src/report/report.js';
 import type { Report } from '../src/report/types.js';
@@ -443,9 +444,23 @@ eachBackend('report', (backend) => {
   });
 
   test('text people typed (a note, a freeze reason, an owner) is text in the Markdown, never structure', async () => {
+    const owner = `*ops* | [team] ${w.app}`;
+    // (on a server an owner is a database role: one with that name, for this test)
+    if (backend.name === 'server') await w.sql(`CREATE ROLE ${quoteIdent(owner)} NOLOGIN`);
+    try {
+      await textIsText(owner);
+    } finally {
+      if (backend.name === 'server') {
+        await w.registry.setCollection(t('spare'), { owner: people.name('owner') });
+        await w.sql(`DROP OWNED BY ${quoteIdent(owner)}`);
+        await w.sql(`DROP ROLE ${quoteIdent(owner)}`);
+      }
+    }
+  });
+
+  async function textIsText(owner: string): Promise<void> {
     const note = 'fine\n# Approved by the board\n- [x] signed';
     const reason = 'audit | week *urgent*\n1. stop';
-    const owner = '*ops* | [team]';
     await w.registry.setCollection(t('spare'), { owner });
     const plan = (await (await people.as('author')).plan([t('spare')])).plan_id;
     await (await people.as('reviewer')).approve(plan, 'review', note);
@@ -503,5 +518,5 @@ eachBackend('report', (backend) => {
     } finally {
       await w.registry.unfreeze(t('spare'));
     }
-  });
+  }
 });

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
 import { dropNatalRoles, SERVER_URL } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
 import { rejects } from './helpers/setup.js';
 
 const unique = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
@@ -105,6 +106,24 @@ describe(
       await dba.end();
     });
 
+    test('a role that is none of natal’s is told which role it needs', async () => {
+      const stranger = `stranger_${suffix}`;
+      await dba.query(`CREATE ROLE ${quoteIdent(stranger)} LOGIN`);
+      try {
+        const r = await Registry.open({ db: urlAs(stranger), schema });
+        const cli = await natal(['status', '--db', urlAs(stranger), '--schema', schema]);
+        assert.equal(cli.code, 1);
+        assert.equal(
+          cli.stderr,
+          `natal: ${stranger} is not a natal reader (nor any of natal's roles in schema ${schema}): natal access grant ${stranger} reader\n`,
+        );
+        await rejects(r.assertReady(), 'NOT_PERMITTED', new RegExp(`natal access grant ${stranger} reader`));
+        await r.close();
+      } finally {
+        await dba.query(`DROP ROLE ${quoteIdent(stranger)}`);
+      }
+    });
+
     test('natal access lists who holds which role; only an admin grants', async () => {
       const list = await (await as('olga')).access();
       assert.deepEqual(
@@ -130,10 +149,16 @@ describe(
       const oscar = await as('oscar');
       const plan = await oscar.plan([`${app}.rules`]);
       const c = await sqlAs('oscar');
-      await c.query(`CREATE TEMP TABLE backfill_approval AS SELECT * FROM ${q}.backfill_approval WITH NO DATA;
-        CREATE TEMP TABLE operation_freeze AS SELECT * FROM ${q}.operation_freeze WITH NO DATA;
-        CREATE TEMP TABLE backfill_plan AS SELECT * FROM ${q}.backfill_plan;
-        SET search_path = pg_temp, ${q}`);
+      // Every table of natal's, shadowed by a temporary one (the approvals faked below).
+      const tables = await c.query<{ t: string }>(
+        `SELECT tablename AS t FROM pg_tables WHERE schemaname = $1`,
+        [schema],
+      );
+      assert.equal(tables.rows.length, 18);
+      for (const { t } of tables.rows) {
+        await c.query(`CREATE TEMP TABLE ${quoteIdent(t)} AS SELECT * FROM ${q}.${quoteIdent(t)}`);
+      }
+      await c.query(`SET search_path = pg_temp, ${q}`);
       const fp = (
         await c.query(`SELECT fingerprint FROM ${q}.backfill_plan WHERE plan_id = $1`, [plan.plan_id])
       ).rows[0]?.fingerprint;
@@ -196,6 +221,28 @@ describe(
         /already gave plan \d+ its review/,
       );
       await dba.query(`REVOKE ${quoteIdent(`${schema}_operator`)} FROM ${quoteIdent(login('alice'))}`);
+    });
+
+    test('an operator cannot make or commit a run but through the gate: no rehearsal-mode writes', async () => {
+      const c = await sqlAs('oscar');
+      const plan = (await c.query(`SELECT max(plan_id) AS p FROM ${q}.backfill_plan`)).rows[0]?.p;
+      await refused(
+        c.query(`INSERT INTO ${q}.backfill_run (plan_id, batch_size, rehearsal) VALUES ($1, 10, true)`, [
+          plan,
+        ]),
+        '42501',
+        /permission denied/,
+      );
+      await refused(
+        c.query(`UPDATE ${q}.backfill_run SET status = 'completed'`),
+        '42501',
+        /permission denied/,
+      );
+      await refused(
+        c.query(`SELECT * FROM ${q}.apply_batch(1, NULL, true)`),
+        'NB015',
+        /run 1 does not exist|is not a rehearsal/,
+      );
     });
 
     test('an owner must be a role that exists', async () => {
