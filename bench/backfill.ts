@@ -18,6 +18,7 @@ import { BENCH_URL, benchRegistry, type Figure, median, scaled, time } from './h
 
 const NATAL_BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const REVIEWER = 'natal_bench_reviewer';
+const OWNER = 'natal_bench_owner';
 
 /** Peak resident set (VmHWM) of a running process, in MB; 0 once it has gone. */
 function peakMb(pid: number): number {
@@ -62,14 +63,17 @@ export async function benchBackfill(): Promise<Figure[]> {
         })
       : [];
   })();
-  const { registry, app, client, cleanup } = await benchRegistry('backfill');
-  const admin = await client();
+  const { registry, app, cleanup } = await benchRegistry('backfill');
+  // The DBA's session (the registry's); the apply is the operator's work, not the application's.
+  const admin = registry.db;
   const { ns } = registry.ctx;
   const t = `${quoteIdent(app)}.rows`;
   try {
-    await admin.query(
-      `DO $$ BEGIN CREATE ROLE ${REVIEWER} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-    );
+    for (const role of [REVIEWER, OWNER]) {
+      await admin.query(
+        `DO $$ BEGIN CREATE ROLE ${role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      );
+    }
     await registry.db.exec(
       `CREATE TABLE ${t} (id bigint PRIMARY KEY, name text);
        INSERT INTO ${t} SELECT g, 'n' || g FROM generate_series(1, ${rows}) g`,
@@ -79,12 +83,13 @@ export async function benchBackfill(): Promise<Figure[]> {
     const { collection_name: name } = await registry.addCollection({
       table: `${app}.rows`,
       species: 'SPE-ROW',
-      owner: 'postgres',
+      owner: OWNER,
     });
     await registry.wire([name]);
-    await admin.query(`GRANT USAGE ON SCHEMA ${ns} TO ${REVIEWER}; GRANT ALL ON ALL TABLES IN SCHEMA ${ns} TO ${REVIEWER};
-                       GRANT ALL ON ALL SEQUENCES IN SCHEMA ${ns} TO ${REVIEWER}`);
+    await registry.grantAccess(REVIEWER, ['reviewer']);
+    await registry.grantAccess(OWNER, ['reader']);
     const reviewer = await Registry.open({ db: BENCH_URL, schema: registry.schema, as: REVIEWER });
+    const owner = await Registry.open({ db: BENCH_URL, schema: registry.schema, as: OWNER });
 
     // The baselines: count(*) of the collection, and the raw insert of the same births.
     const counts: number[] = [];
@@ -140,7 +145,7 @@ export async function benchBackfill(): Promise<Figure[]> {
         planId = (await registry.plan([name])).plan_id;
       }
       await reviewer.approve(planId, 'review');
-      await registry.approve(planId, 'permit');
+      await owner.approve(planId, 'permit');
       await admin.query('CHECKPOINT');
       applied = await runNatal([
         'apply',
@@ -180,7 +185,7 @@ export async function benchBackfill(): Promise<Figure[]> {
       await empty();
       const p = (await registry.plan([name])).plan_id;
       await reviewer.approve(p, 'review');
-      await registry.approve(p, 'permit');
+      await owner.approve(p, 'permit');
       await admin.query('CHECKPOINT');
       const r = await runNatal([
         'apply',
@@ -202,6 +207,7 @@ export async function benchBackfill(): Promise<Figure[]> {
     }
     if (sizeLines.length) console.log(sizeLines.join('\n'));
     await reviewer.close();
+    await owner.close();
 
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     return [
@@ -239,8 +245,10 @@ export async function benchBackfill(): Promise<Figure[]> {
       },
     ];
   } finally {
-    await admin.query(`DROP OWNED BY ${REVIEWER}`).catch(() => undefined);
-    await admin.query(`DROP ROLE IF EXISTS ${REVIEWER}`).catch(() => undefined);
+    for (const role of [REVIEWER, OWNER]) {
+      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    }
     await cleanup();
   }
 }

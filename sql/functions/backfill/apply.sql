@@ -129,7 +129,8 @@ BEGIN
           HINT = 'natal ledger --run RUN';
       END IF;
     END IF;
-    live := live_items(p_plan, p_resume);
+    -- (a new run measures its gap range by range as it pins them, below)
+    live := live_items(p_plan, p_resume, p_resume IS NOT NULL);
     SELECT s.collection_name, s.planned, s.live INTO stale
     FROM (SELECT x->>'collection' AS collection_name, x AS planned,
                  (SELECT l FROM jsonb_array_elements(live) AS l
@@ -192,19 +193,72 @@ DECLARE
 BEGIN
   FOR i IN SELECT * FROM backfill_plan_item x WHERE x.plan_id = r.plan_id ORDER BY x.collection_name LOOP
     c := find_collection(i.collection_name);
-    EXECUTE format('INSERT INTO backfill_range (run_id, collection_name, seq, after_key, upto_key, expected, checksum) '
-                   'SELECT %s, %L, seq, after_key, upto_key, expected, checksum FROM (%s) AS x',
-                   r.run_id, c.collection_name, (backfill_batch_sql(c, false)).ranges)
-      USING r.batch_size;
+    IF cardinality(key_columns(collection_table(c))) = 1
+       AND (SELECT a.atttypid FROM pg_attribute a
+            WHERE a.attrelid = collection_table(c) AND a.attname = (key_columns(collection_table(c)))[1])
+           IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype, 'text'::regtype,
+               'varchar'::regtype, 'date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype, 'uuid'::regtype) THEN
+      PERFORM pin_ranges_by_bounds(r, c);
+    ELSE
+      EXECUTE format('INSERT INTO backfill_range (run_id, collection_name, seq, after_key, upto_key, expected, checksum) '
+                     'SELECT %s, %L, seq, after_key, upto_key, expected, checksum FROM (%s) AS x',
+                     r.run_id, c.collection_name, (backfill_batch_sql(c, false)).ranges)
+        USING r.batch_size;
+    END IF;
     SELECT count(*) AS n, sum(x.expected) AS expected, COALESCE(sum(x.checksum::numeric), 0)::text AS checksum INTO got
     FROM backfill_range x WHERE x.run_id = r.run_id AND x.collection_name = c.collection_name;
     IF got.expected IS DISTINCT FROM i.expected OR got.checksum IS DISTINCT FROM i.codes_checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
-        MESSAGE = format('plan %s is stale: %s planned %s births, its gap is now %s', r.plan_id, c.collection_name,
-                         i.expected, got.expected),
+        MESSAGE = format('plan %s is stale: %s', r.plan_id,
+          CASE WHEN got.expected IS DISTINCT FROM i.expected
+                 THEN format('%s planned %s births, its gap is now %s', c.collection_name, i.expected, got.expected)
+               ELSE format('the missing codes of %s changed since planning (same count, other codes)', c.collection_name)
+          END),
         HINT = 'make a new plan: natal plan';
     END IF;
   END LOOP;
+END
+$$;
+
+-- The same for a single-column key, without ordering the whole table: the ranges' upper
+-- keys come from the key's index (as an apply's batches always took them), then one pass
+-- over the table puts each row in its range (width_bucket over the sorted keys).
+CREATE OR REPLACE FUNCTION pin_ranges_by_bounds(r backfill_run, c collection_registry) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  rel regclass := collection_table(c);
+  col name := (key_columns(rel))[1];
+  typ text := (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col);
+  bounds text := (backfill_batch_sql(c, false)).bounds;
+  k jsonb;
+  uptos jsonb[] := '{}';
+BEGIN
+  LOOP
+    EXECUTE bounds INTO k USING k, r.batch_size;
+    EXIT WHEN k IS NULL;
+    uptos := uptos || k;
+  END LOOP;
+  EXECUTE format($q$
+    WITH t AS (SELECT array_agg((u->>0)::%1$s ORDER BY o) AS v FROM unnest($3::jsonb[]) WITH ORDINALITY AS x(u, o)),
+    per AS (
+      SELECT CASE WHEN w.b > 0 AND w.key = (SELECT v FROM t)[w.b] THEN w.b ELSE w.b + 1 END AS seq,
+             count(*) FILTER (WHERE w.unborn) AS expected, COALESCE(sum(w.h) FILTER (WHERE w.unborn), 0) AS checksum
+      FROM (SELECT g.%2$I AS key, COALESCE(width_bucket(g.%2$I, (SELECT v FROM t)), 0) AS b,
+                   (%6$s OR %3$s) AS unborn, %4$s AS h
+            FROM %5$s AS g) AS w
+      GROUP BY 1)
+    INSERT INTO backfill_range (run_id, collection_name, seq, after_key, upto_key, expected, checksum)
+    SELECT $1, $2, s.seq, CASE WHEN s.seq > 1 THEN $3[s.seq - 1] END, $3[s.seq],
+           COALESCE(p.expected, 0), COALESCE(p.checksum, 0)::text
+    FROM generate_series(1, cardinality($3) + 1) AS s(seq) LEFT JOIN per p USING (seq)
+  $q$, typ, col, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', entity_code_sql(c, 'g')),
+       checksum_sql(c, 'g'), rel,
+       CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
+            THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
+                        'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
+            ELSE 'false' END)
+  USING r.run_id, c.collection_name, uptos;
 END
 $$;
 
@@ -256,6 +310,7 @@ DECLARE
   key_json text;
   key_cast text;
   range_sql text;
+  unborn text;
   verdict text;
   code_sql text := entity_code_sql(c, 't');
 BEGIN
@@ -329,29 +384,36 @@ BEGIN
   -- over the table in key order (the last range runs to the end of the table; the first
   -- from its start). range_births: the births of one range (after $1, up to $2), to check a
   -- resumed apply's pending ranges.
+  -- (A keyed collection whose namespace holds no birth yet, as in its first backfill, has
+  -- every row unborn: no probe is made. Checked in the same statement, so in one snapshot.)
+  unborn := CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
+                 THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
+                             'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
+                 ELSE 'false' END;
   IF key_cols IS NULL THEN
     ranges := format($q$
       SELECT 1 AS seq, NULL::jsonb AS after_key, NULL::jsonb AS upto_key,
-             count(*) FILTER (WHERE %1$s) AS expected, COALESCE(sum(h) FILTER (WHERE %1$s), 0)::text AS checksum
-      FROM (SELECT %2$s AS code, %3$s AS h FROM %4$s AS t) AS g
-    $q$, 'NOT EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = g.code)', code_sql, checksum_sql(c, 't'), rel);
+             count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
+      FROM (SELECT (%4$s OR %1$s) AS unborn, %2$s AS h FROM %3$s AS t) AS g
+    $q$, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', code_sql),
+         checksum_sql(c, 't'), rel, unborn);
   ELSE
     ranges := format($q$
       SELECT b.bucket + 1 AS seq, lag(b.last_key) OVER (ORDER BY b.bucket) AS after_key,
              CASE WHEN b.bucket = max(b.bucket) OVER () THEN NULL ELSE b.last_key END AS upto_key,
              b.expected, b.checksum
       FROM (SELECT g.bucket, (array_agg(g.k) FILTER (WHERE g.rn %% $1 = 0))[1] AS last_key,
-                   count(*) FILTER (WHERE %1$s) AS expected,
-                   COALESCE(sum(g.h) FILTER (WHERE %1$s), 0)::text AS checksum
+                   count(*) FILTER (WHERE g.unborn) AS expected,
+                   COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
             FROM (SELECT CASE WHEN row_number() OVER w %% $1 = 0 THEN %2$s END AS k,
                          row_number() OVER w AS rn, (row_number() OVER w - 1) / $1 AS bucket,
-                         %3$s AS code, %4$s AS h
-                  FROM %5$s AS t WINDOW w AS (ORDER BY %6$s)) AS g
+                         (%6$s OR %1$s) AS unborn, %3$s AS h
+                  FROM %4$s AS t WINDOW w AS (ORDER BY %5$s)) AS g
             GROUP BY g.bucket) AS b
       UNION ALL
-      SELECT 1, NULL, NULL, 0, '0' WHERE NOT EXISTS (SELECT 1 FROM %5$s)
-    $q$, 'NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = g.code)', key_json, code_sql,
-         checksum_sql(c, 't'), rel, key_cols);
+      SELECT 1, NULL, NULL, 0, '0' WHERE NOT EXISTS (SELECT 1 FROM %4$s)
+    $q$, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', code_sql), key_json,
+         checksum_sql(c, 't'), rel, key_cols, unborn);
   END IF;
   range_births := format($q$
     SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = g.code)),

@@ -134,7 +134,10 @@ AS $$
 $$;
 
 -- The same items as they are now (p_run: a resumed apply's own births count as missing).
-CREATE OR REPLACE FUNCTION live_items(p_plan bigint, p_run bigint DEFAULT NULL) RETURNS jsonb
+-- (p_measure false: the gap is taken as planned, for a caller that measures it itself, as
+-- a new apply does range by range: pin_ranges.)
+CREATE OR REPLACE FUNCTION live_items(p_plan bigint, p_run bigint DEFAULT NULL, p_measure boolean DEFAULT true)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
@@ -151,7 +154,12 @@ BEGIN
                                            'expected', NULL, 'checksum', NULL);
       CONTINUE;
     END IF;
-    SELECT * INTO m FROM backfill_measure(c, p_run);
+    IF p_measure THEN
+      SELECT * INTO m FROM backfill_measure(c, p_run);
+    ELSE
+      SELECT i.expected, i.codes_checksum AS checksum INTO m FROM backfill_plan_item i
+      WHERE i.plan_id = p_plan AND i.collection_name = c.collection_name;
+    END IF;
     items := items || jsonb_build_object('collection', c.collection_name, 'identity', backfill_identity(c)::text,
                                          'expected', m.expected::text, 'checksum', m.checksum);
   END LOOP;
