@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
-import { SERVER_URL } from './helpers/backends.js';
+import { SERVER_URL, dropNatalRoles } from './helpers/backends.js';
 
 const CREATORS = 8;
 const PER_CREATOR = 1000;
@@ -49,6 +49,7 @@ describe(
         for (const s of [natalSchema, appSchema]) {
           await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
         }
+        await dropNatalRoles(admin, natalSchema);
       } finally {
         await admin.end();
       }
