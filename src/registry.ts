@@ -11,7 +11,7 @@ import {
   setCollection,
 } from './catalog/collections.js';
 import { classify, type IdentityDecision, type Proposal, setIdentity } from './catalog/identity.js';
-import { resolveCollection } from './catalog/names.js';
+import { resolveCollections } from './catalog/names.js';
 import { type AddSpecies, addSpecies, listSpecies, type Species } from './catalog/species.js';
 import {
   type NotWired,
@@ -153,7 +153,7 @@ export class Registry {
   }
 
   async listCollections(tables?: string[]): Promise<Collection[]> {
-    const names = tables && (await Promise.all(tables.map((t) => resolveCollection(this.ctx, t))));
+    const names = tables && (await resolveCollections(this.ctx, tables));
     return listCollections(this.ctx, names);
   }
 

@@ -5,7 +5,7 @@
  */
 import { listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
-import { resolveCollection } from '../catalog/names.js';
+import { resolveCollections } from '../catalog/names.js';
 import { type Check, preflight } from '../census/preflight.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
@@ -43,7 +43,7 @@ export interface PlanResult extends Plan {
 
 /** The collections a plan considers: the named ones, else every governed one. */
 async function candidates(ctx: Ctx, tables: string[]): Promise<string[]> {
-  if (tables.length) return [...new Set(await Promise.all(tables.map((t) => resolveCollection(ctx, t))))];
+  if (tables.length) return [...new Set(await resolveCollections(ctx, tables))];
   return (await listCollections(ctx))
     .filter((c) => c.governance_role === 'governed' && !isNatalCatalog(ctx, c))
     .map((c) => c.collection_name);

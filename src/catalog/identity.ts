@@ -4,7 +4,7 @@ import { assertIdentifier } from '../db/ident.js';
 import { NatalError } from '../errors.js';
 import type { IdentityStrategy, UnclassifiedReason } from '../types.js';
 import { type Collection, listCollections } from './collections.js';
-import { resolveCollection } from './names.js';
+import { resolveCollection, resolveCollections } from './names.js';
 
 export const STRATEGIES: readonly IdentityStrategy[] = [
   'column',
@@ -53,7 +53,7 @@ export async function classify(
   options: { apply?: boolean } = {},
 ): Promise<Proposal[]> {
   const names = inputs.length
-    ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i)))
+    ? await resolveCollections(ctx, inputs)
     : (await listCollections(ctx)).filter((c) => !isNatalCatalog(ctx, c)).map((c) => c.collection_name);
   const proposals: Proposal[] = [];
   for (const name of names) {

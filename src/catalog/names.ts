@@ -84,3 +84,13 @@ export async function resolveCollection({ db, ns }: Ctx, input: string): Promise
   }
   return rows[0].name;
 }
+
+/**
+ * Several names resolved one after another: one query at a time on a client (several at
+ * once on one client is deprecated by the driver, and warns).
+ */
+export async function resolveCollections(ctx: Ctx, inputs: string[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const input of inputs) names.push(await resolveCollection(ctx, input));
+  return names;
+}

@@ -4,7 +4,7 @@
  */
 import { type Collection, listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
-import { resolveCollection } from '../catalog/names.js';
+import { resolveCollection, resolveCollections } from '../catalog/names.js';
 import { triggerInventory } from '../catalog/wiring.js';
 import type { Ctx } from '../context.js';
 import { NatalError, sqlState } from '../errors.js';
@@ -306,7 +306,7 @@ export function overallState(rows: CensusRow[]): string {
  */
 export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOptions = {}): Promise<Census> {
   await ctx.db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-  const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
+  const names = inputs.length ? await resolveCollections(ctx, inputs) : undefined;
   const collections = (await listCollections(ctx, names)).filter((c) => names || !isNatalCatalog(ctx, c));
   const functional = new Set(
     (

@@ -1,7 +1,7 @@
 /** Preflight: the seed's checks before a collection may be backfilled. */
 import { type Collection, listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
-import { resolveCollection } from '../catalog/names.js';
+import { resolveCollections } from '../catalog/names.js';
 import { triggerInventory } from '../catalog/wiring.js';
 import type { Ctx } from '../context.js';
 import { duplicateRisk } from './census.js';
@@ -20,7 +20,7 @@ export interface Preflight {
 }
 
 export async function preflight(ctx: Ctx, inputs: string[] = []): Promise<Preflight[]> {
-  const names = inputs.length ? await Promise.all(inputs.map((i) => resolveCollection(ctx, i))) : undefined;
+  const names = inputs.length ? await resolveCollections(ctx, inputs) : undefined;
   // Unnamed: every collection that requires birth (governed, natal's own catalog aside);
   // staging and excluded ones are deliberately not governed and have nothing to prepare.
   const collections = (await listCollections(ctx, names)).filter(

@@ -1,5 +1,5 @@
 /** Inspection (the seed's "inspect pen"): validates birth records inside the database. */
-import { resolveCollection } from '../catalog/names.js';
+import { resolveCollections } from '../catalog/names.js';
 import type { Ctx } from '../context.js';
 
 export interface InspectionResult {
@@ -15,7 +15,7 @@ export async function inspectBirths(
   inputs: string[] = [],
   options: { recheck?: boolean } = {},
 ): Promise<InspectionResult[]> {
-  const names = inputs.length === 0 ? null : await Promise.all(inputs.map((i) => resolveCollection(ctx, i)));
+  const names = inputs.length === 0 ? null : await resolveCollections(ctx, inputs);
   const { rows } = await ctx.db.query<InspectionResult>(`SELECT * FROM ${ctx.ns}.inspect($1::text[], $2)`, [
     names,
     options.recheck === true,
