@@ -1,4 +1,9 @@
-/** Plain-text tables for the CLI's human output. */
+/** Plain-text tables and numbers for the CLI's human output. */
+
+/** A count as the CLI shows it: 1,234,567; a count not known (null or undefined) as `-`. */
+export function count(v: number | null | undefined): string {
+  return v === null || v === undefined ? '-' : v.toLocaleString('en-US');
+}
 
 export function table(headers: string[], rows: (string | number | boolean | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));

@@ -2,12 +2,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Census } from '../../census/census.js';
 import { NatalError } from '../../errors.js';
-import { table } from '../format.js';
+import { count, table } from '../format.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
-
-const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
 
 function parseLimit(v: string): number {
   const x = Number(v);
@@ -25,7 +23,7 @@ function parseOnOff(v: string): boolean {
 export function basisLine(c: Census): string {
   const b = c.counted;
   if (b.how === 'kept') {
-    return `Counted forward from the census kept at ${b.kept_at} (${n(b.births_since)} births since); natal census --recount matches every row again.`;
+    return `Counted forward from the census kept at ${b.kept_at} (${count(b.births_since)} births since); natal census --recount matches every row again.`;
   }
   return `Counted in full${b.kept_at ? '; kept for the next census to start from' : b.keeping ? '' : ' (the kept census is off: natal census --keeping on)'}.`;
 }
@@ -45,11 +43,11 @@ export function keyNumbers(c: Census): string {
       ],
       ['Identity unclassified', t.unclassified],
       ['No-table REQUIRED', t.no_table],
-      ['Rows (governed, identified)', n(t.rows)],
-      ['Births (governed collections)', n(t.births)],
-      ['Gap (orphans)', n(t.gap)],
-      ['Phantoms', n(t.phantoms)],
-      ['birth_registry', n(t.registry_births)],
+      ['Rows (governed, identified)', count(t.rows)],
+      ['Births (governed collections)', count(t.births)],
+      ['Gap (orphans)', count(t.gap)],
+      ['Phantoms', count(t.phantoms)],
+      ['birth_registry', count(t.registry_births)],
       ['State', c.state],
     ],
   );
@@ -110,10 +108,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
               r.collection,
               r.governance_role,
               r.strategy,
-              n(r.rows),
-              n(r.births),
-              n(r.gap),
-              n(r.phantoms),
+              count(r.rows),
+              count(r.births),
+              count(r.gap),
+              count(r.phantoms),
               r.state,
             ]),
           ),

@@ -5,17 +5,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, NatalError } from '../../errors.js';
 import { parseSince, renderMarkdown } from '../../report/report.js';
+import { parseId } from '../parse.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
-
-function parseId(what: string) {
-  return (v: string): number => {
-    if (!/^[1-9][0-9]{0,15}$/.test(v))
-      throw new InvalidArgumentError(`a ${what} is a whole number such as 1`);
-    return Number(v);
-  };
-}
 
 function since(v: string): string {
   try {
