@@ -32,13 +32,9 @@ function writeWhole(path: string, text: string): string {
   } catch (err) {
     rmSync(tmp, { force: true });
     const why = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
-    throw new NatalError(
-      'INVALID_ARGUMENT',
-      `cannot write the report to ${path} (${why}); nothing was written`,
-      {
-        cause: err,
-      },
-    );
+    throw new NatalError('WRITE_FAILED', `cannot write the report to ${path} (${why}); nothing was written`, {
+      cause: err,
+    });
   }
   return target;
 }
