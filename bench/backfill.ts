@@ -71,13 +71,13 @@ export async function benchBackfill(): Promise<Figure[]> {
   try {
     for (const role of [REVIEWER, OWNER]) {
       await admin.query(
-        `DO $$ BEGIN CREATE ROLE ${role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+        `DO $$ BEGIN CREATE ROLE ${quoteIdent(role)} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
       );
     }
-    await registry.db.exec(
-      `CREATE TABLE ${t} (id bigint PRIMARY KEY, name text);
-       INSERT INTO ${t} SELECT g, 'n' || g FROM generate_series(1, ${rows}) g`,
-    );
+    await registry.db.exec(`CREATE TABLE ${t} (id bigint PRIMARY KEY, name text)`);
+    await registry.db.query(`INSERT INTO ${t} SELECT g, 'n' || g FROM generate_series(1, $1::bigint) g`, [
+      rows,
+    ]);
     await registry.db.exec(`VACUUM ANALYZE ${t}`);
     await registry.addSpecies({ code: 'SPE-ROW', prefix: 'ROW', level: 'atom' });
     const { collection_name: name } = await registry.addCollection({
@@ -246,8 +246,8 @@ export async function benchBackfill(): Promise<Figure[]> {
     ];
   } finally {
     for (const role of [REVIEWER, OWNER]) {
-      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.query(`DROP OWNED BY ${quoteIdent(role)}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
     }
     await cleanup();
   }

@@ -20,11 +20,15 @@ const TABLE = (name: string) =>
   `CREATE TABLE ${name} (id bigint PRIMARY KEY, code text UNIQUE NOT NULL, name text)`;
 
 /** Births for the rows whose id is not a multiple of 10, written as an import would: set-based. */
-function births(ns: string, table: string, collection: string, species: string): string {
-  return `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
-            dot_origin, governance_role, operation)
-          SELECT code, '${collection}', '${species}', 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
-          FROM ${table} WHERE id % 10 <> 0`;
+async function births(registry: Registry, table: string, collection: string, species: string): Promise<void> {
+  const { ns } = registry.ctx;
+  await registry.db.query(
+    `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+       dot_origin, governance_role, operation)
+     SELECT code, $1::text, $2::text, 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
+     FROM ${table} WHERE id % 10 <> 0`,
+    [collection, species],
+  );
 }
 
 /**
@@ -39,8 +43,10 @@ export async function loadOne(
 ): Promise<string> {
   const { ns } = registry.ctx;
   const t = `${quoteIdent(app)}.one`;
-  await registry.db.exec(
-    `${TABLE(t)}; INSERT INTO ${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, ${rows}) g`,
+  await registry.db.exec(TABLE(t));
+  await registry.db.query(
+    `INSERT INTO ${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, $1::bigint) g`,
+    [rows],
   );
   await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });
   const { collection_name: name } = await registry.addCollection({
@@ -49,12 +55,13 @@ export async function loadOne(
     codeColumn: 'code',
   });
   await registry.wire([name]);
-  await registry.db.exec(births(ns, t, name, 'SPE-BEN'));
-  await registry.db.exec(
+  await births(registry, t, name, 'SPE-BEN');
+  await registry.db.query(
     `INSERT INTO ${ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
        dot_origin, governance_role, operation)
-     SELECT 'BEN-' || (${rows} + g), '${name}', 'SPE-BEN', 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
-     FROM generate_series(1, ${phantoms}) g`,
+     SELECT 'BEN-' || ($1::bigint + g), $2::text, 'SPE-BEN', 'atom', 'bench', 'governed', 'import'::${ns}.birth_operation
+     FROM generate_series(1, $3::bigint) g`,
+    [rows, name, phantoms],
   );
   await registry.db.exec(`VACUUM ANALYZE ${t}`);
   await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
@@ -65,11 +72,9 @@ export async function loadOne(
 export async function dropOne(registry: Registry, app: string, name: string): Promise<void> {
   const { ns } = registry.ctx;
   await registry.unwire(name);
-  await registry.db.exec(
-    `DROP TABLE ${quoteIdent(app)}.one;
-     DELETE FROM ${ns}.birth_registry WHERE collection_name = '${name}';
-     DELETE FROM ${ns}.collection_registry WHERE collection_name = '${name}'`,
-  );
+  await registry.db.exec(`DROP TABLE ${quoteIdent(app)}.one`);
+  await registry.db.query(`DELETE FROM ${ns}.birth_registry WHERE collection_name = $1`, [name]);
+  await registry.db.query(`DELETE FROM ${ns}.collection_registry WHERE collection_name = $1`, [name]);
   await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
 }
 
@@ -85,16 +90,14 @@ export async function loadMany(
   rows: number,
 ): Promise<string[]> {
   const { ns } = registry.ctx;
-  const tables = Array.from({ length: count }, (_, i) => `${quoteIdent(app)}.t${i + 1}`);
-  await registry.db.exec(
-    tables
-      .map(
-        (t, i) =>
-          `${TABLE(t)}; INSERT INTO ${t} (id, code, name)
-           SELECT g, 'T${i + 1}-' || g, 'n' || g FROM generate_series(1, ${rows}) g`,
-      )
-      .join(';\n'),
-  );
+  const tables = Array.from({ length: count }, (_, i) => `${quoteIdent(app)}.${quoteIdent(`t${i + 1}`)}`);
+  await registry.db.exec(tables.map(TABLE).join(';\n'));
+  for (const [i, t] of tables.entries()) {
+    await registry.db.query(
+      `INSERT INTO ${t} (id, code, name) SELECT g, $1::text || g, 'n' || g FROM generate_series(1, $2::bigint) g`,
+      [`T${i + 1}-`, rows],
+    );
+  }
   const names: string[] = [];
   for (let i = 1; i <= count; i++) {
     await registry.addSpecies({ code: `SPE-T${i}`, prefix: `T${i}`, level: 'atom' });
@@ -106,9 +109,7 @@ export async function loadMany(
     names.push(c.collection_name);
   }
   await registry.wire(names);
-  await registry.db.exec(
-    names.map((name, i) => births(ns, tables[i] as string, name, `SPE-T${i + 1}`)).join(';\n'),
-  );
+  for (const [i, name] of names.entries()) await births(registry, tables[i] as string, name, `SPE-T${i + 1}`);
   await registry.db.exec(`VACUUM ANALYZE ${tables.join(', ')}, ${ns}.birth_registry`);
   return tables;
 }
@@ -146,8 +147,9 @@ export async function benchCensus(): Promise<Figure[]> {
     const c1 = whole.collections[0];
     // A day's inserts through the trigger, then the census that counts forward past them.
     const added = scaled(10_000);
-    await registry.db.exec(
-      `INSERT INTO ${t} (id, code, name) SELECT g, 'BEN-' || g, 'new' FROM generate_series(${2 * rows + 1}, ${2 * rows + added}) g`,
+    await registry.db.query(
+      `INSERT INTO ${t} (id, code, name) SELECT g, 'BEN-' || g, 'new' FROM generate_series($1::bigint, $2::bigint) g`,
+      [2 * rows + 1, 2 * rows + added],
     );
     let forward: Census | undefined;
     const grown = await time(async () => {

@@ -35,11 +35,12 @@ export async function benchTriggers(): Promise<Figure[]> {
     // -- bulk ---------------------------------------------------------------------------
     const rows = scaled(200_000);
     const insert = (t: string) =>
-      `INSERT INTO ${a}.${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, ${rows}) g`;
+      `INSERT INTO ${a}.${quoteIdent(t)} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, $1::int) g`;
     const reset = async () => {
-      await registry.db.exec(
-        `TRUNCATE ${a}.plain, ${a}.wired; DELETE FROM ${ns}.birth_registry WHERE collection_name = '${app}.wired'`,
-      );
+      await registry.db.exec(`TRUNCATE ${a}.plain, ${a}.wired`);
+      await registry.db.query(`DELETE FROM ${ns}.birth_registry WHERE collection_name = $1`, [
+        `${app}.wired`,
+      ]);
       await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
     };
     const plain: number[] = [];
@@ -48,8 +49,8 @@ export async function benchTriggers(): Promise<Figure[]> {
     const application = await bench.client();
     for (let round = 0; round < ROUNDS; round++) {
       await reset();
-      plain.push(await time(() => application.query(insert('plain'))));
-      wired.push(await time(() => application.query(insert('wired'))));
+      plain.push(await time(() => application.query(insert('plain'), [rows])));
+      wired.push(await time(() => application.query(insert('wired'), [rows])));
     }
     const { rows: born } = await registry.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${ns}.birth_registry WHERE collection_name = $1`,
@@ -76,7 +77,7 @@ export async function benchTriggers(): Promise<Figure[]> {
           cs.map(async (c, ci) => {
             for (let i = 0; i < perClient; i++) {
               const id = ci * perClient + i + 1;
-              await c.query(`INSERT INTO ${a}.${t} (id, code, name) VALUES ($1, $2, $3)`, [
+              await c.query(`INSERT INTO ${a}.${quoteIdent(t)} (id, code, name) VALUES ($1, $2, $3)`, [
                 id,
                 `BEN-${id}`,
                 'n',

@@ -34,6 +34,7 @@ export type NatalErrorCode =
   | 'RUN_UNKNOWN'
   | 'APPROVAL_REFUSED'
   | 'APPLY_REFUSED'
+  | 'NOTHING_TO_PLAN'
   | 'PLAN_STALE'
   | 'APPLY_RUNNING'
   | 'ROLLBACK_REFUSED'
@@ -45,6 +46,7 @@ export type NatalErrorCode =
   | 'NOT_PERMITTED'
   | 'CHAIN_BROKEN'
   | 'LEDGER_APPEND_ONLY'
+  | 'WRITE_FAILED'
   | 'QUERY_FAILED';
 
 export class NatalError extends Error {

@@ -76,7 +76,7 @@ export class Registry {
   static async open(options: RegistryOptions = {}): Promise<Registry> {
     const schema = assertIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema name');
     const as = options.as?.trim();
-    if (as === '') throw new NatalError('USAGE', '--as needs a name');
+    if (as === '') throw new NatalError('INVALID_ARGUMENT', 'who acts (as) is an empty name; give a name');
     const db = await connect({ ...options, as });
     try {
       const { rows } = await db.query<{ v: number }>(

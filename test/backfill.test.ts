@@ -641,7 +641,7 @@ eachBackend('backfill', (backend) => {
     );
     const summary = (await w.registry.ledger({ plan: plan.plan_id })).find((l) => l.collection === null);
     assert.equal((summary?.detail.not_eligible as unknown[]).length, 1);
-    await rejects((await author()).plan([loose]), 'APPLY_REFUSED', /nothing to plan/);
+    await rejects((await author()).plan([loose]), 'NOTHING_TO_PLAN', /nothing to plan/);
   });
 
   test('the CLI: contract JSON of plan, rehearse, approve, apply, ledger, rollback; bad input', async () => {

@@ -139,7 +139,7 @@ eachBackend('catalog', (backend) => {
     const s = await w.registry.setCollection(`${w.app}.rules`, { strict: true });
     assert.equal(s.strict_mode, true);
     await w.registry.setCollection(`${w.app}.rules`, { strict: false });
-    await rejects(w.registry.setCollection(`${w.app}.pairs`, {}), 'USAGE');
+    await rejects(w.registry.setCollection(`${w.app}.pairs`, {}), 'INVALID_ARGUMENT', /nothing to set/);
     await rejects(w.registry.setCollection(`${w.app}.nothing`, { owner: 'x' }), 'COLLECTION_UNKNOWN');
     await rejects(w.registry.setCollection(`${w.app}.pairs`, { species: 'SPE-NONE' }), 'SPECIES_UNKNOWN');
     const list = await w.registry.listCollections([`${w.app}.pairs`]);

@@ -326,7 +326,7 @@ eachBackend('report', (backend) => {
     await rejects(w.registry.report({ since: '2026-02-30' }), 'INVALID_ARGUMENT', /not an ISO date/);
     await rejects(w.registry.report({ plan: 999_999 }), 'PLAN_UNKNOWN', /plan 999999 does not exist/);
     await rejects(w.registry.report({ run: 999_999 }), 'RUN_UNKNOWN', /run 999999 does not exist/);
-    await rejects(w.registry.report({ plan, run }), 'USAGE');
+    await rejects(w.registry.report({ plan, run }), 'INVALID_ARGUMENT', /one of plan, run or since/);
   });
 
   test('a rehearsal that does not match its plan: REHEARSAL_FAILED, its numbers as recorded', async () => {
@@ -432,6 +432,8 @@ eachBackend('report', (backend) => {
     );
     mkdirSync(join(dir, 'taken.md'));
     await fails(1, /cannot write the report to/, 'report', '--out', join(dir, 'taken.md'));
+    const unwritable = await cli('report', '--out', join(dir, 'taken.md'), '--json');
+    assert.equal((JSON.parse(unwritable.stdout) as { error: { code: string } }).error.code, 'WRITE_FAILED');
     assert.deepEqual(readdirSync(dir).sort(), ['plan.json', 'plan.md', 'taken.md']);
     assert.equal(existsSync(join(dir, 'no')), false);
 

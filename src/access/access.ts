@@ -10,10 +10,11 @@ export interface AccessEntry {
 }
 
 function assertRoles(roles: string[]): NatalRole[] {
-  if (roles.length === 0) throw new NatalError('USAGE', `name at least one role: ${NATAL_ROLES.join(', ')}`);
+  if (roles.length === 0)
+    throw new NatalError('INVALID_ARGUMENT', `name at least one role: ${NATAL_ROLES.join(', ')}`);
   for (const r of roles) {
     if (!(NATAL_ROLES as readonly string[]).includes(r)) {
-      throw new NatalError('USAGE', `${r} is not one of natal's roles: ${NATAL_ROLES.join(', ')}`);
+      throw new NatalError('INVALID_ARGUMENT', `${r} is not one of natal's roles: ${NATAL_ROLES.join(', ')}`);
     }
   }
   return roles as NatalRole[];

@@ -56,7 +56,7 @@ export async function makePlan(
 ): Promise<PlanResult> {
   const names = await candidates(ctx, tables);
   if (names.length === 0) {
-    throw new NatalError('APPLY_REFUSED', 'nothing to plan: no governed collection is registered');
+    throw new NatalError('NOTHING_TO_PLAN', 'nothing to plan: no governed collection is registered');
   }
   const checks = await preflight(ctx, names);
   const eligible = checks.filter((p) => p.result === 'READY').map((p) => p.collection);
@@ -65,7 +65,7 @@ export async function makePlan(
     .map((p) => ({ collection: p.collection, failed: p.failed }));
   if (eligible.length === 0) {
     throw new NatalError(
-      'APPLY_REFUSED',
+      'NOTHING_TO_PLAN',
       `nothing to plan: none of ${names.length} collection(s) passes preflight; natal preflight lists what to fix`,
     );
   }

@@ -88,7 +88,7 @@ export async function setCollection(
   change: SetCollection,
 ): Promise<Collection> {
   if (Object.values(change).every((v) => v === undefined)) {
-    throw new NatalError('USAGE', 'nothing to set: give --role, --owner, --species or --strict/--no-strict');
+    throw new NatalError('INVALID_ARGUMENT', 'nothing to set: give a role, an owner, a species or strict');
   }
   if (change.owner !== undefined && change.owner.trim() === '') {
     throw new NatalError('INVALID_ARGUMENT', 'owner must not be empty');

@@ -124,7 +124,10 @@ export interface IdentityDecision {
 
 export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDecision): Promise<Collection> {
   if (!STRATEGIES.includes(decision.strategy)) {
-    throw new NatalError('USAGE', `strategy ${decision.strategy} is not one of ${STRATEGIES.join(', ')}`);
+    throw new NatalError(
+      'INVALID_ARGUMENT',
+      `strategy ${decision.strategy} is not one of ${STRATEGIES.join(', ')}`,
+    );
   }
   if (decision.column !== undefined) assertIdentifier(decision.column, 'column');
   const name = await resolveCollection(ctx, input);

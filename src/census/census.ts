@@ -407,6 +407,6 @@ export async function listPhantoms(
 
 function assertLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new NatalError('USAGE', `--limit must be a whole number of 1 or more, not ${limit}`);
+    throw new NatalError('INVALID_ARGUMENT', `the limit must be a whole number of 1 or more, not ${limit}`);
   }
 }

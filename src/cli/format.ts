@@ -1,11 +1,24 @@
-/** Plain-text tables for the CLI's human output. */
+/** Plain-text tables and numbers for the CLI's human output. */
+import stringWidth from 'string-width';
 
+/** A count as the CLI shows it: 1,234,567; a count not known (null or undefined) as `-`. */
+export function count(v: number | null | undefined): string {
+  return v === null || v === undefined ? '-' : v.toLocaleString('en-US');
+}
+
+/**
+ * A table whose columns line up on a terminal: cells are padded by their display width
+ * (a CJK character or an emoji takes two columns), not by their length in UTF-16 units.
+ */
 export function table(headers: string[], rows: (string | number | boolean | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) =>
+    Math.max(stringWidth(h), ...cells.map((r) => stringWidth(r[i] ?? ''))),
+  );
+  const pad = (c: string, w: number) => c + ' '.repeat(Math.max(0, w - stringWidth(c)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .map((c, i) => pad(c, widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');

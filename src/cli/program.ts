@@ -3,12 +3,16 @@ import { Command, Option } from 'commander';
 import { NATAL_VERSION } from '../paths.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerBackfillCommands } from './commands/backfill.js';
-import { registerBirthCommands } from './commands/births.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerCensusCommands } from './commands/census.js';
+import { registerCreateCommand } from './commands/create.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerIdentityCommands } from './commands/identity.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerPreflightCommand } from './commands/preflight.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
+import { registerWiringCommands } from './commands/wiring.js';
 
 /** The flags every command takes, wherever they appear on the line. */
 export function withGlobals(cmd: Command): Command {
@@ -37,7 +41,12 @@ export function buildProgram(): Command {
     });
   registerSchemaCommands(program, withGlobals);
   registerCatalogCommands(program, withGlobals);
-  registerBirthCommands(program, withGlobals);
+  // The order of `natal --help`.
+  registerWiringCommands(program, withGlobals);
+  registerCreateCommand(program, withGlobals);
+  registerInspectCommand(program, withGlobals);
+  registerIdentityCommands(program, withGlobals);
+  registerPreflightCommand(program, withGlobals);
   registerCensusCommands(program, withGlobals);
   registerBackfillCommands(program, withGlobals);
   registerReportCommand(program, withGlobals);

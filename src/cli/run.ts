@@ -38,6 +38,17 @@ export function reportError(err: unknown, json: boolean): number {
   return natal?.exitCode ?? 1;
 }
 
+/**
+ * The global flags that contradict each other or are empty, as usage errors (exit 2),
+ * before the library sees them (it refuses the same with INVALID_ARGUMENT).
+ */
+export function checkGlobals(g: GlobalOptions, dataDir: string | undefined): void {
+  if (g.db !== undefined && dataDir !== undefined) {
+    throw new NatalError('USAGE', 'give either --db or --data-dir, not both');
+  }
+  if (g.as !== undefined && g.as.trim() === '') throw new NatalError('USAGE', '--as needs a name');
+}
+
 /** Opens the registry, runs `body`, prints its outcome and sets the exit code. */
 export async function runWithRegistry(
   cmd: Command,
@@ -51,9 +62,11 @@ export async function runWithRegistry(
   const g = globalOptions(cmd);
   let registry: Registry | undefined;
   try {
+    const dataDir = options.dataDir ?? g.dataDir;
+    checkGlobals(g, dataDir);
     registry = await Registry.open({
       db: g.db,
-      dataDir: options.dataDir ?? g.dataDir,
+      dataDir,
       schema: options.schema ?? g.schema,
       as: g.as,
       env: process.env,

@@ -18,7 +18,7 @@ export interface ConnectOptions {
 export function connect(options: ConnectOptions = {}): Promise<Backend> {
   const url = options.db ?? options.env?.NATAL_DATABASE_URL;
   if (options.db !== undefined && options.dataDir !== undefined) {
-    throw new NatalError('USAGE', 'give either --db or --data-dir, not both');
+    throw new NatalError('INVALID_ARGUMENT', 'give either a server URL (db) or a data directory, not both');
   }
   if (url !== undefined && url !== '' && options.dataDir === undefined) {
     return openServer(url, { as: options.as });

@@ -32,7 +32,7 @@ export function parseSince(text: string): Date {
 /** The plans a selection covers (the latest plan when nothing is selected). */
 async function selectPlans(ctx: Ctx, s: ReportSelection): Promise<number[]> {
   const given = [s.plan, s.run, s.since].filter((x) => x !== undefined).length;
-  if (given > 1) throw new NatalError('USAGE', 'give one of --plan, --run or --since');
+  if (given > 1) throw new NatalError('INVALID_ARGUMENT', 'select by one of plan, run or since, not more');
   const ids = async (sql: string, params: unknown[] = []) =>
     (await ctx.db.query<{ id: number }>(sql, params)).rows.map((r) => Number(r.id));
   for (const [what, v] of [

@@ -1,6 +1,8 @@
 /** `natal access grant|revoke|list`: who holds which of natal's roles. */
 import type { Command } from 'commander';
 import { NATAL_ROLES } from '../../access/roles.js';
+import { assertIdentifier } from '../../db/ident.js';
+import { NatalError } from '../../errors.js';
 import { table } from '../format.js';
 import { runWithRegistry } from '../run.js';
 
@@ -21,6 +23,13 @@ export function registerAccessCommands(program: Command, withGlobals: (c: Comman
         .description(`${grant ? 'make' : 'stop making'} a login a member of natal's roles (an admin's job)`),
     ).action((login: string, roles: string[], _o, cmd: Command) =>
       runWithRegistry(cmd, async (registry) => {
+        // A role that is not natal's is a usage error here (exit 2); the library says
+        // INVALID_ARGUMENT. The login is checked first, as the library does.
+        assertIdentifier(login, 'login');
+        const unknown = roles.find((r) => !(NATAL_ROLES as readonly string[]).includes(r));
+        if (unknown !== undefined) {
+          throw new NatalError('USAGE', `${unknown} is not one of natal's roles: ${NATAL_ROLES.join(', ')}`);
+        }
         const entry = grant
           ? await registry.grantAccess(login, roles)
           : await registry.revokeAccess(login, roles);

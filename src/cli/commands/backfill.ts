@@ -3,20 +3,12 @@ import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ApplyProgress } from '../../backfill/apply.js';
 import { NatalError } from '../../errors.js';
-import { table } from '../format.js';
+import { count, table } from '../format.js';
+import { parseId } from '../parse.js';
 import { globalOptions, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
-const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toLocaleString('en-US'));
-
-function parseId(what: string) {
-  return (v: string): number => {
-    if (!/^[1-9][0-9]{0,15}$/.test(v))
-      throw new InvalidArgumentError(`a ${what} is a whole number such as 1`);
-    return Number(v);
-  };
-}
 const planId = parseId('plan id');
 const runId = parseId('run id');
 
@@ -72,14 +64,14 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       const plan = await registry.plan(tables);
       const nonzero = plan.collections.filter((c) => c.expected > 0);
       const lines = [
-        `plan ${plan.plan_id}: ${n(plan.expected_total)} births expected in ${nonzero.length} of ${plan.collections.length} eligible collection(s); nothing was written`,
+        `plan ${plan.plan_id}: ${count(plan.expected_total)} births expected in ${nonzero.length} of ${plan.collections.length} eligible collection(s); nothing was written`,
         `fingerprint ${plan.fingerprint}`,
         '',
         table(
           ['Collection', 'Expected'],
           [...nonzero, ...plan.collections.filter((c) => c.expected === 0)].map((c) => [
             c.collection,
-            n(c.expected),
+            count(c.expected),
           ]),
         ),
       ];
@@ -105,15 +97,15 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       const born = r.collections.reduce((a, c) => a + c.born, 0);
       const rerun = r.collections.reduce((a, c) => a + c.rerun_delta, 0);
       const lines = [
-        `rehearsal of plan ${r.plan_id}: ${n(born)} births, rerun delta ${rerun}, rolled back, net births ${r.net_births}` +
+        `rehearsal of plan ${r.plan_id}: ${count(born)} births, rerun delta ${rerun}, rolled back, net births ${r.net_births}` +
           (r.ok ? '' : ' — FAILED'),
         '',
         table(
           ['Collection', 'Expected', 'Born', 'Rerun delta', 'Inspection failed'],
           r.collections.map((c) => [
             c.collection,
-            n(c.expected),
-            n(c.born),
+            count(c.expected),
+            count(c.born),
             c.rerun_delta,
             c.inspection_failed,
           ]),
@@ -173,14 +165,20 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
         bar.stop();
       }
       const lines = [
-        `run ${r.run_id}: ${n(r.born)} births in ${r.batches} batch(es)${r.resumed ? ' (resumed)' : ''}; ` +
+        `run ${r.run_id}: ${count(r.born)} births in ${r.batches} batch(es)${r.resumed ? ' (resumed)' : ''}; ` +
           (r.confirmed
             ? 'confirmed: gap 0 in every collection'
-            : `NOT confirmed: gap ${n(r.gap_after)} remains`),
+            : `NOT confirmed: gap ${count(r.gap_after)} remains`),
         '',
         table(
           ['Collection', 'Expected', 'Born', 'Rows', 'Gap after'],
-          r.collections.map((c) => [c.collection, n(c.expected), n(c.born), n(c.rows), n(c.gap_after)]),
+          r.collections.map((c) => [
+            c.collection,
+            count(c.expected),
+            count(c.born),
+            count(c.rows),
+            count(c.gap_after),
+          ]),
         ),
       ];
       for (const c of r.collections.filter((x) => x.gap_after > 0)) {
@@ -202,12 +200,12 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       const r = await registry.rollback(id, { dryRun: opts.dryRun });
       const lines = [
         r.dry_run
-          ? `rollback of run ${r.run_id} would remove ${n(r.removed)} births (dry run: nothing changed)`
-          : `rolled back run ${r.run_id}: removed ${n(r.removed)} births`,
+          ? `rollback of run ${r.run_id} would remove ${count(r.removed)} births (dry run: nothing changed)`
+          : `rolled back run ${r.run_id}: removed ${count(r.removed)} births`,
         '',
         table(
           ['Collection', 'Born by run', r.dry_run ? 'Would remove' : 'Removed', 'Gap after'],
-          r.collections.map((c) => [c.collection, n(c.born), n(c.removed), n(c.gap_after)]),
+          r.collections.map((c) => [c.collection, count(c.born), count(c.removed), count(c.gap_after)]),
         ),
       ];
       if (r.sample.length) lines.push('', `e.g. ${r.sample.join(', ')}`);
@@ -284,8 +282,8 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
               r.collection ?? '(all)',
               r.actor,
               r.dry_run ? 'yes' : 'no',
-              n(r.expected),
-              n(r.actual),
+              count(r.expected),
+              count(r.actual),
               r.rerun_delta,
             ]),
           )

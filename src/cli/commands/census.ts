@@ -1,15 +1,11 @@
-/** `natal classify`, `identity set`, `preflight`, `census`, `status`. */
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { STRATEGIES } from '../../catalog/identity.js';
+/** `natal census` and `natal status`. */
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Census } from '../../census/census.js';
 import { NatalError } from '../../errors.js';
-import type { IdentityStrategy } from '../../types.js';
-import { table } from '../format.js';
+import { count, table } from '../format.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
-
-const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
 
 function parseLimit(v: string): number {
   const x = Number(v);
@@ -27,7 +23,7 @@ function parseOnOff(v: string): boolean {
 export function basisLine(c: Census): string {
   const b = c.counted;
   if (b.how === 'kept') {
-    return `Counted forward from the census kept at ${b.kept_at} (${n(b.births_since)} births since); natal census --recount matches every row again.`;
+    return `Counted forward from the census kept at ${b.kept_at} (${count(b.births_since)} births since); natal census --recount matches every row again.`;
   }
   return `Counted in full${b.kept_at ? '; kept for the next census to start from' : b.keeping ? '' : ' (the kept census is off: natal census --keeping on)'}.`;
 }
@@ -47,92 +43,17 @@ export function keyNumbers(c: Census): string {
       ],
       ['Identity unclassified', t.unclassified],
       ['No-table REQUIRED', t.no_table],
-      ['Rows (governed, identified)', n(t.rows)],
-      ['Births (governed collections)', n(t.births)],
-      ['Gap (orphans)', n(t.gap)],
-      ['Phantoms', n(t.phantoms)],
-      ['birth_registry', n(t.registry_births)],
+      ['Rows (governed, identified)', count(t.rows)],
+      ['Births (governed collections)', count(t.births)],
+      ['Gap (orphans)', count(t.gap)],
+      ['Phantoms', count(t.phantoms)],
+      ['birth_registry', count(t.registry_births)],
       ['State', c.state],
     ],
   );
 }
 
 export function registerCensusCommands(program: Command, withGlobals: WithGlobals): void {
-  withGlobals(
-    program
-      .command('classify [tables...]')
-      .description('propose an identity for each collection from the catalog and the data, with evidence')
-      .option('--apply', 'record the proposals that are certain; leave the rest for the owner'),
-  ).action((tables: string[], opts: { apply?: boolean }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
-      const proposals = await registry.classify(tables, { apply: opts.apply });
-      const lines = proposals.map((p) => {
-        const what =
-          p.strategy === 'unclassified'
-            ? `unclassified (${p.reason})`
-            : p.column
-              ? `${p.strategy} ${p.column}`
-              : p.strategy;
-        const mark = opts.apply
-          ? p.applied
-            ? ' [recorded]'
-            : ` [not recorded: ${p.not_applied}]`
-          : p.certain
-            ? ''
-            : ' [uncertain]';
-        return `${p.collection_name}: ${what}${mark}\n    ${p.why}`;
-      });
-      return { json: proposals, text: lines.join('\n') || 'no collections' };
-    }),
-  );
-
-  const identity = program.command('identity').description("collections' identities: the owner's decisions");
-  withGlobals(
-    identity
-      .command('set <table>')
-      .description("record the owner's identity decision (re-wires a wired collection)")
-      .addOption(
-        new Option('--strategy <strategy>', 'identity strategy')
-          .choices([...STRATEGIES])
-          .makeOptionMandatory(),
-      )
-      .option('--column <col>', 'the code column (column, legacy)')
-      .option(
-        '--reason <text>',
-        'why (for unclassified: no-id, needs-owner, no-table, duplicate-codes, null-codes)',
-      )
-      .option('--force', 'change it although births were made under the old identity'),
-  ).action(
-    (
-      t: string,
-      opts: { strategy: IdentityStrategy; column?: string; reason?: string; force?: boolean },
-      cmd: Command,
-    ) =>
-      runWithRegistry(cmd, async (registry) => {
-        const c = await registry.setIdentity(t, opts);
-        return {
-          json: c,
-          text: `${c.collection_name}: identity ${c.birth_code_strategy}${c.birth_code_column ? ` ${c.birth_code_column}` : ''}${c.birth_code_reason ? ` (${c.birth_code_reason})` : ''}`,
-        };
-      }),
-  );
-
-  withGlobals(
-    program.command('preflight [tables...]').description('the checks before a backfill: READY or what to do'),
-  ).action((tables: string[], _o, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
-      const results = await registry.preflight(tables);
-      const lines = results.flatMap((r) =>
-        r.result === 'READY'
-          ? [`READY      ${r.collection}`]
-          : [`NOT READY  ${r.collection}`, ...r.failed.map((f) => `    ✗ ${f.check}: ${f.fix}`)],
-      );
-      // Like doctor: exit 0 only when every collection checked is READY.
-      const ready = results.every((r) => r.result === 'READY');
-      return { json: results, text: lines.join('\n') || 'no collections', exitCode: ready ? 0 : 1 };
-    }),
-  );
-
   withGlobals(
     program
       .command('census [tables...]')
@@ -187,10 +108,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
               r.collection,
               r.governance_role,
               r.strategy,
-              n(r.rows),
-              n(r.births),
-              n(r.gap),
-              n(r.phantoms),
+              count(r.rows),
+              count(r.births),
+              count(r.gap),
+              count(r.phantoms),
               r.state,
             ]),
           ),

@@ -7,10 +7,8 @@ import { DEFAULT_BIRTHS, DEMO_SCHEMA, type DemoSummary, FULL_BIRTHS, runDemo } f
 import { assertBirths } from '../../demo/platform.js';
 import { NatalError } from '../../errors.js';
 import { Registry } from '../../registry.js';
-import { table } from '../format.js';
+import { count, table } from '../format.js';
 import { globalOptions, runWithRegistry } from '../run.js';
-
-const n = (v: number) => v.toLocaleString('en-US');
 
 function parseBirths(v: string): number {
   const x = Number(v.replaceAll(/[_,]/g, ''));
@@ -46,10 +44,16 @@ export function demoKeyNumbers(s: DemoSummary): string {
       ['Staging (not governed, never born)', Object.keys(s.staging).join(', ')],
       ['Dry-run eligible collections', s.eligible],
       ['Collections with non-zero gap', `${s.nonzero_gap} (duplicate risk ${s.duplicate_risk})`],
-      ['Total expected new births', n(s.expected)],
-      ['Rehearsal', `${n(s.born)} born, rerun delta ${s.rerun_delta}, net births ${s.net_births_rehearsal}`],
-      ['Real backfill committed', `${n(s.after.born)} (run ${s.run_id}), gap after ${s.after.gap}`],
-      ['birth_registry', `${n(s.registry_births)} before QT-001, ${n(s.after.registry_births)} after`],
+      ['Total expected new births', count(s.expected)],
+      [
+        'Rehearsal',
+        `${count(s.born)} born, rerun delta ${s.rerun_delta}, net births ${s.net_births_rehearsal}`,
+      ],
+      ['Real backfill committed', `${count(s.after.born)} (run ${s.run_id}), gap after ${s.after.gap}`],
+      [
+        'birth_registry',
+        `${count(s.registry_births)} before QT-001, ${count(s.after.registry_births)} after`,
+      ],
       ['State', s.state],
     ],
   );
@@ -62,7 +66,10 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
       .description(
         "walk the seed's QT-001 on a sample platform (a temporary embedded database unless --data-dir or --db; schema natal_demo)",
       )
-      .option('--full', `the seed's full registry: ${n(FULL_BIRTHS)} births (default ${n(DEFAULT_BIRTHS)})`)
+      .option(
+        '--full',
+        `the seed's full registry: ${count(FULL_BIRTHS)} births (default ${count(DEFAULT_BIRTHS)})`,
+      )
       .option('--births <n>', "the registry's size before the backfill", parseBirths),
   ).action((opts: { full?: boolean; births?: number }, cmd: Command) => {
     const started = Date.now();
@@ -99,7 +106,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
             '',
             `The ${summary.nonzero_gap} backfill targets: ${Object.entries(summary.gaps)
               .map(([t, gap]) => `${t} ${gap}`)
-              .join(' · ')} = ${n(summary.expected)}.`,
+              .join(' · ')} = ${count(summary.expected)}.`,
             `Report: ${summary.report.path}`,
             `Demo done in ${seconds.toFixed(1)} s.`,
           ].join('\n'),

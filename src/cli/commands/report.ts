@@ -5,17 +5,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, NatalError } from '../../errors.js';
 import { parseSince, renderMarkdown } from '../../report/report.js';
+import { parseId } from '../parse.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
-
-function parseId(what: string) {
-  return (v: string): number => {
-    if (!/^[1-9][0-9]{0,15}$/.test(v))
-      throw new InvalidArgumentError(`a ${what} is a whole number such as 1`);
-    return Number(v);
-  };
-}
 
 function since(v: string): string {
   try {
@@ -39,13 +32,9 @@ function writeWhole(path: string, text: string): string {
   } catch (err) {
     rmSync(tmp, { force: true });
     const why = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
-    throw new NatalError(
-      'INVALID_ARGUMENT',
-      `cannot write the report to ${path} (${why}); nothing was written`,
-      {
-        cause: err,
-      },
-    );
+    throw new NatalError('WRITE_FAILED', `cannot write the report to ${path} (${why}); nothing was written`, {
+      cause: err,
+    });
   }
   return target;
 }

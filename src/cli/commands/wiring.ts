@@ -1,24 +1,12 @@
-/** Wiring, the trigger inventory, birth-first creation and inspection. */
+/** `natal wire`, `unwire` and `triggers`: auto-birth triggers and their inventory. */
 import type { Command } from 'commander';
 import { NatalError } from '../../errors.js';
-import { inspectionTotals } from '../../inspect/inspect.js';
 import { table, yesNo } from '../format.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
-function parseData(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new NatalError(
-      'USAGE',
-      `--data is not valid JSON (${err instanceof Error ? err.message : String(err)}); give an object such as '{"name":"x"}'`,
-    );
-  }
-}
-
-export function registerBirthCommands(program: Command, withGlobals: WithGlobals): void {
+export function registerWiringCommands(program: Command, withGlobals: WithGlobals): void {
   withGlobals(
     program
       .command('wire [tables...]')
@@ -77,46 +65,6 @@ export function registerBirthCommands(program: Command, withGlobals: WithGlobals
             t.problem,
           ]),
         ),
-      };
-    }),
-  );
-  withGlobals(
-    program
-      .command('create <table>')
-      .description('birth-first creation (QT-002): the birth, then the entity carrying its code')
-      .requiredOption('--data <json>', "the entity's column values as a JSON object")
-      .option('--origin <name>', 'dot_origin: the tool creating it (default natal:create)'),
-  ).action((tableName: string, opts: { data: string; origin?: string }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
-      const data = parseData(opts.data);
-      const birth = await registry.create(tableName, data, opts.origin);
-      return { json: birth, text: birth.entity_code };
-    }),
-  );
-  withGlobals(
-    program
-      .command('inspect [tables...]')
-      .description('inspect birth records (the inspect pen): mark passing ones, list failures')
-      .option('--recheck', 'also re-inspect records that passed before'),
-  ).action((tables: string[], opts: { recheck?: boolean }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
-      const results = await registry.inspect(tables, { recheck: opts.recheck });
-      const failures = results.flatMap((r) =>
-        r.failures.map((f) => `  ${r.collection_name}  ${f.entity_code}: ${f.reason}`),
-      );
-      const totals = inspectionTotals(results);
-      const text = [
-        table(
-          ['collection', 'checked', 'passed', 'failed'],
-          results.map((r) => [r.collection_name, r.checked, r.passed, r.failed]),
-        ),
-        `inspected ${totals.checked}: ${totals.passed} passed, ${totals.failed} failed`,
-        ...(failures.length ? ['failures:', ...failures] : []),
-      ].join('\n');
-      return {
-        json: { collections: results, ...totals },
-        text,
-        exitCode: totals.failed > 0 ? 1 : 0,
       };
     }),
   );
