@@ -454,6 +454,23 @@ eachBackend('backfill', (backend) => {
     assert.equal((await (await author()).apply(again)).gap_after, 0);
   });
 
+  test('a key whose type’s name holds a % is applied in batches', async () => {
+    await w.registry.db.exec(`CREATE DOMAIN ${w.a}."per%cent" AS int;
+      CREATE TABLE ${w.a}.pct (id ${w.a}."per%cent" PRIMARY KEY, v text);
+      INSERT INTO ${w.a}.pct SELECT g, 'v' FROM generate_series(1, 25) g`);
+    const c = (
+      await w.registry.addCollection({
+        table: `${w.app}.pct`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      })
+    ).collection_name;
+    await w.registry.wire([c]);
+    const plan = await approved([c]);
+    const applied = await (await author()).apply(plan, { batchSize: 10 });
+    assert.deepEqual([applied.born, applied.gap_after, applied.batches], [25, 0, 3]);
+  });
+
   test('refused: a plan already applied', async () => {
     const a = await collection(5);
     const plan = await approved([a]);

@@ -309,6 +309,7 @@ DECLARE
   key_cols text;
   key_json text;
   key_cast text;
+  key_cast2 text;
   range_sql text;
   unborn text;
   verdict text;
@@ -329,17 +330,22 @@ BEGIN
                            'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype, 'date'::regtype,
                            'timestamp'::regtype, 'timestamptz'::regtype, 'uuid'::regtype)
                   THEN format('t.%I', k) ELSE format('(t.%I)::text', k) END, ', ' ORDER BY o) || ')',
-           string_agg(format('($%%1$s->>%s)::%s', o - 1,
+           -- (a type's name travels as an argument of format, never in its format string: it
+           -- may hold a %)
+           string_agg(format('($1->>%s)::%s', o - 1,
+                             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                              WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o),
+           string_agg(format('($2->>%s)::%s', o - 1,
                              (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
                               WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o)
-      INTO key_cols, key_json, key_cast
+      INTO key_cols, key_json, key_cast, key_cast2
     FROM unnest(keys) WITH ORDINALITY AS u(k, o);
     -- (the JSON is built for the one row found, not for each row skipped)
     bounds := format('SELECT %1$s FROM (SELECT %3$s FROM %2$s AS t WHERE ($1::jsonb IS NULL OR (%3$s) > (%4$s)) '
                      'ORDER BY %3$s OFFSET $2 - 1 LIMIT 1) AS t',
-                     key_json, rel, key_cols, format(key_cast, 1));
+                     key_json, rel, key_cols, key_cast);
     range_sql := format('($1::jsonb IS NULL OR (%1$s) > (%2$s)) AND ($2::jsonb IS NULL OR (%1$s) <= (%3$s))',
-                        key_cols, format(key_cast, 1), format(key_cast, 2));
+                        key_cols, key_cast, key_cast2);
   END IF;
   SELECT '(' || string_agg(format('starts_with(n.code, %L)', pfx), ' OR ') || ')' INTO verdict
   FROM unnest(accepted_code_prefixes(c, sp)) AS pfx;
