@@ -180,6 +180,18 @@ BEGIN
 END
 $$;
 
+-- A keyed collection whose namespace holds no birth yet, as in its first backfill, has every
+-- row unborn, and a range needs no probe of the registry: this SQL says so, to be checked in
+-- the statement that counts the rows (so in one snapshot with them); false for other keys.
+CREATE OR REPLACE FUNCTION unborn_sql(c collection_registry) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
+              THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
+                          'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
+              ELSE 'false' END
+$$;
+
 -- The ranges a new run will write, each with the births the plan approved in it (the
 -- exact set: their number and the checksum of their codes), pinned in backfill_range. They
 -- add up to the plan's numbers, or the plan is stale.
@@ -253,11 +265,7 @@ BEGIN
            COALESCE(p.expected, 0), COALESCE(p.checksum, 0)::text
     FROM generate_series(1, cardinality($3) + 1) AS s(seq) LEFT JOIN per p USING (seq)
   $q$, typ, col, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', entity_code_sql(c, 'g')),
-       checksum_sql(c, 'g'), rel,
-       CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
-            THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
-                        'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
-            ELSE 'false' END)
+       checksum_sql(c, 'g'), rel, unborn_sql(c))
   USING r.run_id, c.collection_name, uptos;
 END
 $$;
@@ -390,12 +398,7 @@ BEGIN
   -- over the table in key order (the last range runs to the end of the table; the first
   -- from its start). range_births: the births of one range (after $1, up to $2), to check a
   -- resumed apply's pending ranges.
-  -- (A keyed collection whose namespace holds no birth yet, as in its first backfill, has
-  -- every row unborn: no probe is made. Checked in the same statement, so in one snapshot.)
-  unborn := CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
-                 THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
-                             'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
-                 ELSE 'false' END;
+  unborn := unborn_sql(c);
   IF key_cols IS NULL THEN
     ranges := format($q$
       SELECT 1 AS seq, NULL::jsonb AS after_key, NULL::jsonb AS upto_key,
