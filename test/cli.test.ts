@@ -55,6 +55,18 @@ describe('cli usage', () => {
     assert.match(oneLine(r.stderr), /unknown command 'frobnicate'/);
   });
 
+  test('a near miss is told the command or flag it may have meant', async () => {
+    const cmd = await natal(['staus']);
+    assert.equal(cmd.code, 2);
+    assert.equal(cmd.stderr, "natal: unknown command 'staus' (Did you mean status?); see natal --help\n");
+    const flag = await natal(['census', '--recont']);
+    assert.equal(flag.code, 2);
+    assert.equal(
+      flag.stderr,
+      "natal: unknown option '--recont' (Did you mean --recount?); see natal --help\n",
+    );
+  });
+
   test('a flag missing its value exits 2', async () => {
     const r = await natal(['init', '--schema']);
     assert.equal(r.code, 2);

@@ -4,9 +4,14 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { reportError } from './run.js';
 
+/** Commander's error as one line, its suggestion ("Did you mean status?") kept. */
 function usageMessage(err: CommanderError): string {
-  const text = (err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message).replace(/\.$/, '');
-  return `natal: ${text}; see natal --help`;
+  const [first = err.message, ...rest] = err.message.replace(/^error:\s*/, '').split('\n');
+  const suggestion = rest
+    .map((l) => l.trim().replace(/^\((.*)\)$/, '$1'))
+    .find((l) => /^Did you mean/.test(l));
+  const text = first.replace(/\.$/, '');
+  return `natal: ${text}${suggestion ? ` (${suggestion})` : ''}; see natal --help`;
 }
 
 export async function main(argv: string[]): Promise<void> {
