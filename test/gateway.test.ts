@@ -283,6 +283,13 @@ eachBackend('natal create (cli)', (backend) => {
     const bad = await run('create', table, '--data', '{name:');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--data is not valid JSON/);
+    // valid JSON that is not an object is a usage error too, and writes nothing
+    const array = await run('create', table, '--data', '[1,2]');
+    assert.equal(array.code, 2);
+    assert.equal(
+      array.stderr,
+      `natal: --data must be a JSON object of column values, such as '{"name":"x"}'\n`,
+    );
     const rejected = await run('create', table, '--data', '{"id":"x"}');
     assert.equal(rejected.code, 1);
     assert.equal(rejected.stderr.trim().split('\n').length, 1);

@@ -415,6 +415,9 @@ eachBackend('census and status (cli)', (backend) => {
     assert.equal(results.find((x) => x.collection === `${app}.rules`)?.result, 'READY');
     const id = await run('identity', 'set', `${app}.heap`, '--strategy', 'bogus');
     assert.equal(id.code, 2);
+    const noColumn = await run('identity', 'set', `${app}.heap`, '--strategy', 'column');
+    assert.equal(noColumn.code, 2);
+    assert.equal(noColumn.stderr, 'natal: --strategy column needs --column COL\n');
     // turned on: this census is counted in full and kept; the next starts from it
     const since = Date.now();
     const on = JSON.parse((await run('census', '--keeping', 'on', '--json')).stdout) as Census;

@@ -6,14 +6,19 @@ import { runWithRegistry } from '../run.js';
 type WithGlobals = (c: Command) => Command;
 
 function parseData(text: string): unknown {
+  let data: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    data = JSON.parse(text) as unknown;
   } catch (err) {
     throw new NatalError(
       'USAGE',
       `--data is not valid JSON (${err instanceof Error ? err.message : String(err)}); give an object such as '{"name":"x"}'`,
     );
   }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new NatalError('USAGE', `--data must be a JSON object of column values, such as '{"name":"x"}'`);
+  }
+  return data;
 }
 
 export function registerCreateCommand(program: Command, withGlobals: WithGlobals): void {

@@ -1,6 +1,7 @@
 /** `natal classify` and `natal identity set`: proposing and recording collections' identities. */
 import { type Command, Option } from 'commander';
 import { STRATEGIES } from '../../catalog/identity.js';
+import { NatalError } from '../../errors.js';
 import type { IdentityStrategy } from '../../types.js';
 import { runWithRegistry } from '../run.js';
 
@@ -58,6 +59,9 @@ export function registerIdentityCommands(program: Command, withGlobals: WithGlob
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
+        if ((opts.strategy === 'column' || opts.strategy === 'legacy') && opts.column === undefined) {
+          throw new NatalError('USAGE', `--strategy ${opts.strategy} needs --column COL`);
+        }
         const c = await registry.setIdentity(t, opts);
         return {
           json: c,
