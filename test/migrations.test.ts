@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { quoteIdent } from '../src/db/ident.js';
-import { eachBackend } from './helpers/backends.js';
+import { eachBackend, SERVER_URL } from './helpers/backends.js';
+import { natal } from './helpers/cli.js';
 import { rejects } from './helpers/setup.js';
 
 eachBackend('migrations', (backend) => {
@@ -93,6 +94,60 @@ eachBackend('migrations', (backend) => {
       'missing index birth_backfill_ledger_plan_idx',
       'unexpected column entity_species.stray',
     ]);
+  });
+
+  test(
+    'natal init run by several processes at once on one schema: all succeed, each migration applied once, doctor clean',
+    {
+      skip:
+        backend.name === 'embedded'
+          ? 'server only: an embedded data directory is held by one process at a time (the data-dir lock refuses the others; lock.test)'
+          : false,
+    },
+    async () => {
+      const schema = backend.uniqueName('racing');
+      const inits = await Promise.all(
+        [1, 2, 3, 4].map(() => natal(['init', '--db', SERVER_URL as string, '--schema', schema, '--json'])),
+      );
+      for (const r of inits) assert.equal(r.code, 0, r.stderr);
+      const applied = inits.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
+      const migrations = applied.filter((m) => m !== 'definitions');
+      assert.equal(new Set(migrations).size, migrations.length, `applied once each: ${applied.join(', ')}`);
+      assert.equal(migrations.length, 15);
+      assert.equal(applied.filter((m) => m === 'definitions').length, 1);
+      const registry = await backend.open({ schema });
+      const { rows } = await registry.db.query<{ n: number; ids: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM ${quoteIdent(schema)}.natal_migrations`,
+      );
+      assert.deepEqual(rows[0], { n: 15, ids: 15 });
+      assert.deepEqual(await registry.doctor(), { schema, clean: true, findings: [] });
+      assert.deepEqual(await registry.init(), { applied: [], upToDate: true });
+    },
+  );
+
+  test('doctor sees a changed trigger, a changed type and a changed constraint', async () => {
+    const registry = await backend.open();
+    await registry.init();
+    const q = quoteIdent(registry.schema);
+    // natal's owner guard, made to fire on every update instead of on UPDATE OF owner
+    await registry.db.exec(`DROP TRIGGER natal_owner_guard ON ${q}.collection_registry;
+      CREATE TRIGGER natal_owner_guard BEFORE UPDATE ON ${q}.collection_registry
+        FOR EACH ROW EXECUTE FUNCTION ${q}.owner_change_guard();`);
+    await registry.db.exec(`ALTER TYPE ${q}.plan_status ADD VALUE 'abandoned'`);
+    await registry.db.exec(`ALTER TABLE ${q}.backfill_plan DROP CONSTRAINT backfill_plan_expected_total_check,
+      ADD CONSTRAINT backfill_plan_expected_total_check CHECK (expected_total >= -1)`);
+    const report = await registry.doctor();
+    assert.equal(report.clean, false);
+    assert.deepEqual(report.findings.map((f) => `${f.problem} ${f.kind} ${f.name}`).sort(), [
+      'changed constraint backfill_plan.backfill_plan_expected_total_check',
+      'changed trigger collection_registry.natal_owner_guard',
+      'changed type plan_status',
+    ]);
+    const byKind = new Map(report.findings.map((f) => [f.kind, f]));
+    assert.match(byKind.get('type')?.actual ?? '', /superseded,abandoned$/);
+    assert.match(byKind.get('constraint')?.actual ?? '', />= '?-1/);
+    assert.match(byKind.get('trigger')?.actual ?? '', /BEFORE UPDATE ON/);
+    assert.match(byKind.get('trigger')?.who ?? '', /a superuser/, 'who can have changed a trigger of natal');
   });
 
   test('doctor sees a changed definition', async () => {

@@ -1,5 +1,6 @@
 /** The ledger: every PLAN / REHEARSAL / APPLY / ROLLBACK step, with its actor and numbers. */
 import type { Ctx } from '../context.js';
+import { NatalError } from '../errors.js';
 import type { LedgerStep } from '../types.js';
 
 export interface LedgerRow {
@@ -17,11 +18,27 @@ export interface LedgerRow {
   recorded_at: Date;
 }
 
-/** Ledger rows in order, of the given plans or run (all when neither is given). */
+/**
+ * Ledger rows in order, of the given plans and run (both filters apply when both are given;
+ * all rows when neither is). A plan or run named that does not exist is refused, as report does.
+ */
 export async function ledger(
   ctx: Ctx,
   filter: { plan?: number; plans?: number[]; run?: number } = {},
 ): Promise<LedgerRow[]> {
+  for (const [what, id, table, column] of [
+    ['plan', filter.plan, 'backfill_plan', 'plan_id'],
+    ['run', filter.run, 'backfill_run', 'run_id'],
+  ] as const) {
+    if (id === undefined) continue;
+    const { rows } = await ctx.db.query(`SELECT 1 FROM ${ctx.ns}.${table} WHERE ${column} = $1`, [id]);
+    if (rows.length === 0) {
+      throw new NatalError(
+        what === 'plan' ? 'PLAN_UNKNOWN' : 'RUN_UNKNOWN',
+        `${what} ${id} does not exist; natal ledger without --${what} lists the ${what}s`,
+      );
+    }
+  }
   const plans = filter.plans ?? (filter.plan === undefined ? null : [filter.plan]);
   const { rows } = await ctx.db.query<LedgerRow>(
     `SELECT ledger_id, step::text, plan_id, run_id, collection_name AS collection, actor, dry_run, expected,

@@ -242,7 +242,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .command('ledger')
       .description('the PLAN / REHEARSAL / APPLY / ROLLBACK steps, with actors and numbers')
       .option('--plan <plan>', 'only this plan', planId)
-      .option('--run <run>', 'only this run', runId)
+      .option('--run <run>', 'only this run (with --plan, rows that match both)', runId)
       .option('--verify', 'recompute the hash chain; exit 1 naming the first row that does not match'),
   ).action((opts: { plan?: number; run?: number; verify?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
