@@ -2,9 +2,7 @@
 import stringWidth from 'string-width';
 
 /** A count as the CLI shows it: 1,234,567; a count not known (null or undefined) as `-`. */
-export function count(v: number | null | undefined): string {
-  return v === null || v === undefined ? '-' : v.toLocaleString('en-US');
-}
+export { count } from '../count.js';
 
 /**
  * A table whose columns line up on a terminal: cells are padded by their display width

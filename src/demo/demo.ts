@@ -4,6 +4,7 @@
  * rehearse → apply refused → review → permit → apply → confirm → birth-first create →
  * report. The library reports each step through `onStep`; the CLI prints them.
  */
+import { count } from '../count.js';
 import type { CensusTotals } from '../census/census.js';
 import { quoteIdent } from '../db/ident.js';
 import { NatalError } from '../errors.js';
@@ -90,7 +91,6 @@ async function walk(
   step: Narrator,
   reportDir: string | undefined,
 ): Promise<DemoSummary> {
-  const n = (v: number) => v.toLocaleString('en-US');
   const { author, reviewer, owner } = actors.names;
 
   await actors.grant();
@@ -99,7 +99,7 @@ async function walk(
   const short = (name: string) => tables.get(name) ?? name;
   const start = await registry.census();
   step(
-    `platform: ${start.totals.collections} collections in ${app}, as Stage 1 left them (${start.totals.birth_required} require birth, ${start.totals.collections - start.totals.birth_required} staging), all owned by ${owner}; birth_registry ${n(start.totals.registry_births)}`,
+    `platform: ${start.totals.collections} collections in ${app}, as Stage 1 left them (${start.totals.birth_required} require birth, ${start.totals.collections - start.totals.birth_required} staging), all owned by ${owner}; birth_registry ${count(start.totals.registry_births)}`,
   );
   step(statusLine('status', start, short));
 
@@ -137,14 +137,14 @@ async function walk(
   const nonzero = plan.collections.filter((c) => c.expected > 0).sort((a, b) => b.expected - a.expected);
   const gaps = Object.fromEntries(nonzero.map((c) => [short(c.collection), c.expected]));
   step(
-    `plan ${plan.plan_id} (the dry run, by ${plan.author}): ${plan.collections.length} eligible collections, ${nonzero.length} with a gap: ${nonzero.map((c) => `${short(c.collection)} ${c.expected}`).join(' · ')} = ${n(plan.expected_total)} expected births; duplicate risk ${risk.length}; no birth written`,
+    `plan ${plan.plan_id} (the dry run, by ${plan.author}): ${plan.collections.length} eligible collections, ${nonzero.length} with a gap: ${nonzero.map((c) => `${short(c.collection)} ${c.expected}`).join(' · ')} = ${count(plan.expected_total)} expected births; duplicate risk ${risk.length}; no birth written`,
   );
 
   const rehearsal = await registry.rehearse(plan.plan_id);
   const rehearsed = rehearsal.collections.reduce((a, c) => a + c.born, 0);
   const rerun = rehearsal.collections.reduce((a, c) => a + c.rerun_delta, 0);
   step(
-    `rehearse: ${n(rehearsed)} born, rerun delta ${rerun}, rolled back: net births ${rehearsal.net_births}${rehearsal.ok ? '' : ' (NOT ok)'}`,
+    `rehearse: ${count(rehearsed)} born, rerun delta ${rerun}, rolled back: net births ${rehearsal.net_births}${rehearsal.ok ? '' : ' (NOT ok)'}`,
   );
 
   let refused = '';
@@ -176,7 +176,7 @@ async function walk(
 
   const applied = await registry.apply(plan.plan_id);
   step(
-    `apply (by ${author}): run ${applied.run_id}, ${n(applied.born)} births in ${applied.batches} batches`,
+    `apply (by ${author}): run ${applied.run_id}, ${count(applied.born)} births in ${applied.batches} batches`,
   );
   const gapAfter = new Map(applied.collections.map((c) => [c.collection, c.gap_after]));
   const after = Object.fromEntries(
@@ -207,7 +207,7 @@ async function walk(
       .map((c) => [short(c.collection), { rows: c.rows, births: c.births }]),
   );
   step(
-    `census: gap ${end.totals.gap}, phantoms ${end.totals.phantoms}; birth_registry ${n(end.totals.registry_births)} (+${applied.born} backfill, +1 birth-first); staging ${Object.entries(
+    `census: gap ${end.totals.gap}, phantoms ${end.totals.phantoms}; birth_registry ${count(end.totals.registry_births)} (+${applied.born} backfill, +1 birth-first); staging ${Object.entries(
       staging,
     )
       .map(([t, s]) => `${t} ${s.rows} rows / ${s.births} births`)

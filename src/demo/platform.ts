@@ -4,6 +4,7 @@
  * birth registry of a chosen size. Built in one transaction by sql/demo/platform.sql (the
  * tables and the catalog) and sql/demo/history.sql (the rows, their births, the wiring).
  */
+import { count } from '../count.js';
 import { NatalError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { clearDemoSchema, markDemoSchema } from './schemas.js';
@@ -29,7 +30,7 @@ export function assertBirths(births: number): number {
   if (!Number.isInteger(births) || births < MIN_BIRTHS) {
     throw new NatalError(
       'USAGE',
-      `the demo's registry needs a whole number of at least ${MIN_BIRTHS.toLocaleString('en-US')} births, not ${births}`,
+      `the demo's registry needs a whole number of at least ${count(MIN_BIRTHS)} births, not ${births}`,
     );
   }
   return births;

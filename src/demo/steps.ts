@@ -1,4 +1,5 @@
 /** Pieces of the demo's walk: the identity decisions, and the lines that narrate readiness. */
+import { count } from '../count.js';
 import type { IdentityDecision } from '../catalog/identity.js';
 import type { Census } from '../census/census.js';
 import type { Preflight } from '../census/preflight.js';
@@ -47,7 +48,7 @@ export function statusLine(label: string, c: Census, short: Short): string {
     `${label}: ${c.state}: ${t.birth_required} collections require birth, ${resolvable} identity-resolvable ` +
     `(${r.synthetic_id} synthetic_id + ${r.column} column + ${r.legacy} legacy${r.composite ? ` + ${r.composite} composite` : ''}), ` +
     `${t.unclassified} unclassified, ${t.no_table} with no table${what ? ` — ${what}` : ''}; ` +
-    `gap ${t.gap.toLocaleString('en-US')} where the identity is known, birth_registry ${t.registry_births.toLocaleString('en-US')}`
+    `gap ${count(t.gap)} where the identity is known, birth_registry ${count(t.registry_births)}`
   );
 }
 

@@ -1,8 +1,7 @@
 /** A report as Markdown, section by section in the seed's order. */
+import { count } from '../count.js';
 import { ledgerIdText } from './steps.js';
 import type { Report } from './types.js';
-
-const n = (v: number | null) => (v === null ? '-' : v.toLocaleString('en-US'));
 
 const ALWAYS = new Set(['\\', '`', '*', '[', ']', '<', '>', '|', '~', '#', '&']);
 const WORD = /[\p{L}\p{N}]/u;
@@ -30,7 +29,7 @@ export function mdText(s: string): string {
 /** A table cell: a number, or text (pipes and line breaks escaped with the rest). */
 function cell(v: string | number | null): string {
   if (v === null) return '-';
-  return typeof v === 'number' ? n(v) : mdText(v);
+  return typeof v === 'number' ? count(v) : mdText(v);
 }
 
 /** Columns of numbers are right-aligned, others left. */
@@ -55,8 +54,8 @@ function liveLine(r: Report): string {
       ? `YES, additive + reversible (${code(r.rollback_commands.join('; ') || 'natal rollback RUN')})`
       : 'YES, removal of births a run had written (not additive; undone only by a new plan)';
   return (
-    `Live mutation: ${kind}. Births written ${n(m.births_written)}, removed ${n(m.births_removed)}, ` +
-    `net births ${n(m.net_births)}. Committed: ${m.committed.map(t).join('; ') || 'nothing'}. ` +
+    `Live mutation: ${kind}. Births written ${count(m.births_written)}, removed ${count(m.births_removed)}, ` +
+    `net births ${count(m.net_births)}. Committed: ${m.committed.map(t).join('; ') || 'nothing'}. ` +
     `NOT committed: ${m.not_committed.map(t).join('; ') || 'nothing'}.`
   );
 }
@@ -91,14 +90,14 @@ export function renderMarkdown(r: Report): string {
       ['Item', 'Value'],
       r.key_numbers.map((k) => [
         k.item,
-        `${typeof k.value === 'number' ? n(k.value) : k.value}${k.note ? ` (${k.note})` : ''}`,
+        `${typeof k.value === 'number' ? count(k.value) : k.value}${k.note ? ` (${k.note})` : ''}`,
       ]),
     ),
     '',
     `## The ${r.targets.length} backfill target(s)`,
     '',
     r.targets.length
-      ? `${r.targets.map((x) => `${t(x.collection)} ${n(x.expected)}`).join(' · ')} = ${n(r.targets.reduce((a, x) => a + x.expected, 0))} expected.`
+      ? `${r.targets.map((x) => `${t(x.collection)} ${count(x.expected)}`).join(' · ')} = ${count(r.targets.reduce((a, x) => a + x.expected, 0))} expected.`
       : 'No collection was eligible.',
     '',
     ...table(

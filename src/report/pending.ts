@@ -3,11 +3,10 @@
  * freezes), collections the plan left out with their failed checks, unfinished runs, gaps
  * an apply left, births that failed inspection, a backfill rolled back.
  */
+import { count } from '../count.js';
 import type { ItemRecord, PlanRecord } from './records.js';
 import type { Scoped } from './operation.js';
 import type { NotDone, PlanState, Target } from './types.js';
-
-const n = (v: number) => v.toLocaleString('en-US');
 
 export interface NotEligible {
   collection: string;
@@ -102,7 +101,7 @@ export function notDoneOf(
     out.push({
       plan_id: id,
       what: `${t.collection} not complete`,
-      why: `gap after the apply: ${n(t.gap_after as number)} row(s) without a birth`,
+      why: `gap after the apply: ${count(t.gap_after as number)} row(s) without a birth`,
       next: `natal census ${t.collection} --orphans`,
     });
   }
@@ -110,7 +109,7 @@ export function notDoneOf(
     out.push({
       plan_id: id,
       what: `${t.collection} births not all valid`,
-      why: `${n(t.inspection_failed as number)} birth(s) failed inspection`,
+      why: `${count(t.inspection_failed as number)} birth(s) failed inspection`,
       next: `natal inspect ${t.collection}`,
     });
   }

@@ -3,6 +3,7 @@
  * apply, rollback), in the seed's shape, from what the registry recorded and nothing else.
  * buildReport returns it as data; renderMarkdown writes it as the seed's Markdown.
  */
+import { count } from '../count.js';
 import { verifyChain } from '../backfill/chain.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
@@ -12,8 +13,6 @@ import type { KeyNumber, LiveMutation, Report, ReportSelection } from './types.j
 
 export { renderMarkdown } from './markdown.js';
 export type * from './types.js';
-
-const n = (v: number) => v.toLocaleString('en-US');
 
 /** An ISO date (midnight UTC) or date-time, as `--since` takes it. */
 export function parseSince(text: string): Date {
@@ -133,15 +132,15 @@ function liveMutation(ops: Operation[]): LiveMutation {
     rows('REHEARSAL', 'dry run');
     if (x.approvals) committed.push(`${x.approvals} approval(s) — ${p}`);
     if (x.written)
-      committed.push(`${n(x.written)} birth(s) in birth_registry — run ${o.summary.runs.join(', ')}`);
+      committed.push(`${count(x.written)} birth(s) in birth_registry — run ${o.summary.runs.join(', ')}`);
     rows('APPLY', 'live');
     if (x.removed) {
-      committed.push(`removal of ${n(x.removed)} birth(s) — rollback of run ${o.rolled_back.join(', ')}`);
+      committed.push(`removal of ${count(x.removed)} birth(s) — rollback of run ${o.rolled_back.join(', ')}`);
     }
     rows('ROLLBACK', 'live');
     if (x.rehearsed !== null) {
       notCommitted.push(
-        `the rehearsal's ${n(x.rehearsed)} birth(s): rolled back inside the rehearsal — ${p}`,
+        `the rehearsal's ${count(x.rehearsed)} birth(s): rolled back inside the rehearsal — ${p}`,
       );
     }
     const pending = o.not_done

@@ -3,11 +3,11 @@
  * wrote them (one transaction writes a PLAN, a REHEARSAL, an APPLY part or a ROLLBACK), and
  * approvals, each with its id.
  */
+import { count } from '../count.js';
 import type { LedgerRow } from '../backfill/ledger.js';
 import type { ApprovalRecord, PlanRecord, RunRecord } from './records.js';
 import type { Step } from './types.js';
 
-const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toLocaleString('en-US'));
 const sum = (rows: LedgerRow[], f: (r: LedgerRow) => number | null | undefined) =>
   rows.reduce((a, r) => a + (f(r) ?? 0), 0);
 const detailNumber = (r: LedgerRow, key: string) => {
@@ -49,7 +49,7 @@ function ledgerSummary(g: LedgerGroup): string {
       const notEligible = Array.isArray(s?.detail.not_eligible) ? s.detail.not_eligible.length : 0;
       const fp = typeof s?.detail.fingerprint === 'string' ? s.detail.fingerprint.slice(0, 12) : '';
       return (
-        `${c.length} collection(s), ${n(s?.expected ?? sum(c, (r) => r.expected))} births expected` +
+        `${c.length} collection(s), ${count(s?.expected ?? sum(c, (r) => r.expected))} births expected` +
         (notEligible ? `, ${notEligible} collection(s) not eligible` : '') +
         (fp ? `; fingerprint ${fp}…` : '') +
         '; no birth written (dry run)'
@@ -57,28 +57,28 @@ function ledgerSummary(g: LedgerGroup): string {
     }
     case 'REHEARSAL':
       return (
-        `${n(s?.actual ?? sum(c, (r) => r.actual))} births rehearsed of ${n(s?.expected ?? sum(c, (r) => r.expected))} expected, ` +
-        `rerun delta ${n(s?.rerun_delta ?? sum(c, (r) => r.rerun_delta))}, ` +
-        `rolled back (net births ${n(s ? detailNumber(s, 'net_births') : null)})` +
+        `${count(s?.actual ?? sum(c, (r) => r.actual))} births rehearsed of ${count(s?.expected ?? sum(c, (r) => r.expected))} expected, ` +
+        `rerun delta ${count(s?.rerun_delta ?? sum(c, (r) => r.rerun_delta))}, ` +
+        `rolled back (net births ${count(s ? detailNumber(s, 'net_births') : null)})` +
         (s?.detail.outside_moved === true ? '; rows or births outside the plan moved' : '') +
         (s?.detail.ok === false ? ' — FAILED' : ' — ok')
       );
     case 'APPLY':
       if (s?.detail.ended === 'interrupted') {
         return (
-          `part ${detailNumber(s, 'part') ?? 1} interrupted after ${n(s.actual)} births` +
+          `part ${detailNumber(s, 'part') ?? 1} interrupted after ${count(s.actual)} births` +
           (typeof s.detail.resumed_by === 'string' ? `; resumed by ${s.detail.resumed_by}` : '')
         );
       }
       return (
-        `part ${c[0] ? (detailNumber(c[0], 'part') ?? 1) : 1}: ${n(sum(c, (r) => r.actual))} births in ` +
-        `${c.length} collection(s) (run total), gap after ${n(sum(c, (r) => detailNumber(r, 'gap_after')))}` +
-        `, inspection failed ${n(sum(c, (r) => detailNumber(r, 'inspection_failed')))}`
+        `part ${c[0] ? (detailNumber(c[0], 'part') ?? 1) : 1}: ${count(sum(c, (r) => r.actual))} births in ` +
+        `${c.length} collection(s) (run total), gap after ${count(sum(c, (r) => detailNumber(r, 'gap_after')))}` +
+        `, inspection failed ${count(sum(c, (r) => detailNumber(r, 'inspection_failed')))}`
       );
     case 'ROLLBACK':
       return (
-        `${n(sum(c, (r) => r.actual))} births removed from ${c.length} collection(s), ` +
-        `gap after ${n(sum(c, (r) => detailNumber(r, 'gap_after')))}`
+        `${count(sum(c, (r) => r.actual))} births removed from ${c.length} collection(s), ` +
+        `gap after ${count(sum(c, (r) => detailNumber(r, 'gap_after')))}`
       );
   }
 }
@@ -136,7 +136,7 @@ export function planSteps(
       ]
         .sort()
         .at(-1) as string,
-      summary: `part ${r.part} not finished: ${n(Object.values(r.born).reduce((a, b) => a + b, 0))} births so far (the run's cursor; no ledger row yet)`,
+      summary: `part ${r.part} not finished: ${count(Object.values(r.born).reduce((a, b) => a + b, 0))} births so far (the run's cursor; no ledger row yet)`,
       order: 1,
     })),
   ];
