@@ -49,14 +49,6 @@ describe(
       clients.push(c);
       return c;
     }
-    /** An error of a raw client: its SQLSTATE and message. */
-    async function refused(p: Promise<unknown>, state: string, message: RegExp): Promise<void> {
-      await assert.rejects(p, (e: { code?: string; message: string }) => {
-        assert.equal(e.code, state, e.message);
-        assert.match(e.message, message);
-        return true;
-      });
-    }
 
     before(async () => {
       dba = new pg.Client({ connectionString: SERVER_URL });
@@ -167,8 +159,8 @@ describe(
                      VALUES (1, $1, 'review', 'bob', $2, now()), (2, $1, 'permit', $3, $2, now())`,
         [plan.plan_id, fp, login('olga')],
       );
-      await refused(c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan.plan_id]), 'NB017', /has no review/);
-      await refused(
+      await rejects(c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan.plan_id]), 'NB017', /has no review/);
+      await rejects(
         c.query(`INSERT INTO ${q}.backfill_approval (plan_id, kind, fingerprint) VALUES ($1, 'review', $2)`, [
           plan.plan_id,
           fp,
@@ -180,7 +172,7 @@ describe(
 
     test('natal’s admin cannot rewrite history: no trigger to disable, no row to change', async () => {
       const c = await sqlAs('alice');
-      await refused(
+      await rejects(
         c.query(`ALTER TABLE ${q}.backfill_approval DISABLE TRIGGER ALL`),
         '42501',
         /must be owner/,
@@ -192,7 +184,7 @@ describe(
         `INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin, governance_role, operation) VALUES ('DOM-900', 'x', 'SPE-DOM', 'atom', 'x', 'governed', 'gateway')`,
         `UPDATE ${q}.collection_registry SET owner = 'x'`,
       ]) {
-        await refused(c.query(sql), '42501', /permission denied/);
+        await rejects(c.query(sql), '42501', /permission denied/);
       }
     });
 
@@ -226,19 +218,19 @@ describe(
     test('an operator cannot make or commit a run but through the gate: no rehearsal-mode writes', async () => {
       const c = await sqlAs('oscar');
       const plan = (await c.query(`SELECT max(plan_id) AS p FROM ${q}.backfill_plan`)).rows[0]?.p;
-      await refused(
+      await rejects(
         c.query(`INSERT INTO ${q}.backfill_run (plan_id, batch_size, rehearsal) VALUES ($1, 10, true)`, [
           plan,
         ]),
         '42501',
         /permission denied/,
       );
-      await refused(
+      await rejects(
         c.query(`UPDATE ${q}.backfill_run SET status = 'completed'`),
         '42501',
         /permission denied/,
       );
-      await refused(
+      await rejects(
         c.query(`SELECT * FROM ${q}.apply_batch(1, NULL, true)`),
         'NB015',
         /run 1 does not exist|is not a rehearsal/,
@@ -264,7 +256,7 @@ describe(
         `${app}.rules`,
       ]);
       assert.match(created.rows[0]?.b.entity_code, /^DOM-\d+$/);
-      await refused(
+      await rejects(
         c.query(
           `INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin, governance_role, operation) VALUES ('DOM-901', $1, 'SPE-DOM', 'atom', 'x', 'governed', 'gateway')`,
           [`${app}.rules`],
@@ -273,12 +265,12 @@ describe(
         /permission denied/,
       );
       // The gateway inserts with natal's rights, so only into a table the app may insert into.
-      await refused(
+      await rejects(
         c.query(`SELECT ${q}.create_entity($1, '{}', 'app')`, [`${app}.other`]),
         'NB025',
         /may not insert into/,
       );
-      await refused(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
+      await rejects(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
     });
 
     test('the hash chain shows what a superuser rewrote', async () => {
