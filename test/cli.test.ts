@@ -131,6 +131,19 @@ describe('cli on the embedded default', () => {
 });
 
 eachBackend('cli init and doctor', (backend) => {
+  test('a fresh registry says nothing is registered yet and what to do first, not that all is complete', async () => {
+    const target = backend.cliTarget();
+    const schema = backend.uniqueName('natal');
+    assert.equal((await natal(['init', ...target, '--schema', schema])).code, 0);
+    const status = await natal(['status', ...target, '--schema', schema]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /State\s+NOTHING_GOVERNED/);
+    assert.match(status.stdout, /Nothing is registered yet: add a species \(natal species add/);
+    assert.doesNotMatch(status.stdout, /complete/i);
+    const json = await natal(['census', ...target, '--schema', schema, '--json']);
+    assert.equal((JSON.parse(json.stdout) as { state: string }).state, 'NOTHING_GOVERNED');
+  });
+
   test('init twice, doctor clean, all with --json and nothing else on stdout', async () => {
     const target = backend.cliTarget();
     const schema = backend.uniqueName('Cli Schema');

@@ -289,6 +289,8 @@ function stateOf(
 /** The registry's overall state, from its governed collections. */
 export function overallState(rows: CensusRow[]): string {
   const governed = rows.filter((r) => r.governance_role === 'governed');
+  // Nothing requires birth (yet): not complete, there is nothing to be complete.
+  if (governed.length === 0) return 'NOTHING_GOVERNED';
   const unresolved = governed.filter((r) => r.state === 'UNCLASSIFIED' || r.state === 'NO_TABLE').length;
   if (unresolved > 0) return `BLOCKED_UNTIL_${unresolved}_IDENTITIES_RESOLVED`;
   if (governed.some((r) => r.state === 'NOT_WIRED')) return 'IDENTITY_CLASSIFIED';

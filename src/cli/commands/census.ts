@@ -143,11 +143,15 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         '',
         keyNumbers(c),
         '',
-        blocked.length === 0
-          ? c.state === 'COMPLETE'
-            ? 'Every governed collection is complete: no gap, no phantom.'
-            : `Nothing blocks: ${c.collections.filter((r) => r.state === 'PREFLIGHT_READY').length} collection(s) ready for a backfill plan.`
-          : `What blocks progress (${blocked.length}):`,
+        c.collections.length === 0
+          ? 'Nothing is registered yet: add a species (natal species add CODE --prefix PREFIX --level LEVEL), then a collection (natal collection add TABLE --species CODE).'
+          : blocked.length === 0
+            ? c.state === 'NOTHING_GOVERNED'
+              ? 'No collection is governed: nothing requires birth (natal collection set TABLE --role governed).'
+              : c.state === 'COMPLETE'
+                ? 'Every governed collection is complete: no gap, no phantom.'
+                : `Nothing blocks: ${c.collections.filter((r) => r.state === 'PREFLIGHT_READY').length} collection(s) ready for a backfill plan.`
+            : `What blocks progress (${blocked.length}):`,
         ...blocked.map((r) => `  ${r.state.padEnd(16)} ${r.collection}: ${next[r.state] ?? ''}`),
       ];
       return { json: c, text: lines.join('\n') };
