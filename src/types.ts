@@ -35,6 +35,12 @@ export interface RegistryOptions {
   schema?: string | undefined;
   /** Who is acting, on the embedded backend (on a server: the session's role; see actor()). */
   as?: string | undefined;
+  /**
+   * Embedded: make the database in `dataDir` when it holds none (`natal init` and the demo
+   * do). Without it, opening a directory with no database fails with NOT_INITIALIZED and
+   * makes nothing.
+   */
+  create?: boolean | undefined;
   /** Environment to read NATAL_DATABASE_URL from (the CLI passes process.env). */
   env?: NodeJS.ProcessEnv | undefined;
 }

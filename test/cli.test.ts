@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { NATAL_VERSION } from '../src/paths.js';
@@ -131,6 +132,23 @@ describe('cli on the embedded default', () => {
 });
 
 eachBackend('cli init and doctor', (backend) => {
+  test('a read-only command where there is no database makes none, and says to run natal init', async () => {
+    const cwd = mkdtempSync(join(process.env.NATAL_TEST_TMP ?? tmpdir(), 'empty-'));
+    try {
+      for (const args of [['status'], ['census', '--json'], ['doctor'], ['ledger']]) {
+        const r = await natal(args, { cwd });
+        assert.equal(r.code, 1, args.join(' '));
+        assert.match(r.stderr, /^natal: there is no natal database in .*\.natal; run natal init there/);
+      }
+      assert.deepEqual(readdirSync(cwd), [], 'nothing was made');
+      const named = join(cwd, 'named');
+      assert.equal((await natal(['status', '--data-dir', named])).code, 1);
+      assert.deepEqual(readdirSync(cwd), []);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   test('a fresh registry says nothing is registered yet and what to do first, not that all is complete', async () => {
     const target = backend.cliTarget();
     const schema = backend.uniqueName('natal');

@@ -55,6 +55,8 @@ export async function runWithRegistry(
   body: (registry: Registry) => Promise<Outcome>,
   options: {
     requireReady?: boolean;
+    /** Embedded: make the database when the data directory holds none (init, demo). */
+    create?: boolean;
     dataDir?: string | undefined;
     schema?: string | undefined;
   } = {},
@@ -70,6 +72,7 @@ export async function runWithRegistry(
       schema: options.schema ?? g.schema,
       as: g.as,
       env: process.env,
+      create: options.create === true,
     });
     if (options.requireReady !== false) await registry.assertReady();
     const outcome = await body(registry);

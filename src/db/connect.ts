@@ -11,6 +11,8 @@ export interface ConnectOptions {
   dataDir?: string | undefined;
   /** Read NATAL_DATABASE_URL when `db` is not given (the CLI does; tests may not). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Embedded: make the data directory's database when there is none (natal init does). */
+  create?: boolean | undefined;
   /** Server only: the role every session acts as (see openServer). */
   as?: string | undefined;
 }
@@ -23,5 +25,5 @@ export function connect(options: ConnectOptions = {}): Promise<Backend> {
   if (url !== undefined && url !== '' && options.dataDir === undefined) {
     return openServer(url, { as: options.as });
   }
-  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
+  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.create === true);
 }

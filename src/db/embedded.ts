@@ -1,4 +1,5 @@
 /** The embedded backend: PGlite persisted in natal's data directory. */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { fromSqlError, NatalError } from '../errors.js';
@@ -54,14 +55,23 @@ class EmbeddedBackend extends BaseBackend {
 }
 
 /**
- * Opens (creating if needed) the PGlite database under `dataDir`, or an in-memory one
- * when `dataDir` is `memory://`. The lock is taken before PGlite touches the files.
+ * Opens the PGlite database under `dataDir` (making it when `create`, else refusing a
+ * directory that holds none), or an in-memory one when `dataDir` is `memory://`. The lock
+ * is taken before PGlite touches the files.
  */
-export async function openEmbedded(dataDir: string): Promise<Backend> {
+export async function openEmbedded(dataDir: string, create = false): Promise<Backend> {
   if (dataDir === 'memory://') {
     return new EmbeddedBackend('memory://', await PGlite.create(), undefined);
   }
   const dir = resolve(dataDir);
+  // Only natal init (and the demo) make a database: anything else in a directory that holds
+  // none says so and leaves the directory as it found it.
+  if (!create && !existsSync(join(dir, 'pgdata'))) {
+    throw new NatalError(
+      'NOT_INITIALIZED',
+      `there is no natal database in ${dir}; run natal init there, or name one with --data-dir DIR or a server with --db URL`,
+    );
+  }
   const lock = acquireDirLock(dir);
   try {
     const pg = await PGlite.create(join(dir, 'pgdata'));

@@ -112,7 +112,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
           ].join('\n'),
         };
       },
-      { requireReady: false, dataDir, schema },
+      { requireReady: false, create: true, dataDir, schema },
     );
   });
 }

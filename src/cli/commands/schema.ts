@@ -17,7 +17,7 @@ export function registerSchemaCommands(program: Command, withGlobals: (c: Comman
               : `applied ${result.applied.join(', ')} to ${where}`,
           };
         },
-        { requireReady: false },
+        { requireReady: false, create: true },
       ),
   );
 
