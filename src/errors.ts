@@ -30,6 +30,9 @@ export type NatalErrorCode =
   | 'MATCH_FAILED'
   | 'NOT_WIRED'
   | 'IDENTITY_HAS_BIRTHS'
+  | 'IDENTITY_NOT_UNIQUE'
+  | 'NOT_A_TABLE'
+  | 'COLLECTION_HAS_BIRTHS'
   | 'PLAN_UNKNOWN'
   | 'RUN_UNKNOWN'
   | 'APPROVAL_REFUSED'
@@ -113,6 +116,9 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB024: 'USAGE',
   NB025: 'NOT_PERMITTED',
   NB026: 'INVALID_ARGUMENT',
+  NB030: 'IDENTITY_NOT_UNIQUE',
+  NB031: 'NOT_A_TABLE',
+  NB032: 'COLLECTION_HAS_BIRTHS',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

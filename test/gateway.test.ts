@@ -184,7 +184,8 @@ eachBackend('birth-first gateway', (backend) => {
   });
 
   test('a char(n) code column: the gateway matches the padded code, classification sees the format', async () => {
-    await w.registry.db.exec(`CREATE TABLE ${w.a}.fixed (id serial PRIMARY KEY, code char(12), name text);
+    await w.registry.db
+      .exec(`CREATE TABLE ${w.a}.fixed (id serial PRIMARY KEY, code char(12) NOT NULL UNIQUE, name text);
                                INSERT INTO ${w.a}.fixed (code) VALUES ('DOM-800')`);
     await w.registry.addCollection({ table: name('fixed'), species: 'SPE-DOM', codeColumn: 'code' });
     const [proposal] = await w.registry.classify([name('fixed')]);

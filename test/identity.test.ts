@@ -11,9 +11,9 @@ eachBackend('identity classification', (backend) => {
   before(async () => {
     w = await world(backend);
     await w.registry.db.exec(`
-      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
+      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text NOT NULL UNIQUE, name text);
       INSERT INTO ${w.a}.rules (code, name) SELECT 'DOM-' || lpad(g::text, 3, '0'), 'r' FROM generate_series(1, 10) g;
-      CREATE TABLE ${w.a}.old_rules (id serial PRIMARY KEY, legacy_code text, name text);
+      CREATE TABLE ${w.a}.old_rules (id serial PRIMARY KEY, legacy_code text NOT NULL UNIQUE, name text);
       INSERT INTO ${w.a}.old_rules (legacy_code) SELECT 'R/' || g FROM generate_series(1, 4) g;
       CREATE TABLE ${w.a}.items (id int PRIMARY KEY, v text);
       INSERT INTO ${w.a}.items SELECT g, 'x' FROM generate_series(1, 6) g;
@@ -24,9 +24,20 @@ eachBackend('identity classification', (backend) => {
       INSERT INTO ${w.a}.dups VALUES (1, 1, 'DOM-900'), (2, 2, 'DOM-900');
       CREATE TABLE ${w.a}.nulls (a int, b int, code text);
       INSERT INTO ${w.a}.nulls VALUES (1, 1, 'DOM-901'), (2, 2, NULL);
-      CREATE TABLE ${w.a}.two (id int PRIMARY KEY, code text, alt_code text);
+      CREATE TABLE ${w.a}.two (id int PRIMARY KEY, code text NOT NULL UNIQUE, alt_code text NOT NULL UNIQUE);
       INSERT INTO ${w.a}.two VALUES (1, 'DOM-950', 'A-1');
-      CREATE TABLE ${w.a}."Odd ""Name"" Here" (id int PRIMARY KEY, v text);`);
+      CREATE TABLE ${w.a}."Odd ""Name"" Here" (id int PRIMARY KEY, v text);
+      -- an address: its postal code is unique in these rows by accident, and nothing declares it
+      CREATE TABLE ${w.a}.addresses (id int PRIMARY KEY, postal_code text, street text);
+      INSERT INTO ${w.a}.addresses SELECT g, 'P' || (1000 + g), 'street ' || g FROM generate_series(1, 8) g;
+      -- no key at all, a code column unique today only
+      CREATE TABLE ${w.a}.loose (code text, v text);
+      INSERT INTO ${w.a}.loose VALUES ('DOM-970', 'x'), ('DOM-971', 'y');
+      -- no primary key; a UNIQUE NOT NULL pair, and a UNIQUE NOT NULL column
+      CREATE TABLE ${w.a}.ukey (a int NOT NULL, b int NOT NULL, v text, UNIQUE (a, b));
+      INSERT INTO ${w.a}.ukey VALUES (1, 1, 'x'), (1, 2, 'y');
+      CREATE TABLE ${w.a}.ucol (ref text NOT NULL UNIQUE, v text NOT NULL, maybe int UNIQUE);
+      INSERT INTO ${w.a}.ucol VALUES ('r1', 'same', 1), ('r2', 'same', NULL);`);
     await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
     for (const t of [
       'rules',
@@ -39,6 +50,10 @@ eachBackend('identity classification', (backend) => {
       'two',
       'ghost',
       '"Odd ""Name"" Here"',
+      'addresses',
+      'loose',
+      'ukey',
+      'ucol',
     ]) {
       await w.registry.addCollection({ table: `${w.app}.${t}`, species: 'SPE-DOM' });
     }
@@ -61,15 +76,38 @@ eachBackend('identity classification', (backend) => {
     assert.deepEqual(summary('two'), ['unclassified', 'needs-owner', false]);
     assert.deepEqual(summary('ghost'), ['unclassified', 'no-table', true]);
     assert.deepEqual(by.get(`${w.app}."Odd ""Name"" Here"`)?.strategy, 'synthetic_id');
+    // only what the database declares is certain: a column unique by accident never
+    // replaces a key, and without a key it is a proposal for the owner
+    assert.deepEqual(summary('addresses'), ['synthetic_id', null, true]);
+    assert.match(
+      by.get(name('addresses'))?.why ?? '',
+      /postal_code unique today, but no UNIQUE NOT NULL declares it/,
+    );
+    assert.deepEqual(summary('loose'), ['column', 'code', false]);
+    assert.equal(by.get(name('loose'))?.reason, 'needs-owner');
+    // a lone UNIQUE NOT NULL key is proposed by itself
+    assert.deepEqual(summary('ukey'), ['composite', null, true]);
+    assert.deepEqual(by.get(name('ukey'))?.key_columns, ['a', 'b']);
+    assert.deepEqual(summary('ucol'), ['synthetic_id', null, true]);
+    assert.deepEqual(by.get(name('ucol'))?.key_columns, ['ref']);
     const rules = by.get(name('rules'));
     assert.equal(rules?.evidence.rows, 10);
-    assert.deepEqual(rules?.evidence.columns?.code, { distinct: 10, nulls: 0, empties: 0, prefixed: 10 });
-    assert.match(rules?.why ?? '', /all unique, none NULL or empty, all DOM-NNN/);
+    assert.deepEqual(rules?.evidence.columns?.code, {
+      distinct: 10,
+      nulls: 0,
+      empties: 0,
+      prefixed: 10,
+      declared_unique: true,
+      not_null: true,
+    });
+    assert.match(rules?.why ?? '', /UNIQUE NOT NULL, 10 rows, none empty, all DOM-NNN/);
     assert.deepEqual(by.get(name('dups'))?.evidence.columns?.code, {
       distinct: 1,
       nulls: 0,
       empties: 0,
       prefixed: 2,
+      declared_unique: false,
+      not_null: false,
     });
     assert.deepEqual(by.get(name('pairs'))?.key_columns, ['a', 'b']);
     assert.equal(
@@ -89,7 +127,15 @@ eachBackend('identity classification', (backend) => {
     // null-codes): that is recorded
     assert.deepEqual(
       recorded,
-      [name('dups'), name('nulls'), name('old_rules'), name('pairs'), name('rules')].sort(),
+      [
+        name('dups'),
+        name('nulls'),
+        name('old_rules'),
+        name('pairs'),
+        name('rules'),
+        name('ucol'),
+        name('ukey'),
+      ].sort(),
     );
     const reasons = await w.registry.listCollections([name('dups'), name('nulls')]);
     assert.deepEqual(
@@ -143,7 +189,7 @@ eachBackend('identity classification', (backend) => {
     await rejects(
       w.registry.setIdentity(name('pairs'), { strategy: 'synthetic_id' }),
       'BAD_ENTITY_DATA',
-      /single-column primary key/,
+      /a synthetic id is one column; .* has a key over a, b/,
     );
     await rejects(
       w.registry.setIdentity(name('pairs'), { strategy: 'column' }),
@@ -200,6 +246,111 @@ eachBackend('identity classification', (backend) => {
       (await w.registry.triggers()).find((t) => t.collection_name === name('pairs'))?.functional,
       true,
     );
+  });
+
+  test('a column unique by accident is not an identity: the next row at an existing postal code is born', async () => {
+    // classify --apply left addresses on its key (the postal code was only a proposal)
+    const [addresses] = await w.registry.listCollections([name('addresses')]);
+    assert.deepEqual(
+      [addresses?.birth_code_strategy, addresses?.birth_code_key_columns],
+      ['synthetic_id', ['id']],
+    );
+    await w.registry.wire([name('addresses')]);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.addresses VALUES (9, 'P1001', 'another street')`);
+    assert.deepEqual(
+      (await w.births(name('addresses'))).map((b) => b.entity_code),
+      [`${name('addresses')}::9`],
+    );
+    // and it can no longer be made the identity: its codes are not unique
+    await rejects(
+      w.registry.setIdentity(name('addresses'), { strategy: 'legacy', column: 'postal_code', force: true }),
+      'IDENTITY_NOT_UNIQUE',
+      /column postal_code of .*addresses has duplicate codes: 2 rows share 1 codes \('P1001' is in 2 rows\)/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('dups'), { strategy: 'column', column: 'code' }),
+      'IDENTITY_NOT_UNIQUE',
+      /'DOM-900' is in 2 rows/,
+    );
+    assert.equal((await w.registry.listCollections([name('dups')]))[0]?.birth_code_strategy, 'unclassified');
+  });
+
+  test('the owner names the key: --column for a synthetic id, --columns for a composite, when declared', async () => {
+    // ucol: no primary key, and only ref is UNIQUE NOT NULL
+    await rejects(
+      w.registry.setIdentity(name('ucol'), { strategy: 'synthetic_id', column: 'v', force: true }),
+      'IDENTITY_NOT_UNIQUE',
+      /nothing keeps \(v\) unique in .*ucol: a second row .*; declare it: ALTER TABLE .* ADD UNIQUE \(v\)/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('ucol'), { strategy: 'synthetic_id', column: 'maybe', force: true }),
+      'IDENTITY_NOT_UNIQUE',
+      /maybe of .*ucol may be NULL/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('ucol'), { strategy: 'synthetic_id', column: 'nope', force: true }),
+      'BAD_ENTITY_DATA',
+      /has no column nope/,
+    );
+    const ucol = await w.registry.setIdentity(name('ucol'), { strategy: 'synthetic_id', column: 'ref' });
+    assert.deepEqual(ucol.birth_code_key_columns, ['ref']);
+    await rejects(
+      w.registry.setIdentity(name('heap'), { strategy: 'synthetic_id' }),
+      'BAD_ENTITY_DATA',
+      /has no primary key: name the column .*--strategy synthetic_id --column COL/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('heap'), { strategy: 'composite' }),
+      'BAD_ENTITY_DATA',
+      /has no primary key: name the columns .*--strategy composite --columns A,B/,
+    );
+    await rejects(
+      w.registry.setIdentity(name('ukey'), { strategy: 'composite', columns: ['a', 'v'], force: true }),
+      'IDENTITY_NOT_UNIQUE',
+      /v of .*ukey may be NULL/,
+    );
+    const ukey = await w.registry.setIdentity(name('ukey'), { strategy: 'composite', columns: ['b', 'a'] });
+    assert.deepEqual(ukey.birth_code_key_columns, ['b', 'a']);
+    await w.registry.wire([name('ucol'), name('ukey')]);
+    await w.registry.db.exec(
+      `INSERT INTO ${w.a}.ucol VALUES ('r3', 'x', 3); INSERT INTO ${w.a}.ukey VALUES (2, 5, 'z')`,
+    );
+    assert.deepEqual(
+      (await w.births(name('ucol'))).map((b) => b.entity_code),
+      [`${name('ucol')}::r3`],
+    );
+    assert.deepEqual(
+      (await w.births(name('ukey'))).map((b) => b.entity_code),
+      [`${name('ukey')}::5/2`],
+    );
+  });
+
+  test('a partitioned table keyed in every partition: its key is accepted, and keys shared across partitions are duplicate risk', async () => {
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.parts (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+      CREATE TABLE ${w.a}.parts_a PARTITION OF ${w.a}.parts (PRIMARY KEY (id)) FOR VALUES IN ('a');
+      CREATE TABLE ${w.a}.parts_b PARTITION OF ${w.a}.parts (PRIMARY KEY (id)) FOR VALUES IN ('b');
+      INSERT INTO ${w.a}.parts VALUES (1, 'a', 'x'), (2, 'a', 'y'), (3, 'b', 'z');`);
+    await w.registry.addCollection({ table: name('parts'), species: 'SPE-DOM' });
+    const [proposal] = await w.registry.classify([name('parts')]);
+    assert.deepEqual(
+      [proposal?.strategy, proposal?.certain, proposal?.key_columns],
+      ['synthetic_id', false, ['id']],
+    );
+    await rejects(
+      w.registry.setIdentity(name('parts'), { strategy: 'synthetic_id' }),
+      'BAD_ENTITY_DATA',
+      /has no primary key/,
+    );
+    const parts = await w.registry.setIdentity(name('parts'), { strategy: 'synthetic_id', column: 'id' });
+    assert.deepEqual([parts.birth_code_strategy, parts.birth_code_key_columns], ['synthetic_id', ['id']]);
+    assert.deepEqual(await w.registry.duplicateRisk([name('parts')]), []);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.parts VALUES (1, 'b', 'again')`);
+    assert.deepEqual(
+      (await w.registry.duplicateRisk([name('parts')])).map((r) => [r.entity_code, r.collections]),
+      [[`${name('parts')}::1`, [name('parts')]]],
+    );
+    await w.registry.db.exec(`DELETE FROM ${w.a}.parts WHERE region = 'b' AND id = 1`);
   });
 
   test('census: orphans after deleting births, phantoms after deleting rows; lists of both', async () => {
@@ -360,7 +511,7 @@ eachBackend('census and status (cli)', (backend) => {
     const opts = target[0] === '--db' ? { db: target[1], schema } : { dataDir: target[1], schema };
     const r = await Registry.open(opts);
     await r.db.exec(`CREATE SCHEMA ${quoteIdent(app)};
-      CREATE TABLE ${quoteIdent(app)}.rules (id int PRIMARY KEY, code text UNIQUE);
+      CREATE TABLE ${quoteIdent(app)}.rules (id int PRIMARY KEY, code text NOT NULL UNIQUE);
       INSERT INTO ${quoteIdent(app)}.rules SELECT g, 'DOM-' || g FROM generate_series(1, 5) g;
       CREATE TABLE ${quoteIdent(app)}.heap (v text)`);
     await r.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });

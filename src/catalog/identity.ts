@@ -61,12 +61,14 @@ export async function classify(
       p: Omit<Proposal, 'collection_name' | 'current'>;
       current: IdentityStrategy;
       current_column: string | null;
+      current_keys: string[] | null;
       current_reason: string | null;
       source: string;
     };
     const { rows } = await ctx.db.query<Row>(
       `SELECT ${ctx.ns}.propose_identity($1) AS p, r.birth_code_strategy AS current, r.birth_code_source AS source,
-              r.birth_code_column AS current_column, r.birth_code_reason AS current_reason
+              r.birth_code_column AS current_column, r.birth_code_reason AS current_reason,
+              r.birth_code_key_columns::text[] AS current_keys
        FROM ${ctx.ns}.collection_registry r WHERE r.collection_name = $1`,
       [name],
     );
@@ -79,8 +81,10 @@ export async function classify(
         proposal.strategy === 'unclassified' &&
         proposal.current === 'unclassified' &&
         (proposal.reason ?? null) !== row.current_reason;
+      const keyed = proposal.strategy === 'synthetic_id' || proposal.strategy === 'composite';
       const differs =
         proposal.strategy !== proposal.current ||
+        (keyed && JSON.stringify(proposal.key_columns ?? null) !== JSON.stringify(row.current_keys)) ||
         ((proposal.strategy === 'column' || proposal.strategy === 'legacy') &&
           (proposal.column ?? null) !== row.current_column) ||
         reasonMoved;
@@ -94,6 +98,7 @@ export async function classify(
             setIdentity(tx, name, {
               strategy: proposal.strategy,
               column: proposal.column,
+              columns: keyed ? (proposal.key_columns ?? undefined) : undefined,
               reason: proposal.reason ?? `classify: ${proposal.why}`,
               evidence: proposal.evidence,
               force: false,
@@ -115,6 +120,8 @@ export async function classify(
 export interface IdentityDecision {
   strategy: IdentityStrategy;
   column?: string | undefined;
+  /** The key of a synthetic_id (one column) or composite identity, when not the primary key. */
+  columns?: string[] | undefined;
   reason?: string | undefined;
   evidence?: unknown;
   force?: boolean | undefined;
@@ -130,8 +137,9 @@ export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDec
     );
   }
   if (decision.column !== undefined) assertIdentifier(decision.column, 'column');
+  for (const column of decision.columns ?? []) assertIdentifier(column, 'key column');
   const name = await resolveCollection(ctx, input);
-  await ctx.db.query(`SELECT ${ctx.ns}.set_identity($1, $2, $3, $4, $5::jsonb, $6, $7)`, [
+  await ctx.db.query(`SELECT ${ctx.ns}.set_identity($1, $2, $3, $4, $5::jsonb, $6, $7, $8::name[])`, [
     name,
     decision.strategy,
     decision.column ?? null,
@@ -139,6 +147,7 @@ export async function setIdentity(ctx: Ctx, input: string, decision: IdentityDec
     decision.evidence === undefined ? null : JSON.stringify(decision.evidence),
     decision.force === true,
     decision.source ?? 'owner',
+    decision.columns ?? null,
   ]);
   return (await listCollections(ctx, [name]))[0] as Collection;
 }

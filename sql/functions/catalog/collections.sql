@@ -64,6 +64,9 @@ BEGIN
         MESSAGE = format('table %s has no column %I', rel, p_code_column),
         HINT = 'name an existing column with --code-column';
     END IF;
+    IF p_code_column IS NOT NULL THEN
+      PERFORM assert_codes_unique(v_name, rel, p_code_column);
+    END IF;
   END IF;
   IF p_code_column IS NOT NULL THEN
     strategy := 'column';

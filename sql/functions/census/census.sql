@@ -109,10 +109,15 @@ DECLARE
   keyed_hits jsonb := '[]';
 BEGIN
   PERFORM assert_natal_role('reader');
+  -- A keyed collection whose key the database keeps unique only within each partition
+  -- produces its codes as freely as a code column: two partitions may share one.
   SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
                            r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL ')
-           FILTER (WHERE r.birth_code_strategy IN ('column', 'legacy')),
-         array_agg(r.collection_name) FILTER (WHERE r.birth_code_strategy IN ('synthetic_id', 'composite'))
+           FILTER (WHERE NOT (r.birth_code_strategy IN ('synthetic_id', 'composite')
+                              AND uniqueness_of(collection_table(r), r.birth_code_key_columns) IS NOT DISTINCT FROM 'table')),
+         array_agg(r.collection_name)
+           FILTER (WHERE r.birth_code_strategy IN ('synthetic_id', 'composite')
+                         AND uniqueness_of(collection_table(r), r.birth_code_key_columns) IS NOT DISTINCT FROM 'table')
     INTO free_sql, keyed
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL

@@ -46,7 +46,8 @@ export function registerIdentityCommands(program: Command, withGlobals: WithGlob
           .choices([...STRATEGIES])
           .makeOptionMandatory(),
       )
-      .option('--column <col>', 'the code column (column, legacy)')
+      .option('--column <col>', 'the code column (column, legacy), or the key column of a synthetic id')
+      .option('--columns <a,b>', 'the key columns of a composite identity, comma-separated')
       .option(
         '--reason <text>',
         'why (for unclassified: no-id, needs-owner, no-table, duplicate-codes, null-codes)',
@@ -55,17 +56,47 @@ export function registerIdentityCommands(program: Command, withGlobals: WithGlob
   ).action(
     (
       t: string,
-      opts: { strategy: IdentityStrategy; column?: string; reason?: string; force?: boolean },
+      opts: {
+        strategy: IdentityStrategy;
+        column?: string;
+        columns?: string;
+        reason?: string;
+        force?: boolean;
+      },
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
         if ((opts.strategy === 'column' || opts.strategy === 'legacy') && opts.column === undefined) {
           throw new NatalError('USAGE', `--strategy ${opts.strategy} needs --column COL`);
         }
-        const c = await registry.setIdentity(t, opts);
+        if (opts.columns !== undefined && opts.strategy !== 'composite') {
+          throw new NatalError(
+            'USAGE',
+            `--columns is for --strategy composite; a synthetic id takes --column COL`,
+          );
+        }
+        if (opts.strategy === 'composite' && opts.column !== undefined) {
+          throw new NatalError('USAGE', `a composite identity takes --columns A,B, not --column`);
+        }
+        const columns = opts.columns?.split(',').map((c) => c.trim());
+        if (columns && (columns.length < 2 || columns.some((c) => c === ''))) {
+          throw new NatalError(
+            'USAGE',
+            `--columns takes two column names or more, comma-separated (--columns a,b)`,
+          );
+        }
+        const c = await registry.setIdentity(t, {
+          strategy: opts.strategy,
+          column: opts.column,
+          columns,
+          reason: opts.reason,
+          force: opts.force,
+        });
+        const keyed = c.birth_code_strategy === 'synthetic_id' || c.birth_code_strategy === 'composite';
+        const on = c.birth_code_column ?? (keyed ? c.birth_code_key_columns?.join(', ') : undefined);
         return {
           json: c,
-          text: `${c.collection_name}: identity ${c.birth_code_strategy}${c.birth_code_column ? ` ${c.birth_code_column}` : ''}${c.birth_code_reason ? ` (${c.birth_code_reason})` : ''}`,
+          text: `${c.collection_name}: identity ${c.birth_code_strategy}${on ? ` ${on}` : ''}${c.birth_code_reason ? ` (${c.birth_code_reason})` : ''}`,
         };
       }),
   );
