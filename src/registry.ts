@@ -7,6 +7,7 @@ import {
   addCollection,
   type Collection,
   listCollections,
+  removeCollection,
   type SetCollection,
   setCollection,
 } from './catalog/collections.js';
@@ -155,6 +156,11 @@ export class Registry {
   async listCollections(tables?: string[]): Promise<Collection[]> {
     const names = tables && (await resolveCollections(this.ctx, tables));
     return listCollections(this.ctx, names);
+  }
+
+  /** Undoes the registration of a collection that has no births. */
+  removeCollection(table: string): Promise<Collection> {
+    return this.transaction((tx) => removeCollection(tx, table));
   }
 
   setCollection(table: string, change: SetCollection): Promise<Collection> {

@@ -82,6 +82,7 @@ eachBackend('catalog', (backend) => {
       table: `${w.app}.ghost`,
       species: 'SPE-DOM',
       role: 'staging',
+      noTable: true,
     });
     assert.deepEqual(
       [ghost.has_table, ghost.birth_code_reason, ghost.governance_role],

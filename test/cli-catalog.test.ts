@@ -30,7 +30,8 @@ eachBackend('cli catalog commands', (backend) => {
     const a = quoteIdent(app);
     await r.db.exec(`CREATE SCHEMA ${a};
       CREATE TABLE ${a}."Orders" (id int PRIMARY KEY, code text);
-      CREATE TABLE ${a}.staging (id int PRIMARY KEY)`);
+      CREATE TABLE ${a}.staging (id int PRIMARY KEY);
+      CREATE VIEW ${a}.order_view AS SELECT * FROM ${a}."Orders";`);
     await r.close();
     const orders = `"${app}"."Orders"`;
 
@@ -71,14 +72,14 @@ eachBackend('cli catalog commands', (backend) => {
       ),
     ) as { collection_name: string; birth_code_strategy: string };
     assert.deepEqual(added, { ...added, collection_name: orders, birth_code_strategy: 'column' });
-    await ok('collection', 'add', `${app}.staging`, '--species', 'SPE-ORD', '--role', 'staging');
+    await ok('collection', 'add', `"${app}".staging`, '--species', 'SPE-ORD', '--role', 'staging');
     await fails(1, /already registered/, 'collection', 'add', orders, '--species', 'SPE-ORD');
     await fails(
       1,
       /species SPE-NOPE does not exist/,
       'collection',
       'add',
-      `${app}.other`,
+      `"${app}".other`,
       '--species',
       'SPE-NOPE',
     );
@@ -87,29 +88,57 @@ eachBackend('cli catalog commands', (backend) => {
       /argument 'boss' is invalid/,
       'collection',
       'add',
-      `${app}.other`,
+      `"${app}".other`,
       '--species',
       'SPE-ORD',
       '--role',
       'boss',
     );
     await fails(1, /unclosed quote/, 'collection', 'add', '"unclosed', '--species', 'SPE-ORD');
-    // A registered name with no table is allowed, and flagged.
+    // A missing table is refused (a typo, a wrong case), unless registered ahead of its
+    // table with --no-table; then it is flagged. Unquoted names fold as in SQL.
+    await fails(
+      1,
+      /table .*\.ghost does not exist; check the name; to register the collection ahead of its table, add --no-table/,
+      'collection',
+      'add',
+      `"${app}".ghost`,
+      '--species',
+      'SPE-ORD',
+    );
+    await fails(
+      1,
+      /table .*\.orders does not exist \(did you mean .*\."Orders"\? unquoted names fold to lower case, as in SQL\)/,
+      'collection',
+      'add',
+      `"${app}".Orders`,
+      '--species',
+      'SPE-ORD',
+    );
+    await fails(
+      1,
+      /is a view, not a table: natal births the rows of tables; register the table the view reads from/,
+      'collection',
+      'add',
+      `"${app}".order_view`,
+      '--species',
+      'SPE-ORD',
+    );
     assert.match(
-      await ok('collection', 'add', `${app}.ghost`, '--species', 'SPE-ORD'),
+      await ok('collection', 'add', `"${app}".ghost`, '--species', 'SPE-ORD', '--no-table'),
       /no-table\), no table/,
     );
-    await fails(1, /has no table/, 'wire', `${app}.ghost`);
+    await fails(1, /has no table/, 'wire', `"${app}".ghost`);
     assert.match(await ok('collection', 'list'), /Orders/);
     const set = JSON.parse(await ok('collection', 'set', orders, '--owner', 'bob', '--json')) as {
       owner: string;
     };
     assert.equal(set.owner, 'bob');
     await fails(2, /nothing to set/, 'collection', 'set', orders);
-    await fails(1, /not registered/, 'collection', 'set', `${app}.nothing`, '--owner', 'x');
+    await fails(1, /not registered/, 'collection', 'set', `"${app}".nothing`, '--owner', 'x');
 
     assert.match(await ok('wire', orders), /wired .*Orders.* \(statement trigger\)/);
-    await fails(1, /staging, not governed/, 'wire', `${app}.staging`);
+    await fails(1, /staging, not governed/, 'wire', `"${app}".staging`);
     await fails(2, /name the tables to wire, or give --all/, 'wire');
     await fails(2, /not both/, 'wire', orders, '--all');
     const all = JSON.parse(await ok('wire', '--all', '--json')) as {
@@ -131,8 +160,27 @@ eachBackend('cli catalog commands', (backend) => {
     assert.equal(inventory.find((t) => t.collection_name === orders)?.functional, true);
     assert.match(await ok('unwire', orders), /unwired/);
     assert.match(await ok('unwire', orders), /was not wired; nothing changed/);
-    await fails(1, /not registered/, 'unwire', `${app}.nothing`);
+    await fails(1, /not registered/, 'unwire', `"${app}".nothing`);
     assert.match(await ok('triggers'), /missing: run natal wire/);
+    // A registration with no births is undone; one with births stays, and says what to do.
+    assert.match(
+      await ok('collection', 'remove', `"${app}".ghost`),
+      /collection removed: .*ghost \(it had no births\)/,
+    );
+    await fails(1, /not registered/, 'collection', 'remove', `"${app}".ghost`);
+    await ok('wire', orders);
+    const db = await Registry.open(opts);
+    await db.db.exec(`INSERT INTO ${a}."Orders" VALUES (1, 'ORD-001')`);
+    await db.close();
+    await fails(
+      1,
+      /collection .*Orders.* has 1 births: a registry never forgets them; to stop governing it: natal collection set .* --role excluded/,
+      'collection',
+      'remove',
+      orders,
+    );
+    await fails(1, /did you mean .*"Orders"\?/, 'collection', 'remove', `"${app}".orders`);
+    assert.match(await ok('collection', 'list'), /Orders/);
   });
 
   test('commands refuse a database where natal is not installed', async () => {

@@ -42,6 +42,7 @@ eachBackend('birth-first gateway', (backend) => {
       table: name('ghost'),
       species: 'SPE-DOM',
       codeColumn: 'code',
+      noTable: true,
     });
     await w.registry.wire([name('rules'), name('plain'), name('keyed')]);
   });

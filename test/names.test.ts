@@ -7,6 +7,9 @@ import { NatalError } from '../src/errors.js';
 import type { Registry } from '../src/registry.js';
 import { eachBackend } from './helpers/backends.js';
 
+/** SQL's folding of an unquoted name: ASCII letters only. */
+const fold = (x: string) => x.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** The quoted form a user (or natal) writes: `"schema"."table"`, quotes doubled. */
@@ -73,11 +76,11 @@ describe('parseTableName and quoteIdent (properties)', () => {
     );
   });
 
-  test('a bare name without dots or quotes is a table in public, taken as written', () => {
+  test('a bare name without dots or quotes is a table in public, folded to lower case as SQL folds it', () => {
     const bare = identifier.filter((s) => !s.includes('.') && !s.includes('"'));
     fc.assert(
       fc.property(bare, (table) => {
-        assert.deepEqual(parseTableName(table), { schema: 'public', table });
+        assert.deepEqual(parseTableName(table), { schema: 'public', table: fold(table) });
       }),
       { numRuns: 1000 },
     );
@@ -87,7 +90,7 @@ describe('parseTableName and quoteIdent (properties)', () => {
     const bare = identifier.filter((s) => !s.includes('.') && !s.includes('"'));
     fc.assert(
       fc.property(bare, bare, (schema, table) => {
-        assert.deepEqual(parseTableName(`${schema}.${table}`), { schema, table });
+        assert.deepEqual(parseTableName(`${schema}.${table}`), { schema: fold(schema), table: fold(table) });
       }),
       { numRuns: 1000 },
     );
@@ -126,9 +129,14 @@ describe('parseTableName and quoteIdent (properties)', () => {
 describe('parseTableName and quoteIdent (odd names)', () => {
   const cases: [string, { schema: string; table: string }][] = [
     ['orders', { schema: 'public', table: 'orders' }],
-    ['Orders', { schema: 'public', table: 'Orders' }],
-    ['My Table', { schema: 'public', table: 'My Table' }],
-    ['Sales.Q1 Report', { schema: 'Sales', table: 'Q1 Report' }],
+    // unquoted parts fold to lower case, as SQL folds them (ASCII letters only)
+    ['Orders', { schema: 'public', table: 'orders' }],
+    ['PUBLIC.Album', { schema: 'public', table: 'album' }],
+    ['"Orders"', { schema: 'public', table: 'Orders' }],
+    ['Sales."Orders"', { schema: 'sales', table: 'Orders' }],
+    ['My Table', { schema: 'public', table: 'my table' }],
+    ['Sales.Q1 Report', { schema: 'sales', table: 'q1 report' }],
+    ['Ünïcödé', { schema: 'public', table: 'Ünïcödé' }],
     ['"Sales"."Q1 ""best"""', { schema: 'Sales', table: 'Q1 "best"' }],
     ['"a.b"."c.d"', { schema: 'a.b', table: 'c.d' }],
     ['app."x.y"', { schema: 'app', table: 'x.y' }],

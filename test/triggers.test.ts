@@ -181,7 +181,7 @@ eachBackend('auto-birth triggers', (backend) => {
   });
 
   test('wiring refuses what cannot be wired, all or nothing; --all lists the reasons', async () => {
-    await w.registry.addCollection({ table: name('ghost'), species: 'SPE-DOM' });
+    await w.registry.addCollection({ table: name('ghost'), species: 'SPE-DOM', noTable: true });
     await w.registry.unwire(name('rules'));
     await rejects(w.registry.wire([name('rules'), name('ghost')]), 'NO_TABLE', /no table/);
     const inventory = await w.registry.triggers();

@@ -38,6 +38,8 @@ export interface AddCollection {
   role?: GovernanceRole | undefined;
   owner?: string | undefined;
   codeColumn?: string | undefined;
+  /** Register it ahead of its table: the table does not exist yet (no-table). */
+  noTable?: boolean | undefined;
 }
 
 export async function addCollection(ctx: Ctx, input: AddCollection): Promise<Collection> {
@@ -48,8 +50,16 @@ export async function addCollection(ctx: Ctx, input: AddCollection): Promise<Col
   }
   const { rows } = await trustingTableOwner(ctx.db, ctx.schema, () =>
     ctx.db.query<{ name: string }>(
-      `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6)).collection_name AS name`,
-      [schema, table, input.species, input.role ?? 'governed', input.owner ?? null, input.codeColumn ?? null],
+      `SELECT (${ctx.ns}.register_collection($1, $2, $3, $4, $5, $6, $7)).collection_name AS name`,
+      [
+        schema,
+        table,
+        input.species,
+        input.role ?? 'governed',
+        input.owner ?? null,
+        input.codeColumn ?? null,
+        input.noTable === true,
+      ],
     ),
   );
   return (await listCollections(ctx, [rows[0]?.name as string]))[0] as Collection;
@@ -105,4 +115,15 @@ export async function setCollection(
     return collection;
   });
   return (await listCollections(ctx, [name]))[0] as Collection;
+}
+
+/**
+ * Undoes a registration that has no births (its catalog row's birth goes with it); a
+ * collection with births, or in a plan, stays registered (NatalError COLLECTION_HAS_BIRTHS).
+ */
+export async function removeCollection(ctx: Ctx, input: string): Promise<Collection> {
+  const name = await resolveCollection(ctx, input);
+  const [c] = await listCollections(ctx, [name]);
+  await ctx.db.query(`SELECT ${ctx.ns}.remove_collection($1)`, [name]);
+  return c as Collection;
 }

@@ -1,7 +1,8 @@
 /**
- * Table names as users type them: `table` (in public) or `schema.table`. A part in double
- * quotes is taken exactly ("" is a quote inside it) and may hold dots; an unquoted part is
- * taken as written, without case folding, so `Orders` names the table Orders.
+ * Table names as users type them: `table` (in public) or `schema.table`, read as SQL reads
+ * them: a part in double quotes is taken exactly ("" is a quote inside it) and may hold
+ * dots; an unquoted part folds to lower case, so `PUBLIC.Album` is public.album and the
+ * table Album is `'"Album"'`.
  */
 import type { Ctx } from '../context.js';
 import { assertIdentifier } from '../db/ident.js';
@@ -12,6 +13,11 @@ export const DEFAULT_TABLE_SCHEMA = 'public';
 export interface TableName {
   schema: string;
   table: string;
+}
+
+/** PostgreSQL's folding of an unquoted identifier: ASCII letters to lower case, nothing else. */
+function fold(part: string): string {
+  return part.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
 }
 
 function splitParts(input: string): string[] {
@@ -34,7 +40,7 @@ function splitParts(input: string): string[] {
       quoted = true;
       wasQuoted = true;
     } else if (ch === '.') {
-      parts.push(current);
+      parts.push(wasQuoted ? current : fold(current));
       current = '';
       wasQuoted = false;
     } else if (wasQuoted) {
@@ -44,7 +50,7 @@ function splitParts(input: string): string[] {
     }
   }
   if (quoted) throw new NatalError('INVALID_ARGUMENT', `table name ${input} has an unclosed quote`);
-  parts.push(current);
+  parts.push(wasQuoted ? current : fold(current));
   return parts;
 }
 
@@ -77,9 +83,17 @@ export async function resolveCollection({ db, ns }: Ctx, input: string): Promise
     [schema, table],
   );
   if (!rows[0]) {
+    // The same name but for case: say so (unquoted names fold, as in SQL).
+    const { rows: near } = await db.query<{ name: string }>(
+      `SELECT collection_name AS name FROM ${ns}.collection_registry
+       WHERE lower(table_schema) = lower($1) AND lower(table_name) = lower($2) ORDER BY 1 LIMIT 1`,
+      [schema, table],
+    );
     throw new NatalError(
       'COLLECTION_UNKNOWN',
-      `collection ${input} is not registered; register it with: natal collection add ${input} --species CODE`,
+      near[0]
+        ? `collection ${input} is not registered; did you mean ${near[0].name}? (unquoted names fold to lower case, as in SQL)`
+        : `collection ${input} is not registered; register it with: natal collection add ${input} --species CODE`,
     );
   }
   return rows[0].name;

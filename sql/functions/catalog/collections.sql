@@ -30,7 +30,8 @@ $$;
 CREATE OR REPLACE FUNCTION register_collection(p_schema name, p_table name, p_species text,
                                     p_role governance_role DEFAULT 'governed',
                                     p_owner text DEFAULT NULL,
-                                    p_code_column name DEFAULT NULL)
+                                    p_code_column name DEFAULT NULL,
+                                    p_no_table boolean DEFAULT false)
 RETURNS collection_registry
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
@@ -54,6 +55,7 @@ BEGIN
       HINT = 'add it with: natal species add CODE --prefix PREFIX --level LEVEL';
   END IF;
   PERFORM assert_owner_exists(p_owner);
+  PERFORM assert_registrable(p_schema, p_table, p_no_table);
   IF rel IS NOT NULL THEN
     PERFORM assert_definer_acts_on(rel);
   END IF;
@@ -95,6 +97,87 @@ BEGIN
     FROM species_collection_map m
     WHERE m.species_code = p_species AND m.collection_name <> v_name;
   END IF;
+  RETURN c;
+END
+$$;
+
+-- A table to register: it exists and is a table (plain or partitioned), or the user says
+-- the collection is registered ahead of its table (p_no_table). A view, a materialized view
+-- or a foreign table is named for what it is; a missing table with a name that differs only
+-- in case or quoting is suggested.
+CREATE OR REPLACE FUNCTION assert_registrable(p_schema name, p_table name, p_no_table boolean) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  kind "char";
+  near text;
+BEGIN
+  SELECT k.relkind INTO kind FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+  WHERE n.nspname = p_schema AND k.relname = p_table;
+  IF kind IN ('r', 'p') THEN
+    RETURN;
+  END IF;
+  IF kind IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB031',
+      MESSAGE = format('%I.%I is %s, not a table: natal births the rows of tables', p_schema, p_table,
+                       CASE kind WHEN 'v' THEN 'a view' WHEN 'm' THEN 'a materialized view'
+                                 WHEN 'f' THEN 'a foreign table' WHEN 'S' THEN 'a sequence'
+                                 WHEN 'i' THEN 'an index' WHEN 'I' THEN 'an index' WHEN 'c' THEN 'a composite type'
+                                 ELSE 'not a table' END),
+      HINT = CASE kind WHEN 'v' THEN 'register the table the view reads from; inserts through an updatable view are born by its table''s trigger'
+                       WHEN 'f' THEN 'register the table in the database that holds it'
+                       ELSE 'register a table' END;
+  END IF;
+  IF p_no_table THEN
+    RETURN;
+  END IF;
+  SELECT format('%I.%I', n.nspname, k.relname) INTO near
+  FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+  WHERE lower(n.nspname) = lower(p_schema) AND lower(k.relname) = lower(p_table) AND k.relkind IN ('r', 'p')
+  ORDER BY n.nspname, k.relname LIMIT 1;
+  RAISE EXCEPTION USING ERRCODE = 'NB005',
+    MESSAGE = format('table %I.%I does not exist%s', p_schema, p_table,
+                     CASE WHEN near IS NOT NULL THEN format(' (did you mean %s? unquoted names fold to lower case, as in SQL)', near) ELSE '' END),
+    HINT = 'check the name; to register the collection ahead of its table, add --no-table';
+END
+$$;
+
+-- natal collection remove: undoes a registration that has no births (its entities' births;
+-- its own catalog birth goes with it). Unwired first. A collection with births, or named in
+-- a plan or the ledger, stays: its history is the registry's.
+CREATE OR REPLACE FUNCTION remove_collection(p_collection text) RETURNS collection_registry
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  born bigint;
+  plan bigint;
+BEGIN
+  PERFORM assert_natal_role('admin');
+  PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
+  IF c.table_schema = natal_schema() THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB032',
+      MESSAGE = format('collection %s is natal''s own catalog', c.collection_name),
+      HINT = 'it cannot be removed';
+  END IF;
+  SELECT count(*) INTO born FROM birth_registry b WHERE b.collection_name = c.collection_name;
+  IF born > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB032',
+      MESSAGE = format('collection %s has %s births: a registry never forgets them', c.collection_name, born),
+      HINT = format('to stop governing it: natal collection set %s --role excluded (a backfill''s births go with natal rollback RUN)', c.collection_name);
+  END IF;
+  SELECT min(i.plan_id) INTO plan FROM backfill_plan_item i WHERE i.collection_name = c.collection_name;
+  IF plan IS NULL THEN
+    SELECT min(l.plan_id) INTO plan FROM birth_backfill_ledger l WHERE l.collection_name = c.collection_name;
+  END IF;
+  IF plan IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB032',
+      MESSAGE = format('collection %s is in plan %s: a plan''s history stays as it was', c.collection_name, plan),
+      HINT = format('to stop governing it: natal collection set %s --role excluded', c.collection_name);
+  END IF;
+  PERFORM unwire(c.collection_name);
+  DELETE FROM birth_registry b WHERE b.entity_code = c.entity_code AND b.operation = 'catalog';
+  DELETE FROM collection_registry r WHERE r.collection_name = c.collection_name;
   RETURN c;
 END
 $$;

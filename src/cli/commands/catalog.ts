@@ -93,11 +93,12 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
       .requiredOption('--species <code>', 'the species of its entities')
       .addOption(new Option('--role <role>', 'governance role').choices(['governed', 'staging', 'excluded']))
       .option('--owner <name>', 'who owns it (permits its backfill)')
-      .option('--code-column <col>', 'the column holding each entity code'),
+      .option('--code-column <col>', 'the column holding each entity code')
+      .option('--no-table', 'register it ahead of its table, which does not exist yet'),
   ).action(
     (
       tableName: string,
-      opts: { species: string; role?: string; owner?: string; codeColumn?: string },
+      opts: { species: string; role?: string; owner?: string; codeColumn?: string; table: boolean },
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
@@ -107,9 +108,20 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
           role: opts.role === undefined ? undefined : assertRole(opts.role),
           owner: opts.owner,
           codeColumn: opts.codeColumn,
+          noTable: opts.table === false,
         });
         return { json: c, text: `collection added: ${describeCollection(c)}` };
       }),
+  );
+  withGlobals(
+    collection
+      .command('remove <table>')
+      .description('undo the registration of a collection that has no births'),
+  ).action((tableName: string, _o, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const c = await registry.removeCollection(tableName);
+      return { json: c, text: `collection removed: ${c.collection_name} (it had no births)` };
+    }),
   );
   withGlobals(collection.command('list [tables...]').description('list collections')).action(
     (tables: string[], _o, cmd: Command) =>
