@@ -34,6 +34,7 @@ export type NatalErrorCode =
   | 'RUN_UNKNOWN'
   | 'APPROVAL_REFUSED'
   | 'APPLY_REFUSED'
+  | 'REHEARSAL_REQUIRED'
   | 'NOTHING_TO_PLAN'
   | 'PLAN_STALE'
   | 'APPLY_RUNNING'
@@ -113,6 +114,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB024: 'USAGE',
   NB025: 'NOT_PERMITTED',
   NB026: 'INVALID_ARGUMENT',
+  NB027: 'REHEARSAL_REQUIRED',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */
