@@ -37,6 +37,7 @@ export type NatalErrorCode =
   | 'RUN_UNKNOWN'
   | 'APPROVAL_REFUSED'
   | 'APPLY_REFUSED'
+  | 'REHEARSAL_REQUIRED'
   | 'NOTHING_TO_PLAN'
   | 'PLAN_STALE'
   | 'APPLY_RUNNING'
@@ -116,6 +117,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB024: 'USAGE',
   NB025: 'NOT_PERMITTED',
   NB026: 'INVALID_ARGUMENT',
+  NB027: 'REHEARSAL_REQUIRED',
   NB030: 'IDENTITY_NOT_UNIQUE',
   NB031: 'NOT_A_TABLE',
   NB032: 'COLLECTION_HAS_BIRTHS',

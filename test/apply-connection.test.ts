@@ -101,6 +101,7 @@ describe(
       await registry.wire([c]);
       for (const [person, role] of Object.entries(roles)) await grant(admin, role, schema, person);
       const plan = (await registry.plan([c])).plan_id;
+      await registry.rehearse(plan);
       await (await login(roles.reviewer)).approve(plan, 'review');
       await (await login(roles.owner)).approve(plan, 'permit');
 

@@ -98,6 +98,7 @@ describe(
       assert.equal(await author.actor(), roles.author);
       const plan = await author.plan([c]);
       assert.equal(plan.author, roles.author);
+      assert.equal((await author.rehearse(plan.plan_id)).ok, true);
       await rejects(author.approve(plan.plan_id, 'review'), 'NOT_PERMITTED', /is not a natal reviewer/);
       await rejects(
         reviewer.approve(plan.plan_id, 'permit'),
@@ -124,7 +125,7 @@ describe(
       const ledger = await author.ledger({ plan: plan.plan_id });
       assert.deepEqual(
         [...new Set(ledger.map((l) => `${l.step}:${l.actor}`))],
-        [`PLAN:${roles.author}`, `APPLY:${roles.author}`],
+        [`PLAN:${roles.author}`, `REHEARSAL:${roles.author}`, `APPLY:${roles.author}`],
       );
       const approvals = await admin.query(
         `SELECT kind::text, actor FROM ${quoteIdent(schema)}.backfill_approval WHERE plan_id = $1 ORDER BY kind`,
@@ -142,6 +143,13 @@ describe(
       const client = new pg.Client({ connectionString: urlAs(roles.author) });
       await client.connect();
       try {
+        // first the rehearsal the gate begins with, then the approvals
+        await assert.rejects(
+          client.query(`SELECT ${quoteIdent(schema)}.apply_begin($1, 1000)`, [plan.plan_id]),
+          (err: { code?: string; message: string }) =>
+            err.code === 'NB027' && /has not been rehearsed, so it cannot be applied/.test(err.message),
+        );
+        await registry.rehearse(plan.plan_id);
         await assert.rejects(
           client.query(`SELECT ${quoteIdent(schema)}.apply_begin($1, 1000)`, [plan.plan_id]),
           (err: { code?: string; message: string }) => err.code === 'NB017' && /no review/.test(err.message),
@@ -163,6 +171,7 @@ describe(
       const [c1, c2] = [await collection(10), await collection(10)];
       const approve = async (c: string) => {
         const plan = await (await login(roles.author)).plan([c]);
+        await (await login(roles.author)).rehearse(plan.plan_id);
         await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
         await (await login(roles.owner)).approve(plan.plan_id, 'permit');
         return plan.plan_id;
@@ -219,6 +228,7 @@ describe(
     test('kill -9 in the middle of an apply, then --resume: exactly the planned births', async () => {
       const c = await collection(60_000);
       const plan = await registry.plan([c]);
+      await registry.rehearse(plan.plan_id);
       await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
       await (await login(roles.owner)).approve(plan.plan_id, 'permit');
       const child = spawn(
@@ -338,6 +348,7 @@ describe(
     test('inserts into the collection while an apply runs: no duplicates, no orphans', async () => {
       const c = await collection(40_000);
       const plan = await registry.plan([c]);
+      await registry.rehearse(plan.plan_id);
       await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
       await (await login(roles.owner)).approve(plan.plan_id, 'permit');
       const writer = new pg.Client({ connectionString: SERVER_URL });

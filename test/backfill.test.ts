@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { quoteIdent } from '../src/db/ident.js';
 import { NatalError } from '../src/errors.js';
 import { Registry } from '../src/registry.js';
-import { type Actors, actors } from './helpers/actors.js';
+import { type Actors, actors, throughGate } from './helpers/actors.js';
 import { eachBackend } from './helpers/backends.js';
 import { natal } from './helpers/cli.js';
 import { rejects, type World, world } from './helpers/setup.js';
@@ -38,14 +38,8 @@ eachBackend('backfill', (backend) => {
     return c.collection_name;
   }
 
-  /** A plan of `collections`, reviewed and permitted by the right people. */
-  async function approved(collections: string[]): Promise<number> {
-    const plan = await (await people.as('author')).plan(collections);
-    await (await people.as('reviewer')).approve(plan.plan_id, 'review');
-    await (await people.as('owner')).approve(plan.plan_id, 'permit');
-    await people.as('author');
-    return plan.plan_id;
-  }
+  /** A plan of `collections`, rehearsed, reviewed and permitted by the right people. */
+  const approved = (collections: string[]) => throughGate(people, collections);
 
   async function author(): Promise<Registry> {
     return people.as('author');
@@ -188,6 +182,7 @@ eachBackend('backfill', (backend) => {
   test('refused: no review (nothing written)', async () => {
     const a = await collection(10);
     const plan = await (await author()).plan([a]);
+    await (await author()).rehearse(plan.plan_id);
     await (await people.as('owner')).approve(plan.plan_id, 'permit');
     const [b0, r0] = [await births(), await runs()];
     await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no review/);
@@ -197,6 +192,7 @@ eachBackend('backfill', (backend) => {
   test('refused: no permit (nothing written)', async () => {
     const a = await collection(10);
     const plan = await (await author()).plan([a]);
+    await (await author()).rehearse(plan.plan_id);
     await (await people.as('reviewer')).approve(plan.plan_id, 'review');
     const [b0, r0] = [await births(), await runs()];
     await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit/);
@@ -206,6 +202,7 @@ eachBackend('backfill', (backend) => {
   test('refused: the reviewer is the author, at approval and at apply', async () => {
     const a = await collection(10);
     const plan = await (await author()).plan([a]);
+    await (await author()).rehearse(plan.plan_id);
     await rejects((await author()).approve(plan.plan_id, 'review'), 'APPROVAL_REFUSED', /cannot review/);
     // A review row written around approve_plan() is still not a review by someone else.
     await w.sql(
@@ -221,6 +218,7 @@ eachBackend('backfill', (backend) => {
   test('refused: a permit not from the owner, at approval and at apply', async () => {
     const a = await collection(10);
     const plan = await (await author()).plan([a]);
+    await (await author()).rehearse(plan.plan_id);
     await (await people.as('reviewer')).approve(plan.plan_id, 'review');
     await rejects(
       (await people.as('stranger')).approve(plan.plan_id, 'permit'),
@@ -234,6 +232,112 @@ eachBackend('backfill', (backend) => {
     const b0 = await births();
     await rejects((await author()).apply(plan.plan_id), 'APPLY_REFUSED', /no permit from the owner of/);
     assert.equal(await births(), b0);
+  });
+
+  test('the gate’s order: review, permit and apply need a passing rehearsal of the plan', async () => {
+    const a = await collection(10);
+    const plan = (await (await author()).plan([a])).plan_id;
+    const [b0, r0] = [await births(), await runs()];
+    // never rehearsed: review and permit are refused, saying what to do
+    await rejects(
+      (await people.as('reviewer')).approve(plan, 'review'),
+      'REHEARSAL_REQUIRED',
+      new RegExp(
+        `^plan ${plan} has not been rehearsed, so it cannot be reviewed; rehearse it first: natal rehearse ${plan}$`,
+      ),
+    );
+    await rejects(
+      (await people.as('owner')).approve(plan, 'permit'),
+      'REHEARSAL_REQUIRED',
+      new RegExp(
+        `^plan ${plan} has not been rehearsed, so it cannot be permitted; rehearse it first: natal rehearse ${plan}$`,
+      ),
+    );
+    // approvals written around approve_plan(), in the right names (only a superuser can,
+    // with natal's actor stamp off) do not open it either
+    const fp = (await w.sql(`SELECT fingerprint FROM ${w.ns}.backfill_plan WHERE plan_id = $1`, [plan]))[0]
+      ?.fingerprint;
+    await w.registry.db.exec(`ALTER TABLE ${w.ns}.backfill_approval DISABLE TRIGGER natal_stamp_actor`);
+    try {
+      await w.sql(
+        `INSERT INTO ${w.ns}.backfill_approval (plan_id, kind, actor, fingerprint)
+         VALUES ($1, 'review', $2, $4), ($1, 'permit', $3, $4)`,
+        [plan, people.name('reviewer'), people.name('owner'), fp],
+      );
+    } finally {
+      await w.registry.db.exec(`ALTER TABLE ${w.ns}.backfill_approval ENABLE TRIGGER natal_stamp_actor`);
+    }
+    await rejects(
+      (await author()).apply(plan),
+      'REHEARSAL_REQUIRED',
+      new RegExp(`^plan ${plan} has not been rehearsed, so it cannot be applied; rehearse it first`),
+    );
+    assert.deepEqual([await births(), await runs()], [b0, r0], 'a refused apply writes nothing');
+    assert.deepEqual(
+      (await (await author()).census([a])).collections.map((c) => c.state),
+      ['PLANNED'],
+      'approvals without a rehearsal are not APPLY_READY',
+    );
+
+    // a failed rehearsal (a row deleted since the plan): it says why and what to do, and
+    // review, permit and apply are refused with the same words
+    await w.registry.db.exec(`DELETE FROM ${a} WHERE id = 10`);
+    const failed = await (await author()).rehearse(plan);
+    assert.equal(failed.ok, false);
+    assert.equal(failed.why, `${a}: 9 born of 10 expected`);
+    assert.match(failed.next ?? '', /make a new plan \(natal plan\), then rehearse it/);
+    const why = `plan ${plan}'s rehearsal failed \\(${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 9 born of 10 expected\\)`;
+    for (const [person, kind, doing] of [
+      ['reviewer', 'review', 'reviewed'],
+      ['owner', 'permit', 'permitted'],
+    ] as const) {
+      await rejects(
+        (await people.as(person)).approve(plan, kind),
+        'REHEARSAL_REQUIRED',
+        new RegExp(`^${why}, so it cannot be ${doing}; the rows of .* without a birth are not those planned`),
+      );
+    }
+    await rejects(
+      (await author()).apply(plan),
+      'REHEARSAL_REQUIRED',
+      new RegExp(`^${why}, so it cannot be applied; .*make a new plan \\(natal plan\\)`),
+    );
+    assert.deepEqual([await births(), await runs()], [b0, r0]);
+
+    // the next plan, rehearsed: then review, permit and apply, in that order
+    const next = (await (await author()).plan([a])).plan_id;
+    await rejects(
+      (await people.as('reviewer')).approve(next, 'review'),
+      'REHEARSAL_REQUIRED',
+      /not been rehearsed/,
+    );
+    assert.equal((await (await author()).rehearse(next)).ok, true);
+    await (await people.as('reviewer')).approve(next, 'review');
+    await (await people.as('owner')).approve(next, 'permit');
+    assert.equal((await (await author()).apply(next)).born, 9);
+
+    // a plan rewritten since its rehearsal (as only a superuser could: items and fingerprint
+    // together, so it is intact) is not the plan rehearsed
+    const b = await collection(4);
+    const third = (await (await author()).plan([b])).plan_id;
+    assert.equal((await (await author()).rehearse(third)).ok, true);
+    await w.sql(
+      `UPDATE ${w.ns}.backfill_plan_item SET codes_checksum = codes_checksum || '0' WHERE plan_id = $1`,
+      [third],
+    );
+    await w.sql(
+      `UPDATE ${w.ns}.backfill_plan p
+       SET fingerprint = ${w.ns}.backfill_fingerprint(p.plan_id, p.author, p.natal_version, ${w.ns}.stored_items(p.plan_id))
+       WHERE plan_id = $1`,
+      [third],
+    );
+    await rejects(
+      (await people.as('reviewer')).approve(third, 'review'),
+      'REHEARSAL_REQUIRED',
+      new RegExp(
+        `^plan ${third} changed since its rehearsal .*; rehearse it again: natal rehearse ${third}$`,
+      ),
+    );
   });
 
   test('keyset batches over keys of every kind: composite with text, arrays, timestamps', async () => {
@@ -312,6 +416,7 @@ eachBackend('backfill', (backend) => {
     const b = await collection(6);
     await w.registry.setCollection(b, { owner: people.name('stranger') });
     const plan = await (await author()).plan([a, b]);
+    await (await author()).rehearse(plan.plan_id);
     await (await people.as('reviewer')).approve(plan.plan_id, 'review');
     await (await people.as('owner')).approve(plan.plan_id, 'permit');
     const b0 = await births();
@@ -494,7 +599,8 @@ eachBackend('backfill', (backend) => {
        WHERE plan_id = $1`,
       [plan],
     );
-    await rejects((await author()).apply(plan), 'APPLY_REFUSED', /no review/);
+    // … nor does it keep its rehearsal: the plan rehearsed had the old fingerprint
+    await rejects((await author()).apply(plan), 'REHEARSAL_REQUIRED', /changed since its rehearsal/);
     assert.equal(await births(), b0);
   });
 
@@ -584,6 +690,12 @@ eachBackend('backfill', (backend) => {
     const a = await collection(5);
     const plan = await (await author()).plan([a]);
     const b0 = await births();
+    await rejects(
+      w.sql(`SELECT ${w.ns}.apply_begin($1, 100)`, [plan.plan_id]),
+      'REHEARSAL_REQUIRED',
+      /has not been rehearsed, so it cannot be applied/,
+    );
+    await (await author()).rehearse(plan.plan_id);
     await rejects(w.sql(`SELECT ${w.ns}.apply_begin($1, 100)`, [plan.plan_id]), 'APPLY_REFUSED', /no review/);
     // A run row written around apply_begin does not commit: the run gate checks it at commit.
     const forge = (tx: {

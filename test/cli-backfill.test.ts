@@ -2,7 +2,7 @@
  * The CLI as a user runs it (a subprocess each time), for flags that had no test:
  * census --phantoms, collection set --strict/--no-strict, identity set (and --force),
  * approve --note read back, ledger's filters and unknown ids, report --run/--since/--out,
- * and a bad --lanes.
+ * a bad --lanes, and the gate's order (no review before a rehearsal that passes).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -203,6 +203,33 @@ eachBackend('cli backfill flags', (backend) => {
     assert.match(
       (await refused(1, 'report', '--since', '2999-01-01')).stderr,
       /no plan was made since 2999-01-01/,
+    );
+
+    // the gate's order, as the CLI says it: no review before a rehearsal that passes; a
+    // failed rehearsal says why and what to do, and so does the review it holds back
+    const early = await refused(1, 'approve', String(other), '--review', '--as', reviewer);
+    assert.equal(
+      early.stderr,
+      `natal: plan ${other} has not been rehearsed, so it cannot be reviewed; rehearse it first: natal rehearse ${other}\n`,
+    );
+    await sql(`DELETE FROM ${app}.rules WHERE id = 4`);
+    const failed = await cli('rehearse', String(other));
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /^rehearsal of plan \d+: 3 births, .* — FAILED$/m);
+    assert.match(failed.stdout, new RegExp(`^why: ${rules}: 3 born of 4 expected$`, 'm'));
+    assert.match(
+      failed.stdout,
+      new RegExp(
+        `^next: the rows of ${rules} without a birth are not those planned .*: make a new plan \\(natal plan\\), then rehearse it$`,
+        'm',
+      ),
+    );
+    const late = await refused(1, 'approve', String(other), '--review', '--as', reviewer);
+    assert.match(
+      late.stderr,
+      new RegExp(
+        `^natal: plan ${other}'s rehearsal failed \\(${rules}: 3 born of 4 expected\\), so it cannot be reviewed; the rows of`,
+      ),
     );
 
     // report --out with a relative path: written relative to the working directory

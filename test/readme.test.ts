@@ -186,8 +186,9 @@ eachBackend('README walkthrough', (backend) => {
     }
   });
 
-  test('the walkthrough is refused before the review and the permit', async () => {
-    // The README's claim, on a fresh database: plan, then apply without approvals.
+  test('the walkthrough is refused before the rehearsal, the review and the permit', async () => {
+    // The README's claim, on a fresh database: plan, then apply without a rehearsal, then
+    // rehearse and apply without approvals.
     const suffix = randomBytes(4).toString('hex');
     const database = `natal_refused_${suffix}`;
     let admin: pg.Client | undefined;
@@ -224,6 +225,14 @@ eachBackend('README walkthrough', (backend) => {
         const res = await run(...args);
         assert.equal(res.code, 0, `${l.text}\n${res.stderr}`);
       }
+      // the steps in their order: first the rehearsal, then the review and the permit
+      const early = await run('apply', '1');
+      assert.equal(early.code, 1);
+      assert.equal(
+        early.stderr,
+        'natal: plan 1 has not been rehearsed, so it cannot be applied; rehearse it first: natal rehearse 1\n',
+      );
+      assert.equal((await run('rehearse', '1')).code, 0);
       const refused = await run('apply', '1');
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /plan 1 has no review/);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { quoteIdent } from '../src/db/ident.js';
 import type { LedgerRow } from '../src/backfill/ledger.js';
+import { describeOperation } from '../src/report/operation.js';
+import { type PlanRecord, readRecords } from '../src/report/records.js';
 import { renderMarkdown } from '../src/report/report.js';
 import type { Report } from '../src/report/types.js';
 import { Registry } from '../src/registry.js';
@@ -97,11 +99,24 @@ eachBackend('report', (backend) => {
     assert.deepEqual(
       r.not_done.map((d) => `${d.what}: ${d.why.split(': ')[0]}`),
       [
-        'rehearsal not recorded: the plan was not rehearsed',
+        'apply not committed: rehearsal missing',
         'apply not committed: review missing',
         'apply not committed: permit missing',
         `${t('heap')} not planned: failed preflight`,
       ],
+    );
+    // what is next, in the gate's order: the rehearsal; review and permit only after it
+    assert.deepEqual(
+      r.not_done.slice(0, 3).map((d) => d.next),
+      [
+        `natal rehearse ${planId}`,
+        `natal approve ${planId} --review, once a rehearsal passes`,
+        `natal approve ${planId} --permit, once a rehearsal passes`,
+      ],
+    );
+    assert.equal(
+      r.status_note,
+      'dry run only; apply not committed: rehearsal missing, review missing, permit missing',
     );
     assert.deepEqual(r.rollback_commands, []);
     const md = renderMarkdown(r);
@@ -260,6 +275,7 @@ eachBackend('report', (backend) => {
   test('an interrupted run, a freeze, a resumed run; --since covers every plan; bad selections', async () => {
     const author = await people.as('author');
     const plan = (await author.plan([t('rules'), t('items')])).plan_id;
+    await author.rehearse(plan);
     await (await people.as('reviewer')).approve(plan, 'review');
     await (await people.as('owner')).approve(plan, 'permit');
     await (await people.as('author')).freeze(t('rules'), 'audit');
@@ -329,6 +345,45 @@ eachBackend('report', (backend) => {
     await rejects(w.registry.report({ plan, run }), 'INVALID_ARGUMENT', /one of plan, run or since/);
   });
 
+  test('a plan applied without a passing rehearsal (an earlier natal allowed it) says so: not every step was done', async () => {
+    const [applied] = await w.sql(
+      `SELECT max(plan_id)::int AS p FROM ${w.ns}.backfill_plan WHERE status = 'applied'`,
+    );
+    const plan = Number(applied?.p);
+    const records = await readRecords(w.registry.ctx, [plan]);
+    const record = records.plans[0] as PlanRecord;
+    const as = (ledger: LedgerRow[]) => describeOperation({ ...records, ledger }, record, null);
+    assert.deepEqual(as(records.ledger).not_done, [], 'rehearsed, reviewed, permitted, applied: all done');
+    // the same history without its REHEARSAL rows, as an older natal could leave it
+    const unrehearsed = as(records.ledger.filter((l) => l.step !== 'REHEARSAL'));
+    assert.equal(unrehearsed.summary.state, 'VERIFIED');
+    assert.deepEqual(unrehearsed.not_done, [
+      {
+        plan_id: plan,
+        what: 'rehearsal not recorded',
+        why: `plan ${plan} was applied without a rehearsal`,
+        next: null,
+      },
+    ]);
+    // … and with a rehearsal that failed
+    const failed = as(
+      records.ledger.map((l) =>
+        l.step === 'REHEARSAL' && l.collection === null
+          ? { ...l, detail: { ...l.detail, ok: false, why: 'x: 1 born of 2 expected' } }
+          : l,
+      ),
+    );
+    assert.deepEqual(
+      failed.not_done.map((d) => [d.what, d.why]),
+      [
+        [
+          'rehearsal not passed',
+          `plan ${plan} was applied although its latest rehearsal failed: x: 1 born of 2 expected`,
+        ],
+      ],
+    );
+  });
+
   test('a rehearsal that does not match its plan: REHEARSAL_FAILED, its numbers as recorded', async () => {
     const plan = (await w.registry.plan([t('spare')])).plan_id;
     // A row deleted after planning: the rehearsal births 5 where the plan expects 6.
@@ -349,7 +404,33 @@ eachBackend('report', (backend) => {
       [key(r, 'Rehearsed births'), r.live_mutation.net_births, r.outcome[0]?.after],
       [5, 0, 'REHEARSAL_FAILED'],
     );
-    assert.match(r.steps.at(-1)?.summary ?? '', /5 births rehearsed of 6 expected.*FAILED/);
+    assert.match(
+      r.steps.at(-1)?.summary ?? '',
+      new RegExp(`5 births rehearsed of 6 expected.*FAILED: ${t('spare')}: 5 born of 6 expected$`),
+    );
+    // what is next is what the rehearsal said: a new plan; review and permit wait for it
+    assert.deepEqual(
+      r.not_done.map((d) => [d.why, d.next]),
+      [
+        [
+          `rehearsal failed: ${t('spare')}: 5 born of 6 expected`,
+          `the rows of ${t('spare')} without a birth are not those planned (rows added or removed since): make a new plan (natal plan), then rehearse it`,
+        ],
+        [
+          `review missing: someone other than its author, ${r.plans[0]?.author}, reviews it`,
+          `natal approve ${plan} --review, once a rehearsal passes`,
+        ],
+        [
+          `permit missing: no permit from the owner (${people.name('owner')})`,
+          `natal approve ${plan} --permit, once a rehearsal passes`,
+        ],
+      ],
+    );
+    assert.equal(
+      r.status_note,
+      `the rehearsal failed (${t('spare')}: 5 born of 6 expected); review, permit and apply are refused until a rehearsal of the plan passes`,
+    );
+    assert.doesNotMatch(renderMarkdown(r), /every step of the backfill is recorded as done/);
   });
 
   test('the CLI: --format json, Markdown by default, --out, bad flags', async () => {
@@ -465,6 +546,7 @@ eachBackend('report', (backend) => {
     const reason = 'audit | week *urgent*\n1. stop';
     await w.registry.setCollection(t('spare'), { owner });
     const plan = (await (await people.as('author')).plan([t('spare')])).plan_id;
+    await (await people.as('author')).rehearse(plan);
     await (await people.as('reviewer')).approve(plan, 'review', note);
     await (await people.as('author')).freeze(t('spare'), reason);
     try {

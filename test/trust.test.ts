@@ -137,7 +137,7 @@ describe(
       );
     });
 
-    test('temp tables cannot stand in for natal’s: a fake review and permit apply nothing', async () => {
+    test('temp tables cannot stand in for natal’s: a fake rehearsal, review and permit apply nothing', async () => {
       const oscar = await as('oscar');
       const plan = await oscar.plan([`${app}.rules`]);
       const c = await sqlAs('oscar');
@@ -159,6 +159,17 @@ describe(
                      VALUES (1, $1, 'review', 'bob', $2, now()), (2, $1, 'permit', $3, $2, now())`,
         [plan.plan_id, fp, login('olga')],
       );
+      await c.query(
+        `INSERT INTO pg_temp.birth_backfill_ledger (ledger_id, step, plan_id, actor, dry_run, detail, recorded_at)
+                     VALUES (1, 'REHEARSAL', $1, $2, true, $3, now())`,
+        [plan.plan_id, login('oscar'), JSON.stringify({ ok: true, fingerprint: fp })],
+      );
+      await rejects(
+        c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan.plan_id]),
+        'NB027',
+        new RegExp(`plan ${plan.plan_id} has not been rehearsed, so it cannot be applied`),
+      );
+      await c.query(`SELECT ${q}.rehearse($1)`, [plan.plan_id]);
       await rejects(c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan.plan_id]), 'NB017', /has no review/);
       await rejects(
         c.query(`INSERT INTO ${q}.backfill_approval (plan_id, kind, fingerprint) VALUES ($1, 'review', $2)`, [
@@ -206,6 +217,7 @@ describe(
         'APPROVAL_REFUSED',
         /wrote plan \d+ and cannot permit it/,
       );
+      await alice.rehearse(plan.plan_id);
       await (await as('bob')).approve(plan.plan_id, 'review');
       await rejects(
         (await as('bob')).approve(plan.plan_id, 'permit'),
@@ -235,6 +247,80 @@ describe(
         'NB015',
         /run 1 does not exist|is not a rehearsal/,
       );
+    });
+
+    test('the gate’s order for every role: rehearse, then review, permit and apply', async () => {
+      const [oscar, bob, olga] = [await as('oscar'), await as('bob'), await as('olga')];
+      const plan = (await oscar.plan([`${app}.rules`])).plan_id;
+      const unrehearsed = (doing: string) =>
+        new RegExp(
+          `^plan ${plan} has not been rehearsed, so it cannot be ${doing}; rehearse it first: natal rehearse ${plan}$`,
+        );
+      await rejects(bob.approve(plan, 'review'), 'REHEARSAL_REQUIRED', unrehearsed('reviewed'));
+      await rejects(olga.approve(plan, 'permit'), 'REHEARSAL_REQUIRED', unrehearsed('permitted'));
+      // every other path a role that is not a superuser has to an approval is closed …
+      for (const [person, kind] of [
+        ['bob', 'review'],
+        ['olga', 'permit'],
+        ['oscar', 'review'],
+        ['alice', 'permit'],
+      ] as const) {
+        const c = await sqlAs(person);
+        await rejects(
+          c.query(
+            `INSERT INTO ${q}.backfill_approval (plan_id, kind, fingerprint) SELECT $1, $2, fingerprint FROM ${q}.backfill_plan WHERE plan_id = $1`,
+            [plan, kind],
+          ),
+          '42501',
+          /permission denied/,
+        );
+        await rejects(
+          c.query(`SELECT ${q}.approve_plan($1, $2)`, [plan, kind]),
+          person === 'bob' || person === 'olga' ? 'NB027' : person === 'oscar' ? 'NB023' : 'NB016',
+        );
+      }
+      // … and a review and a permit a superuser wrote (which would count: a superuser is not
+      // the author and acts for every owner) do not open the apply to an operator either
+      await dba.query(
+        `INSERT INTO ${q}.backfill_approval (plan_id, kind, fingerprint)
+         SELECT $1, k::${q}.approval_kind, fingerprint FROM ${q}.backfill_plan, unnest('{review,permit}'::text[]) AS k
+         WHERE plan_id = $1`,
+        [plan],
+      );
+      const births = async () =>
+        Number((await dba.query(`SELECT count(*)::int AS n FROM ${q}.birth_registry`)).rows[0]?.n);
+      const b0 = await births();
+      await rejects(oscar.apply(plan), 'REHEARSAL_REQUIRED', unrehearsed('applied'));
+      const c = await sqlAs('oscar');
+      await rejects(
+        c.query(`SELECT ${q}.apply_begin($1, 100)`, [plan]),
+        'NB027',
+        new RegExp(`^plan ${plan} has not been rehearsed, so it cannot be applied$`),
+      );
+      assert.equal(await births(), b0);
+
+      // a failed rehearsal (a row gone since the plan) holds review, permit and apply back
+      await dba.query(`DELETE FROM ${a}.rules WHERE code = 'DOM-005'`);
+      const failed = await oscar.rehearse(plan);
+      assert.equal(failed.ok, false);
+      const why = new RegExp(
+        `^plan ${plan}'s rehearsal failed \\(${app}\\.rules: 4 born of 5 expected\\), so it cannot be (reviewed|permitted|applied); ` +
+          `the rows of ${app}\\.rules without a birth are not those planned \\(rows added or removed since\\): make a new plan`,
+      );
+      await rejects(bob.approve(plan, 'review'), 'REHEARSAL_REQUIRED', why);
+      await rejects(olga.approve(plan, 'permit'), 'REHEARSAL_REQUIRED', why);
+      await rejects(oscar.apply(plan), 'REHEARSAL_REQUIRED', why);
+      assert.equal(await births(), b0);
+
+      // the happy path, in its order
+      const next = (await oscar.plan([`${app}.rules`])).plan_id;
+      const rehearsal = await oscar.rehearse(next);
+      assert.deepEqual([rehearsal.ok, rehearsal.why, rehearsal.next], [true, null, null]);
+      await bob.approve(next, 'review');
+      await olga.approve(next, 'permit');
+      const applied = await oscar.apply(next);
+      assert.deepEqual([applied.born, applied.confirmed], [4, true]);
+      assert.equal(await births(), b0 + 4);
     });
 
     test('an owner must be a role that exists', async () => {

@@ -18,6 +18,11 @@ export interface Rehearsal {
   net_births: number;
   outside_moved: boolean;
   ok: boolean;
+  /** The plan's fingerprint the rehearsal proved; review, permit and apply need it to match. */
+  fingerprint: string;
+  /** When it failed: why (one line), and what to do next; null when it passed. */
+  why: string | null;
+  next: string | null;
 }
 
 export async function rehearse(ctx: Ctx, planId: number): Promise<Rehearsal> {

@@ -33,8 +33,8 @@ const STAGES: readonly string[] = [
 
 /**
  * The backfill stage of each of `collections` that is in an open plan with births expected:
- * PLANNED, DRYRUN_PROVEN (its rehearsal passed), APPLY_READY (a review by someone other
- * than the author and the owner's permit, for this fingerprint), APPLY_RUNNING (a run of
+ * PLANNED, DRYRUN_PROVEN (its latest rehearsal passed), APPLY_READY (that, and a review by
+ * someone other than the author and the owner's permit, for this fingerprint), APPLY_RUNNING (a run of
  * it has not finished). From the ledger, approvals and runs; read in one query.
  */
 async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<string, BackfillStage>> {
@@ -43,6 +43,8 @@ async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<stri
             CASE
               WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_run r WHERE r.plan_id = p.plan_id AND r.status = 'running')
                 THEN 'APPLY_RUNNING'
+              WHEN NOT COALESCE((${ctx.ns}.last_rehearsal(p)).detail->>'ok', 'false')::boolean
+                THEN 'PLANNED'
               WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_approval a
                            WHERE a.plan_id = p.plan_id AND a.kind = 'review' AND a.fingerprint = p.fingerprint
                              AND a.actor <> p.author)
@@ -50,11 +52,7 @@ async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<stri
                            WHERE a.plan_id = p.plan_id AND a.kind = 'permit' AND a.fingerprint = p.fingerprint
                              AND ${ctx.ns}.permit_refusal(p.plan_id, a.actor) IS NULL)
                 THEN 'APPLY_READY'
-              WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.birth_backfill_ledger l
-                           WHERE l.plan_id = p.plan_id AND l.step = 'REHEARSAL' AND l.collection_name IS NULL
-                             AND (l.detail->>'ok')::boolean)
-                THEN 'DRYRUN_PROVEN'
-              ELSE 'PLANNED'
+              ELSE 'DRYRUN_PROVEN'
             END AS stage
      FROM ${ctx.ns}.backfill_plan_item i JOIN ${ctx.ns}.backfill_plan p USING (plan_id)
      WHERE p.status = 'planned' AND i.expected > 0 AND i.collection_name = ANY ($1::text[])

@@ -144,7 +144,7 @@ async function walk(
   const rehearsed = rehearsal.collections.reduce((a, c) => a + c.born, 0);
   const rerun = rehearsal.collections.reduce((a, c) => a + c.rerun_delta, 0);
   step(
-    `rehearse: ${count(rehearsed)} born, rerun delta ${rerun}, rolled back: net births ${rehearsal.net_births}${rehearsal.ok ? '' : ' (NOT ok)'}`,
+    `rehearse: ${count(rehearsed)} born, rerun delta ${rerun}, rolled back: net births ${rehearsal.net_births}${rehearsal.ok ? '' : ` (NOT ok: ${rehearsal.why})`}`,
   );
 
   let refused = '';

@@ -2,6 +2,7 @@
  * One plan's part of a report: its state, targets, readiness before → after, steps and what
  * was not done, derived from its records alone.
  */
+import { count } from '../count.js';
 import type { Freeze } from '../backfill/freeze.js';
 import type { LedgerRow } from '../backfill/ledger.js';
 import type { ItemRecord, PlanRecord, Records, RunRecord } from './records.js';
@@ -89,7 +90,16 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
   const notEligible = (
     Array.isArray(planSummary?.detail.not_eligible) ? planSummary.detail.not_eligible : []
   ) as NotEligible[];
-  const rehearsal = r.groups.filter((g) => g.step === 'REHEARSAL').at(-1);
+  // The latest rehearsal of this plan's fingerprint (one recorded before natal kept the
+  // fingerprint in it counts: an intact plan's fingerprint never changes).
+  const rehearsal = r.groups
+    .filter((g) => g.step === 'REHEARSAL')
+    .filter((g) => {
+      const fp = g.summary?.detail.fingerprint;
+      return typeof fp !== 'string' || fp === plan.fingerprint;
+    })
+    .at(-1);
+  const verdict = rehearsalVerdict(plan, rehearsal);
   const finish = r.ledger.filter((l) => l.step === 'APPLY' && l.collection !== null);
   const rollback = r.ledger.filter((l) => l.step === 'ROLLBACK' && l.collection !== null);
   const unfinished = r.runs.filter((x) => x.status === 'running');
@@ -127,8 +137,8 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
   const confirmed =
     finish.length > 0 &&
     finish.every((l) => num(l.detail.gap_after) === 0 && num(l.detail.inspection_failed) === 0);
-  const rehearsalOk = rehearsal ? rehearsal.summary?.detail.ok !== false : null;
-  const gaps = plan.status === 'planned' && liveRuns.length === 0 ? gateGaps(plan, items, r) : [];
+  const rehearsalOk = rehearsal ? verdict.status === 'passed' : null;
+  const gaps = plan.status === 'planned' && liveRuns.length === 0 ? gateGaps(plan, items, r, verdict) : [];
   const state: PlanState = unfinished.length
     ? unfinished.some((x) => x.run_id === records.running_run)
       ? 'APPLY_RUNNING'
@@ -179,7 +189,7 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
 
   const steps = planSteps(plan, r.groups, r.approvals, unfinished);
   const words = describeWords(plan, state, numbers, r, gaps, confirmed);
-  const notDone = notDoneOf(plan, state, r, gaps, notEligible, rehearsal === undefined, targets);
+  const notDone = notDoneOf(plan, state, r, gaps, notEligible, verdict, targets);
   const outcome: OutcomeRow[] = targets.map((t) => ({
     plan_id: plan.plan_id,
     collection: t.collection,
@@ -215,6 +225,39 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
     live_runs: liveRuns.map((x) => x.run_id),
     rolled_back: rolledBack.map((x) => x.run_id),
     last_at: times.at(-1) as string,
+  };
+}
+
+/** Whether the plan's latest rehearsal passed: the gate's first step. */
+export interface RehearsalVerdict {
+  status: 'passed' | 'failed' | 'missing';
+  /** A failed rehearsal: why (as it recorded it), and what to do next. */
+  why: string | null;
+  next: string | null;
+}
+
+function rehearsalVerdict(plan: PlanRecord, g: LedgerGroup | undefined): RehearsalVerdict {
+  if (!g) return { status: 'missing', why: null, next: `natal rehearse ${plan.plan_id}` };
+  const d = g.summary?.detail ?? {};
+  if (d.ok !== false) return { status: 'passed', why: null, next: null };
+  // (a rehearsal recorded before natal kept why: its numbers)
+  const off = g.collections
+    .filter((l) => l.actual !== l.expected || (l.rerun_delta ?? 0) !== 0)
+    .map(
+      (l) =>
+        `${l.collection}: ${count(l.actual ?? 0)} born of ${count(l.expected ?? 0)} expected, rerun delta ${l.rerun_delta ?? 0}`,
+    );
+  return {
+    status: 'failed',
+    why:
+      typeof d.why === 'string'
+        ? d.why
+        : off.length
+          ? off.slice(0, 3).join('; ')
+          : d.outside_moved === true
+            ? 'rows or births outside the plan moved while it ran'
+            : 'it did not match the plan',
+    next: typeof d.next === 'string' ? d.next : `fix what it found, then natal rehearse ${plan.plan_id}`,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { count } from '../count.js';
 import type { ItemRecord, PlanRecord } from './records.js';
-import type { Scoped } from './operation.js';
+import type { RehearsalVerdict, Scoped } from './operation.js';
 import type { NotDone, PlanState, Target } from './types.js';
 
 export interface NotEligible {
@@ -13,18 +13,34 @@ export interface NotEligible {
   failed: { check: string; fix?: string }[];
 }
 
-/** What keeps the apply from being committed: the gate, as the database would judge it. */
-export function gateGaps(plan: PlanRecord, items: ItemRecord[], r: Scoped): NotDone[] {
+/**
+ * What keeps the apply from being committed: the gate, as the database would judge it, in
+ * its order (a passing rehearsal first: review and permit are refused until then).
+ */
+export function gateGaps(
+  plan: PlanRecord,
+  items: ItemRecord[],
+  r: Scoped,
+  rehearsal: RehearsalVerdict,
+): NotDone[] {
   const out: NotDone[] = [];
   const add = (why: string, next: string | null) =>
     out.push({ plan_id: plan.plan_id, what: 'apply not committed', why, next });
+  if (rehearsal.status === 'missing') {
+    add(`rehearsal missing: plan ${plan.plan_id} has not been rehearsed`, rehearsal.next);
+  } else if (rehearsal.status === 'failed') {
+    add(`rehearsal failed: ${rehearsal.why}`, rehearsal.next);
+  }
+  // Review and permit come after a rehearsal that passed; until then they are refused.
+  const after = (command: string) =>
+    rehearsal.status === 'passed' ? command : `${command}, once a rehearsal passes`;
   const reviews = r.approvals.filter((a) => a.kind === 'review');
   if (!reviews.some((a) => a.refusal === null)) {
     add(
       reviews.length
         ? `review missing: only its author, ${plan.author}, reviewed it`
         : `review missing: someone other than its author, ${plan.author}, reviews it`,
-      `natal approve ${plan.plan_id} --review`,
+      after(`natal approve ${plan.plan_id} --review`),
     );
   }
   const permits = r.approvals.filter((a) => a.kind === 'permit');
@@ -39,7 +55,7 @@ export function gateGaps(plan: PlanRecord, items: ItemRecord[], r: Scoped): NotD
     } else {
       add(
         `permit missing: ${permits[0]?.refusal ?? `no permit from the owner (${owners.join(', ')})`}`,
-        `natal approve ${plan.plan_id} --permit`,
+        after(`natal approve ${plan.plan_id} --permit`),
       );
     }
   }
@@ -59,17 +75,22 @@ export function notDoneOf(
   r: Scoped,
   gaps: NotDone[],
   notEligible: NotEligible[],
-  unrehearsed: boolean,
+  rehearsal: RehearsalVerdict,
   targets: Target[],
 ): NotDone[] {
   const id = plan.plan_id;
   const out: NotDone[] = [];
-  if (unrehearsed && r.runs.length === 0) {
+  // A plan still to apply has its rehearsal in the gate's gaps; one applied without a
+  // passing rehearsal (before natal required one) says so here: that step was never done.
+  if (r.runs.length > 0 && rehearsal.status !== 'passed') {
     out.push({
       plan_id: id,
-      what: 'rehearsal not recorded',
-      why: 'the plan was not rehearsed',
-      next: `natal rehearse ${id}`,
+      what: rehearsal.status === 'missing' ? 'rehearsal not recorded' : 'rehearsal not passed',
+      why:
+        rehearsal.status === 'missing'
+          ? `plan ${id} was applied without a rehearsal`
+          : `plan ${id} was applied although its latest rehearsal failed: ${rehearsal.why}`,
+      next: null,
     });
   }
   if (state === 'APPLY_READY') {

@@ -61,7 +61,9 @@ function ledgerSummary(g: LedgerGroup): string {
         `rerun delta ${count(s?.rerun_delta ?? sum(c, (r) => r.rerun_delta))}, ` +
         `rolled back (net births ${count(s ? detailNumber(s, 'net_births') : null)})` +
         (s?.detail.outside_moved === true ? '; rows or births outside the plan moved' : '') +
-        (s?.detail.ok === false ? ' — FAILED' : ' — ok')
+        (s?.detail.ok === false
+          ? ` — FAILED${typeof s.detail.why === 'string' ? `: ${s.detail.why}` : ''}`
+          : ' — ok')
       );
     case 'APPLY':
       if (s?.detail.ended === 'interrupted') {

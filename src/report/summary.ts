@@ -16,6 +16,9 @@ export function describeWords(
   const runs = r.runs.map((run) => `run ${run.run_id}`).join(', ');
   const runsTitle = runs.charAt(0).toUpperCase() + runs.slice(1);
   const pending = gaps.map((g) => g.why.split(': ')[0]).join(', ');
+  const failed = gaps
+    .find((g) => g.why.startsWith('rehearsal failed: '))
+    ?.why.slice('rehearsal failed: '.length);
   const reviewers = r.approvals.filter((a) => a.kind === 'review' && a.refusal === null).map((a) => a.actor);
   const permitters = r.approvals.filter((a) => a.kind === 'permit' && a.refusal === null).map((a) => a.actor);
   const rehearsed =
@@ -26,7 +29,7 @@ export function describeWords(
   const status: Record<PlanState, string> = {
     PLANNED: `dry run only; apply not committed: ${pending}`,
     DRYRUN_PROVEN: `dry run and rehearsal complete; apply not committed: ${pending}`,
-    REHEARSAL_FAILED: `the rehearsal did not match the plan; apply not advised${pending ? ` (and ${pending})` : ''}`,
+    REHEARSAL_FAILED: `the rehearsal failed${failed ? ` (${failed})` : ''}; review, permit and apply are refused until a rehearsal of the plan passes`,
     APPLY_READY: `review by ${reviewers.join(', ')} and permit by ${permitters.join(', ')} recorded; apply not yet run`,
     APPLY_RUNNING: `${runs} is applying now: ${count(x.written)} of ${count(x.expected)} births so far`,
     APPLY_INTERRUPTED: `${runs} stopped after ${count(x.written)} of ${count(x.expected)} births; resume or roll back`,
@@ -54,7 +57,8 @@ export function describeWords(
         : `DRYRUN_PROVEN (${count(x.rehearsed)} rehearsed, rerun delta ${x.rerun_delta ?? '-'}, rolled back)`,
     );
   }
-  if (reviewers.length && permitters.length) after.push('APPLY_READY (review + permit)');
+  if (reviewers.length && permitters.length && (state === 'APPLY_READY' || r.runs.length > 0))
+    after.push('APPLY_READY (review + permit)');
   else if (plan.status === 'planned' && r.runs.length === 0) after.push(`APPLY pending (${pending})`);
   if (x.written > 0 || r.runs.length) {
     after.push(

@@ -82,3 +82,19 @@ export async function grant(client: pg.Client, role: string, schema: string, per
     person === 'reviewer' ? ['reviewer'] : person === 'author' ? ['operator', 'admin'] : ['reader'];
   for (const r of natal) await client.query(`GRANT ${quoteIdent(`${schema}_${r}`)} TO ${quoteIdent(role)}`);
 }
+
+/**
+ * A plan of `collections` taken through the gate in its order: planned and rehearsed by the
+ * author (the rehearsal must pass), reviewed by the reviewer, permitted by the owner; the
+ * author acts again afterwards. Returns the plan id.
+ */
+export async function throughGate(people: Actors, collections: string[]): Promise<number> {
+  const author = await people.as('author');
+  const plan = await author.plan(collections);
+  const rehearsal = await author.rehearse(plan.plan_id);
+  if (!rehearsal.ok) throw new Error(`the rehearsal of plan ${plan.plan_id} failed: ${rehearsal.why}`);
+  await (await people.as('reviewer')).approve(plan.plan_id, 'review');
+  await (await people.as('owner')).approve(plan.plan_id, 'permit');
+  await people.as('author');
+  return plan.plan_id;
+}

@@ -42,6 +42,62 @@ AS $$
   ORDER BY o.collection_name LIMIT 1
 $$;
 
+-- The plan's latest rehearsal of its fingerprint (the summary ledger row), NULL when there
+-- is none. A rehearsal recorded before natal kept the fingerprint in it counts for its plan:
+-- an intact plan's fingerprint never changes.
+CREATE OR REPLACE FUNCTION last_rehearsal(p backfill_plan) RETURNS birth_backfill_ledger
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT l.* FROM birth_backfill_ledger l
+  WHERE l.plan_id = p.plan_id AND l.step = 'REHEARSAL' AND l.collection_name IS NULL
+    AND COALESCE(l.detail->>'fingerprint', p.fingerprint) = p.fingerprint
+  ORDER BY l.ledger_id DESC LIMIT 1
+$$;
+
+-- The gate's first step (the seed's order: the dry run proven, then review, permit and
+-- apply): the latest rehearsal of the plan's fingerprint passed, else NB027, saying what to
+-- do. p_doing: what the caller would do to the plan ('reviewed', 'permitted', 'applied').
+CREATE OR REPLACE FUNCTION assert_rehearsed(p backfill_plan, p_doing text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  l birth_backfill_ledger := last_rehearsal(p);
+  failure jsonb;
+BEGIN
+  IF l.ledger_id IS NULL THEN
+    IF EXISTS (SELECT 1 FROM birth_backfill_ledger x
+               WHERE x.plan_id = p.plan_id AND x.step = 'REHEARSAL' AND x.collection_name IS NULL) THEN
+      RAISE EXCEPTION USING ERRCODE = 'NB027',
+        MESSAGE = format('plan %s changed since its rehearsal (its fingerprint is not the one rehearsed), so it cannot be %s',
+                         p.plan_id, p_doing),
+        HINT = format('rehearse it again: natal rehearse %s', p.plan_id);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'NB027',
+      MESSAGE = format('plan %s has not been rehearsed, so it cannot be %s', p.plan_id, p_doing),
+      HINT = format('rehearse it first: natal rehearse %s', p.plan_id);
+  END IF;
+  IF NOT COALESCE((l.detail->>'ok')::boolean, false) THEN
+    failure := CASE WHEN l.detail ? 'why' AND l.detail->>'why' IS NOT NULL
+                 THEN jsonb_build_object('why', l.detail->'why', 'next', l.detail->'next')
+                 -- (a rehearsal recorded before natal kept why: from its per-collection rows)
+                 ELSE rehearsal_failure(p.plan_id, jsonb_build_object(
+                        'net_births', l.detail->'net_births', 'outside_moved', l.detail->'outside_moved',
+                        'collections', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                                                  'collection', c.collection_name, 'expected', c.expected,
+                                                  'born', c.actual, 'rerun_delta', c.rerun_delta,
+                                                  'inspection_failed', c.detail->'inspection_failed')), '[]')
+                                        FROM birth_backfill_ledger c
+                                        WHERE c.plan_id = p.plan_id AND c.step = 'REHEARSAL'
+                                          AND c.collection_name IS NOT NULL AND c.recorded_at = l.recorded_at)))
+               END;
+    RAISE EXCEPTION USING ERRCODE = 'NB027',
+      MESSAGE = format('plan %s''s rehearsal failed (%s), so it cannot be %s', p.plan_id,
+                       COALESCE(failure->>'why', 'see natal ledger --plan ' || p.plan_id), p_doing),
+      HINT = COALESCE(failure->>'next', format('fix what it found, then rehearse again: natal rehearse %s', p.plan_id));
+  END IF;
+END
+$$;
+
 -- A review (by a natal reviewer other than the plan's author) or a permit (by an owner of
 -- collections in the plan; every collection needs its owner's), bound to the plan's
 -- fingerprint. The author, the reviewer and the permitter are three different roles.
@@ -83,6 +139,8 @@ BEGIN
         HINT = 'the owner of every collection in the plan permits it';
     END IF;
   END IF;
+  -- Who may approve is settled; now whether the plan may be: only once it is rehearsed.
+  PERFORM assert_rehearsed(p, CASE p_kind WHEN 'review' THEN 'reviewed' ELSE 'permitted' END);
   -- Approving twice keeps the first approval (its time and note) as it was.
   INSERT INTO backfill_approval (plan_id, kind, actor, fingerprint, note)
   VALUES (p_plan, p_kind, v_actor, p.fingerprint, p_note)
@@ -96,8 +154,9 @@ END
 $$;
 
 -- The gate every applying call passes: the plan is intact and not applied, nothing is
--- frozen, a review by someone other than the author and a permit by the owner(s), both
--- bound to this fingerprint. (Staleness, the costly check, is apply_begin's.)
+-- frozen, its latest rehearsal passed, a review by someone other than the author and a
+-- permit by the owner(s), all bound to this fingerprint. (Staleness, the costly check, is
+-- apply_begin's.)
 CREATE OR REPLACE FUNCTION assert_apply_allowed(p backfill_plan) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
@@ -113,6 +172,7 @@ BEGIN
       HINT = 'make a new plan: natal plan';
   END IF;
   PERFORM assert_thawed(plan_collections(p.plan_id));
+  PERFORM assert_rehearsed(p, 'applied');
   IF NOT EXISTS (SELECT 1 FROM backfill_approval a
                  WHERE a.plan_id = p.plan_id AND a.kind = 'review' AND a.fingerprint = p.fingerprint) THEN
     RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s has no review', p.plan_id),

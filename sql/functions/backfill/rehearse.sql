@@ -1,7 +1,10 @@
 -- Rehearsal: in one transaction, apply the plan, check births = expected per collection,
 -- apply again (rerun delta must be 0), check nothing outside the plan moved (births of
 -- other collections, row counts of governed tables), inspect, and roll it all back. Then a
--- REHEARSAL ledger row per collection with the numbers, and the net births (0).
+-- REHEARSAL ledger row per collection with the numbers, and the net births (0). The
+-- summary row keeps the fingerprint rehearsed and, when it failed, why and what to do:
+-- review, permit and apply need the latest rehearsal of the plan's fingerprint to have
+-- passed (assert_rehearsed).
 CREATE OR REPLACE FUNCTION rehearse(p_plan bigint) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off
 AS $$
@@ -24,6 +27,13 @@ BEGIN
   IF p.status <> 'planned' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = format('plan %s is %s; only a planned plan is rehearsed', p_plan, p.status),
       HINT = 'make a new plan: natal plan';
+  END IF;
+  -- A plan partly applied would rehearse short and, as its latest rehearsal, stop the resume.
+  SELECT r.run_id INTO v_run FROM backfill_run r WHERE r.plan_id = p_plan AND r.status = 'running' AND NOT r.rehearsal;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB017',
+      MESSAGE = format('run %s of plan %s was interrupted; a plan is rehearsed before it is applied', v_run, p_plan),
+      HINT = format('resume it: natal apply %s --resume %s (or roll it back: natal rollback %s)', p_plan, v_run, v_run);
   END IF;
   SELECT count(*) INTO total_before FROM birth_registry;
   BEGIN
@@ -71,6 +81,8 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(result->'collections') AS x
                     WHERE (x->>'born')::bigint <> (x->>'expected')::bigint OR (x->>'rerun_delta')::bigint <> 0
                        OR (x->>'inspection_failed')::bigint <> 0));
+  result := result || jsonb_build_object('fingerprint', p.fingerprint)
+                    || COALESCE(rehearsal_failure(p_plan, result), jsonb_build_object('why', NULL, 'next', NULL));
   INSERT INTO birth_backfill_ledger (step, plan_id, collection_name, actor, dry_run, expected, actual, rerun_delta, detail)
   SELECT 'REHEARSAL', p_plan, x->>'collection', v_actor, true, (x->>'expected')::bigint, (x->>'born')::bigint,
          (x->>'rerun_delta')::bigint, jsonb_build_object('inspection_failed', (x->>'inspection_failed')::bigint)
@@ -80,7 +92,8 @@ BEGIN
           (SELECT COALESCE(sum((x->>'born')::bigint), 0) FROM jsonb_array_elements(result->'collections') AS x),
           (SELECT COALESCE(sum((x->>'rerun_delta')::bigint), 0) FROM jsonb_array_elements(result->'collections') AS x),
           jsonb_build_object('net_births', result->'net_births', 'outside_moved', result->'outside_moved',
-                             'ok', result->'ok', 'rolled_back', true));
+                             'ok', result->'ok', 'rolled_back', true, 'fingerprint', p.fingerprint,
+                             'why', result->'why', 'next', result->'next'));
   RETURN result;
 END
 $$;
@@ -102,5 +115,56 @@ BEGIN
                  COALESCE(counts, 'SELECT NULL::text AS k, 0 AS n WHERE false')) INTO result;
   RETURN jsonb_build_object('rows', result, 'other_births',
     (SELECT count(*) FROM birth_registry b WHERE NOT (b.collection_name = ANY (p_collections))));
+END
+$$;
+
+-- Why a rehearsal failed and what to do about it, from its numbers (rehearse()'s result:
+-- collections[] with expected, born, rerun_delta, inspection_failed; net_births;
+-- outside_moved): {why, next}, one line each; NULL when it passed.
+CREATE OR REPLACE FUNCTION rehearsal_failure(p_plan bigint, p_result jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+  x jsonb;
+  why text[] := '{}';
+  gap text;
+  inspection text;
+  rerun text;
+BEGIN
+  FOR x IN SELECT * FROM jsonb_array_elements(COALESCE(p_result->'collections', '[]')) LOOP
+    IF (x->>'born')::bigint <> (x->>'expected')::bigint THEN
+      why := why || format('%s: %s born of %s expected', x->>'collection', x->>'born', x->>'expected');
+      gap := COALESCE(gap, x->>'collection');
+    END IF;
+    IF (x->>'rerun_delta')::bigint <> 0 THEN
+      why := why || format('%s: a second pass birthed %s more (rerun delta)', x->>'collection', x->>'rerun_delta');
+      rerun := COALESCE(rerun, x->>'collection');
+    END IF;
+    IF COALESCE((x->>'inspection_failed')::bigint, 0) <> 0 THEN
+      why := why || format('%s: %s birth(s) failed inspection', x->>'collection', x->>'inspection_failed');
+      inspection := COALESCE(inspection, x->>'collection');
+    END IF;
+  END LOOP;
+  IF COALESCE((p_result->>'outside_moved')::boolean, false) THEN
+    why := why || 'rows or births outside the plan moved while it ran'::text;
+  END IF;
+  IF COALESCE((p_result->>'net_births')::bigint, 0) <> 0 THEN
+    why := why || format('net births %s, not 0', p_result->>'net_births');
+  END IF;
+  IF cardinality(why) = 0 THEN
+    RETURN NULL;
+  END IF;
+  RETURN jsonb_build_object(
+    'why', array_to_string(why[1:3], '; ')
+           || CASE WHEN cardinality(why) > 3 THEN format('; and %s more', cardinality(why) - 3) ELSE '' END,
+    'next', CASE
+      WHEN gap IS NOT NULL THEN
+        format('the rows of %s without a birth are not those planned (rows added or removed since): make a new plan (natal plan), then rehearse it', gap)
+      WHEN inspection IS NOT NULL THEN
+        format('natal preflight %s shows what to fix; then make a new plan (natal plan) and rehearse it', inspection)
+      WHEN rerun IS NOT NULL THEN
+        format('the identity of %s does not give each row one code (natal collection list %s); fix it, then make a new plan (natal plan) and rehearse it', rerun, rerun)
+      ELSE format('something else wrote while it ran: rehearse again when it is quiet: natal rehearse %s', p_plan)
+    END);
 END
 $$;

@@ -90,7 +90,9 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
     program
       .command('rehearse')
       .argument('<plan>', 'the plan id', planId)
-      .description('apply the plan in one transaction, check it, apply again, roll back (net births 0)'),
+      .description(
+        'apply the plan in one transaction, check it, apply again, roll back (net births 0); review, permit and apply need it to pass',
+      ),
   ).action((id: number, _o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const r = await registry.rehearse(id);
@@ -111,11 +113,17 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
           ]),
         ),
       ];
-      if (r.outside_moved) lines.push('', 'births or rows outside the plan moved during the rehearsal');
       if (r.ok)
         lines.push(
           '',
           `next: a review (natal approve ${r.plan_id} --review) and the owner's permit (--permit)`,
+        );
+      else
+        lines.push(
+          '',
+          `why: ${r.why ?? 'the rehearsal did not match the plan'}`,
+          `next: ${r.next ?? `fix what it found, then natal rehearse ${r.plan_id}`}`,
+          `plan ${r.plan_id} cannot be reviewed, permitted or applied until a rehearsal of it passes`,
         );
       return { json: r, text: lines.join('\n'), exitCode: r.ok ? 0 : 1 };
     }),
