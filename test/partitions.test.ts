@@ -195,6 +195,11 @@ eachBackend('partitioned tables', (backend) => {
       t?.problem,
       `partitions ${w.app}.orders_top, ${w.app}.orders_mid_c have no natal trigger (made after wiring, or disabled): run natal wire`,
     );
+    const doctor = await w.registry.doctor();
+    assert.deepEqual(
+      doctor.findings.filter((f) => f.kind === 'wiring').map((f) => [f.name, f.actual]),
+      [[name('orders'), t?.problem]],
+    );
     // Through the parent it is born already.
     await write(`INSERT INTO ${w.a}.orders VALUES (191, 'parent'), (35000, 'parent')`);
     add(191, 35000);
