@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- triggers`: the cost of auto-birth and of the birth-first gateway.
  *  - bulk: INSERT … SELECT of 200,000 rows into a wired collection vs an identical unwired table
+ *  - partitioned bulk: the same into a wired partitioned table (4 partitions, through the
+ *    parent) vs an identical unwired one; single rows straight into a partition must be born
  *  - single: 4 clients, one row per statement, wired vs unwired throughput
  *  - gateway: 8 clients through natal.create_entity() vs plain single-row inserts
  */
@@ -64,6 +66,91 @@ export async function benchTriggers(): Promise<Figure[]> {
       ok: bulk <= 2.5,
       correct: born[0]?.n === rows,
       detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of ${ROUNDS}); ${born[0]?.n} births`,
+    });
+
+    // -- bulk into a partitioned table, through the parent --------------------------------
+    // 4 range partitions; the unwired twin is identical. Rounds interleave, the order
+    // alternating. Then single rows straight into each partition and a row moved between
+    // partitions must be born (WRONG if not).
+    const quarter = Math.ceil(rows / 4);
+    const partitioned = (t: string) => {
+      const q = quoteIdent(t);
+      const part = (i: number, from: string, to: string) =>
+        `CREATE TABLE ${a}.${quoteIdent(`${t}_${i}`)} PARTITION OF ${a}.${q} FOR VALUES FROM (${from}) TO (${to});`;
+      return `CREATE TABLE ${a}.${q} (id bigint PRIMARY KEY, code text, name text NOT NULL,
+                created_at timestamptz DEFAULT now()) PARTITION BY RANGE (id);
+              ${part(0, 'MINVALUE', `${quarter + 1}`)} ${part(1, `${quarter + 1}`, `${2 * quarter + 1}`)}
+              ${part(2, `${2 * quarter + 1}`, `${3 * quarter + 1}`)} ${part(3, `${3 * quarter + 1}`, 'MAXVALUE')}`;
+    };
+    await registry.db.exec(`${partitioned('parts_plain')} ${partitioned('parts_wired')}`);
+    // The same identity as the plain figure's (a code column): births cost by their code.
+    // Its own species and codes: codes are unique across the registry, and a gateway probes
+    // the code columns of its species' other collections.
+    await registry.addSpecies({ code: 'SPE-PAR', prefix: 'PAR', level: 'atom' });
+    await registry.addCollection({ table: `${app}.parts_wired`, species: 'SPE-PAR', codeColumn: 'code' });
+    const insertParts = (t: string) =>
+      `INSERT INTO ${a}.${quoteIdent(t)} (id, code, name) SELECT g, 'PAR-' || g, 'n' || g FROM generate_series(1, $1::int) g`;
+    await registry.wire([`${app}.parts_wired`]);
+    const partsBirths = async () =>
+      (
+        await registry.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${ns}.birth_registry WHERE collection_name = $1`,
+          [`${app}.parts_wired`],
+        )
+      ).rows[0]?.n;
+    const resetParts = async () => {
+      await registry.db.exec(`TRUNCATE ${a}.parts_plain, ${a}.parts_wired`);
+      await registry.db.query(`DELETE FROM ${ns}.birth_registry WHERE collection_name = $1`, [
+        `${app}.parts_wired`,
+      ]);
+      await registry.db.exec(`VACUUM ANALYZE ${ns}.birth_registry`);
+    };
+    const pplain: number[] = [];
+    const pwired: number[] = [];
+    let partsBulkBorn = true;
+    for (let round = 0; round < ROUNDS; round++) {
+      await resetParts();
+      const p = () => time(() => application.query(insertParts('parts_plain'), [rows]));
+      const w = () => time(() => application.query(insertParts('parts_wired'), [rows]));
+      if (round % 2 === 0) {
+        pplain.push(await p());
+        pwired.push(await w());
+      } else {
+        pwired.push(await w());
+        pplain.push(await p());
+      }
+      if ((await partsBirths()) !== rows) partsBulkBorn = false;
+    }
+    await resetParts();
+    // One row straight into each partition, one through the parent, one moved across.
+    for (let i = 0; i < 4; i++) {
+      const id = i * quarter + 1;
+      await application.query(
+        `INSERT INTO ${a}.${quoteIdent(`parts_wired_${i}`)} (id, code, name) VALUES ($1, $2, 'direct')`,
+        [id, `PAR-${id}`],
+      );
+    }
+    await application.query(`INSERT INTO ${a}.parts_wired (id, code, name) VALUES (2, 'PAR-2', 'parent')`);
+    await application.query(`UPDATE ${a}.parts_wired SET id = $1, code = $2 WHERE id = 2`, [
+      quarter + 2,
+      `PAR-${quarter + 2}`,
+    ]);
+    const { rows: unborn } = await registry.db.query<{ rows: number; unborn: number }>(
+      `SELECT count(*)::int AS rows,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${ns}.birth_registry b
+                                                 WHERE b.entity_code = p.code))::int AS unborn
+       FROM ${a}.parts_wired p`,
+    );
+    const directBorn = unborn[0]?.rows === 5 && unborn[0]?.unborn === 0 && (await partsBirths()) === 6;
+    await resetParts();
+    const partsRatio = median(pwired) / median(pplain);
+    figures.push({
+      name: 'bulk insert into a partitioned table (4 partitions, through the parent)',
+      ratio: partsRatio,
+      target: '<= 2.5',
+      ok: partsRatio <= 2.5,
+      correct: partsBulkBorn && directBorn,
+      detail: `${rows} rows: wired ${median(pwired).toFixed(0)} ms, unwired ${median(pplain).toFixed(0)} ms (median of ${ROUNDS}, interleaved); every bulk row born: ${partsBulkBorn}; single rows straight into each partition and a moved row born: ${directBorn}`,
     });
 
     // -- single rows, 4 clients -------------------------------------------------------

@@ -27,7 +27,7 @@ eachBackend('auto-birth triggers', (backend) => {
     const wired = await w.registry.wire([name('rules'), name('items'), name('parts')]);
     assert.deepEqual(
       wired.map((x) => x.kind),
-      ['statement', 'statement', 'row'],
+      ['statement', 'statement', 'statement'],
     );
   });
 

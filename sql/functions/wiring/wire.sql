@@ -13,6 +13,7 @@ DECLARE
   rows_sql text;
   births text := format('%I.birth_registry', natal_schema());
   small_bound constant integer := 4096;
+  partitioned boolean;
 BEGIN
   IF c.governance_role <> 'governed' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB002',
@@ -35,10 +36,12 @@ BEGIN
                        COALESCE(c.birth_code_reason, 'unknown')),
       HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
   END IF;
-  kind := CASE WHEN p_kind = 'row' OR (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN 'row'
-               ELSE 'statement' END;
-  -- A partitioned table: a row trigger on the parent is cloned to every partition, so a
-  -- direct insert into a partition is born too; statement triggers would not see it.
+  -- A partitioned table takes the statement path too: a statement trigger with a transition
+  -- table on the parent sees every row the statement routed to a partition. Its partitions
+  -- get the same function as statement triggers of their own (wire_partitions), for inserts
+  -- that name them, and moved rows are born row by row (natal_birth_moved).
+  kind := CASE WHEN p_kind = 'row' THEN 'row' ELSE 'statement' END;
+  partitioned := (SELECT relkind FROM pg_class WHERE oid = rel) = 'p';
   rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
   IF c.strict_mode THEN
     body := format($body$
@@ -105,7 +108,9 @@ $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_s
         -- Only speed depends on it, never births (ON CONFLICT is right for any statement):
         -- with track_counts off the counter stands still and every statement takes ON
         -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
-        CASE kind WHEN 'row' THEN 'true' ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
+        -- A partitioned parent counts no tuples of its own: its statements always count.
+        CASE WHEN kind = 'row' THEN 'true' WHEN partitioned THEN 'false'
+             ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
         CASE kind WHEN 'row' THEN ''
              ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END);
   END IF;
@@ -168,6 +173,131 @@ BEGIN
 END
 $$;
 
+-- A partitioned table's tree below its root: each partition natal puts a trigger on (plain
+-- and partitioned ones: a foreign table cannot have a transition table), parents first.
+CREATE OR REPLACE FUNCTION partition_tree(rel regclass) RETURNS TABLE (relid regclass, partitioned boolean)
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT t.relid, c.relkind = 'p'
+  FROM pg_partition_tree(rel) t JOIN pg_class c ON c.oid = t.relid
+  WHERE t.relid <> rel AND c.relkind IN ('r', 'p')
+  ORDER BY t.level, t.relid::text
+$$;
+
+-- Rows that an UPDATE (or MERGE) moves to another partition are deleted from one and inserted
+-- into the other: no UPDATE row trigger fires for them and no INSERT statement trigger, only
+-- the INSERT row triggers of the partition they land in. natal_birth_moved is that row
+-- trigger (cloned to every partition, those made later too), and it fires only while an
+-- UPDATE of the table runs: this function, a BEFORE and an AFTER UPDATE statement trigger on
+-- each partitioned table of the tree, counts the UPDATE statements running in the
+-- transaction. A routed or direct insert outside an UPDATE leaves the count at 0 and costs
+-- each row one setting lookup; one inside (a trigger's, an upsert's) is born twice over, which
+-- the births' key makes once. A failed statement takes its count back with it.
+CREATE OR REPLACE FUNCTION partition_rows_moving() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  was text := current_setting('natal.partition_rows_moving', true);
+  n integer := CASE WHEN was ~ '^[0-9]{1,6}$' THEN was::integer ELSE 0 END;
+BEGIN
+  PERFORM set_config('natal.partition_rows_moving',
+                     greatest(n + CASE TG_WHEN WHEN 'BEFORE' THEN 1 ELSE -1 END, 0)::text, true);
+  RETURN NULL;
+END
+$$;
+
+-- The wiring of a partitioned table below its parent's natal_birth_auto (statement-level):
+--  - natal_birth_direct on every partition: the same function, statement-level with a
+--    transition table, for an INSERT or COPY that names the partition (a statement fires
+--    the statement triggers of the table it names only, so through the parent it stays still);
+--  - natal_birth_moved: the update trigger's function, row-level AFTER INSERT on the parent
+--    (PostgreSQL clones it to each partition), while partition_rows_moving counts an UPDATE;
+--  - natal_birth_moving and natal_birth_moving_end on the parent and each partitioned
+--    partition (an UPDATE can name either).
+-- A partition created or attached later has natal_birth_moved (cloned) but not
+-- natal_birth_direct: the inventory says so until natal wire runs again.
+CREATE OR REPLACE FUNCTION wire_partitions(rel regclass, fn name, upd name) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p record;
+BEGIN
+  EXECUTE format('CREATE TRIGGER natal_birth_moved AFTER INSERT ON %s FOR EACH ROW '
+                 'WHEN (current_setting(''natal.partition_rows_moving'', true) NOT IN (''0'', '''')) '
+                 'EXECUTE FUNCTION %I.%I()', rel, natal_schema(), upd);
+  FOR p IN SELECT rel AS relid, true AS partitioned UNION ALL SELECT * FROM partition_tree(rel) LOOP
+    IF p.relid <> rel THEN
+      PERFORM assert_definer_acts_on(p.relid);
+      EXECUTE format('CREATE TRIGGER natal_birth_direct AFTER INSERT ON %s REFERENCING NEW TABLE AS natal_new '
+                     'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p.relid, natal_schema(), fn);
+    END IF;
+    IF p.partitioned THEN
+      EXECUTE format('CREATE TRIGGER natal_birth_moving BEFORE UPDATE ON %s FOR EACH STATEMENT '
+                     'EXECUTE FUNCTION %I.partition_rows_moving()', p.relid, natal_schema());
+      EXECUTE format('CREATE TRIGGER natal_birth_moving_end AFTER UPDATE ON %s FOR EACH STATEMENT '
+                     'EXECUTE FUNCTION %I.partition_rows_moving()', p.relid, natal_schema());
+    END IF;
+  END LOOP;
+END
+$$;
+
+-- Removes what wire_partitions made (and nothing from a table that is not partitioned).
+CREATE OR REPLACE FUNCTION unwire_partitions(rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p record;
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_moved ON %s', rel);
+  FOR p IN SELECT rel AS relid UNION ALL SELECT t.relid FROM partition_tree(rel) t LOOP
+    IF p.relid <> rel THEN
+      EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_direct ON %s', p.relid);
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_moving ON %s', p.relid);
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_moving_end ON %s', p.relid);
+  END LOOP;
+END
+$$;
+
+-- Whether rel has an enabled trigger of that name calling natal's function fn.
+CREATE OR REPLACE FUNCTION natal_trigger_on(rel regclass, p_trigger name, fn name) RETURNS boolean
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                 WHERE t.tgrelid = rel AND t.tgname = p_trigger AND t.tgenabled <> 'D'
+                   AND p.proname = fn
+                   AND p.pronamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = natal_schema()))
+$$;
+
+-- What a wired partitioned table's wiring lacks below natal_birth_auto, or NULL.
+CREATE OR REPLACE FUNCTION partition_wiring_problem(rel regclass, fn name, upd name) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  missing text;
+  n bigint;
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = rel) <> 'p' THEN
+    RETURN NULL;
+  END IF;
+  IF NOT (natal_trigger_on(rel, 'natal_birth_moved', upd)
+          AND natal_trigger_on(rel, 'natal_birth_moving', 'partition_rows_moving')
+          AND natal_trigger_on(rel, 'natal_birth_moving_end', 'partition_rows_moving')) THEN
+    RETURN 'cross-partition update triggers missing or disabled: run natal wire';
+  END IF;
+  SELECT string_agg(p.relid::text, ', '), count(*) INTO missing, n FROM partition_tree(rel) p
+  WHERE NOT natal_trigger_on(p.relid, 'natal_birth_direct', fn)
+     OR NOT natal_trigger_on(p.relid, 'natal_birth_moved', upd)
+     OR (p.partitioned AND NOT (natal_trigger_on(p.relid, 'natal_birth_moving', 'partition_rows_moving')
+                                AND natal_trigger_on(p.relid, 'natal_birth_moving_end', 'partition_rows_moving')));
+  IF n > 0 THEN
+    RETURN format('%s no natal trigger (made after wiring, or disabled): run natal wire',
+                  CASE n WHEN 1 THEN 'partition ' || missing || ' has' ELSE 'partitions ' || missing || ' have' END);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
 -- Wiring installs the census trigger next to the auto-birth trigger, and unwiring removes it.
 CREATE OR REPLACE FUNCTION wire(p_collection text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
@@ -207,6 +337,11 @@ BEGIN
   PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode, true);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
   EXECUTE update_trigger_sql(c, rel, update_birth_function(c.collection_name));
+  -- and a partitioned table's partitions
+  PERFORM unwire_partitions(rel);
+  IF (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN
+    PERFORM wire_partitions(rel, fn, update_birth_function(c.collection_name));
+  END IF;
   -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
   EXECUTE census_trigger_sql(c, rel);
@@ -236,6 +371,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+    PERFORM unwire_partitions(rel);
   END IF;
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
