@@ -6,12 +6,14 @@
 import { benchBackfill } from './backfill.js';
 import { benchCensus } from './census.js';
 import { type Figure, report } from './harness.js';
+import { benchInspect } from './inspect.js';
 import { benchTriggers } from './triggers.js';
 
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   triggers: benchTriggers,
   census: benchCensus,
   backfill: benchBackfill,
+  inspect: benchInspect,
 };
 
 const name = process.argv[2];

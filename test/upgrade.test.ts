@@ -78,7 +78,10 @@ eachBackend('upgrade from natal 0.1.0', (backend) => {
     assert.ok(doctorBefore.findings.every((f) => f.problem === 'pending'));
 
     const upgraded = await registry.init();
-    assert.deepEqual(upgraded, { applied: ['0015_trust', 'definitions'], upToDate: false });
+    assert.deepEqual(upgraded, {
+      applied: ['0015_trust', '0016_inspection', 'definitions'],
+      upToDate: false,
+    });
     await registry.assertReady();
     assert.deepEqual((await registry.doctor()).findings, []);
     // What it held is still there, and still works.
