@@ -168,7 +168,9 @@ FROM demo_collection ORDER BY table_name;
 SELECT register_collection(current_schema(), d.table_name, 'SPE-' || d.prefix,
                            CASE d.stage WHEN 'staging' THEN 'staging' ELSE 'governed' END::governance_role,
                            current_setting('natal_demo.owner'),
-                           CASE WHEN d.identity = 'column' AND d.stage IN ('wired', 'unwired') THEN 'code' END)
+                           CASE WHEN d.identity = 'column' AND d.stage IN ('wired', 'unwired') THEN 'code' END,
+                           -- registered ahead of their tables: made in part 2, or never
+                           d.stage IN ('gap', 'no-table'))
 FROM demo_collection d ORDER BY d.table_name;
 
 -- Stage 1's owner decisions: the ISO-coded reference tables keep their legacy codes.
