@@ -39,6 +39,7 @@ export type NatalErrorCode =
   | 'APPLY_REFUSED'
   | 'REHEARSAL_REQUIRED'
   | 'NOTHING_TO_PLAN'
+  | 'NOTHING_TO_BIRTH'
   | 'PLAN_STALE'
   | 'APPLY_RUNNING'
   | 'ROLLBACK_REFUSED'
@@ -121,6 +122,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB030: 'IDENTITY_NOT_UNIQUE',
   NB031: 'NOT_A_TABLE',
   NB032: 'COLLECTION_HAS_BIRTHS',
+  NB033: 'NOTHING_TO_BIRTH',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

@@ -52,7 +52,7 @@ eachBackend('backfill', (backend) => {
   });
   after(() => people?.cleanup());
 
-  test('the full sequence: plan, rehearse, review, permit, apply, confirm, replan 0, rollback', async () => {
+  test('the full sequence: plan, rehearse, review, permit, apply, confirm, replan: nothing to plan, rollback', async () => {
     const a = await collection(250);
     const b = await collection(40, { name: 'Odd "Name" Here' });
     const before0 = await codes();
@@ -108,8 +108,16 @@ eachBackend('backfill', (backend) => {
     );
     assert.deepEqual(made[0], { n: 290, passed: 290, runs: 1, op: 'backfill' });
 
-    const again = await r.plan([a, b]);
-    assert.equal(again.expected_total, 0, 'replanning after the apply expects 0');
+    // Replanning after the apply finds nothing to birth, and records no plan.
+    const plans = async () =>
+      Number((await w.sql(`SELECT count(*)::int AS n FROM ${w.ns}.backfill_plan`))[0]?.n);
+    const before = await plans();
+    await rejects(
+      r.plan([a, b]),
+      'NOTHING_TO_BIRTH',
+      /^nothing to plan: 2 eligible collection\(s\) with no gap, every row has its birth/,
+    );
+    assert.equal(await plans(), before, 'no plan of 0 births is recorded');
 
     const ledger = await r.ledger({ plan: plan.plan_id });
     assert.deepEqual(

@@ -18,6 +18,7 @@ export type CollectionState =
   | 'PREFLIGHT_READY'
   | BackfillStage
   | 'COMPLETE'
+  | 'COMPLETE_WITH_PHANTOMS'
   | 'STAGING'
   | 'EXCLUDED';
 
@@ -37,9 +38,17 @@ const STAGES: readonly string[] = [
  * someone other than the author and the owner's permit, for this fingerprint), APPLY_RUNNING (a run of
  * it has not finished). From the ledger, approvals and runs; read in one query.
  */
-async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<string, BackfillStage>> {
-  const { rows } = await ctx.db.query<{ collection_name: string; stage: BackfillStage }>(
-    `SELECT DISTINCT ON (i.collection_name) i.collection_name,
+interface Staged {
+  stage: BackfillStage;
+  plan_id: number;
+  run_id: number | null;
+}
+
+async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<string, Staged>> {
+  const { rows } = await ctx.db.query<{ collection_name: string } & Staged>(
+    `SELECT DISTINCT ON (i.collection_name) i.collection_name, p.plan_id::int AS plan_id,
+            (SELECT max(r.run_id)::int FROM ${ctx.ns}.backfill_run r
+             WHERE r.plan_id = p.plan_id AND r.status = 'running') AS run_id,
             CASE
               WHEN EXISTS (SELECT 1 FROM ${ctx.ns}.backfill_run r WHERE r.plan_id = p.plan_id AND r.status = 'running')
                 THEN 'APPLY_RUNNING'
@@ -59,7 +68,9 @@ async function backfillStages(ctx: Ctx, collections: string[]): Promise<Map<stri
      ORDER BY i.collection_name, p.plan_id DESC`,
     [collections],
   );
-  return new Map(rows.map((r) => [r.collection_name, r.stage]));
+  return new Map(
+    rows.map((r) => [r.collection_name, { stage: r.stage, plan_id: r.plan_id, run_id: r.run_id }]),
+  );
 }
 
 export interface CensusRow {
@@ -71,6 +82,9 @@ export interface CensusRow {
   gap: number | null;
   phantoms: number | null;
   state: CollectionState;
+  /** The open backfill plan the collection is in (PLANNED … APPLY_RUNNING), and its running run. */
+  plan_id: number | null;
+  run_id: number | null;
 }
 
 export interface CensusTotals {
@@ -281,6 +295,8 @@ function stateOf(
   // Two rows sharing one code are not complete, even with no gap.
   if (risky) return 'DUPLICATE_RISK';
   if (counts.gap === 0 && counts.phantoms === 0) return 'COMPLETE';
+  // No gap to close: births whose rows are gone are not a backfill's work.
+  if (counts.gap === 0) return 'COMPLETE_WITH_PHANTOMS';
   return stage ?? 'PREFLIGHT_READY';
 }
 
@@ -293,9 +309,11 @@ export function overallState(rows: CensusRow[]): string {
   if (unresolved > 0) return `BLOCKED_UNTIL_${unresolved}_IDENTITIES_RESOLVED`;
   if (governed.some((r) => r.state === 'NOT_WIRED')) return 'IDENTITY_CLASSIFIED';
   if (governed.some((r) => r.state === 'DUPLICATE_RISK')) return 'BLOCKED_BY_DUPLICATE_RISK';
+  const done = (r: CensusRow) => r.state === 'COMPLETE' || r.state === 'COMPLETE_WITH_PHANTOMS';
   if (governed.every((r) => r.state === 'COMPLETE')) return 'COMPLETE';
+  if (governed.every(done)) return 'COMPLETE_WITH_PHANTOMS';
   // The least advanced backfill stage among the collections still to complete.
-  const open = governed.filter((r) => r.state !== 'COMPLETE').map((r) => STAGES.indexOf(r.state));
+  const open = governed.filter((r) => !done(r)).map((r) => STAGES.indexOf(r.state));
   return STAGES[Math.min(...open.map((i) => (i < 0 ? 0 : i)))] ?? 'PREFLIGHT_READY';
 }
 
@@ -333,6 +351,15 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
     const counts = byName.get(c.collection_name) as Counts;
     // Where the table exists but the identity is unknown, natal cannot tell births from phantoms.
     const known = c.has_table && c.birth_code_strategy !== 'unclassified';
+    const staged = stages.get(c.collection_name);
+    const state = stateOf(
+      c,
+      counts,
+      functional.has(c.collection_name),
+      risky.has(c.collection_name),
+      staged?.stage,
+    );
+    const inPlan = staged !== undefined && state === staged.stage;
     return {
       collection: c.collection_name,
       governance_role: c.governance_role,
@@ -341,13 +368,9 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       births: counts.births,
       gap: known ? counts.gap : null,
       phantoms: known ? counts.phantoms : c.has_table ? null : counts.births,
-      state: stateOf(
-        c,
-        counts,
-        functional.has(c.collection_name),
-        risky.has(c.collection_name),
-        stages.get(c.collection_name),
-      ),
+      state,
+      plan_id: inPlan ? staged.plan_id : null,
+      run_id: inPlan ? staged.run_id : null,
     };
   });
   const governed = rows.filter((r) => r.governance_role === 'governed');

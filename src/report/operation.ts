@@ -193,7 +193,9 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
   const outcome: OutcomeRow[] = targets.map((t) => ({
     plan_id: plan.plan_id,
     collection: t.collection,
-    before: 'PREFLIGHT_READY',
+    // What the plan found: a gap to close (its items have one; a plan made before 0.3 could
+    // also hold a complete collection, with nothing to birth).
+    before: t.expected > 0 ? 'PREFLIGHT_READY' : 'COMPLETE',
     gap_at_plan: t.expected,
     after: collectionState(t, state),
     gap_after: t.gap_after,

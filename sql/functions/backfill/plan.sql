@@ -203,6 +203,8 @@ DECLARE
   items jsonb := '[]';
   v_plan bigint;
   v_actor text := actor();
+  found integer := 0;
+  complete text[] := '{}';
 BEGIN
   PERFORM assert_natal_role('operator');
   PERFORM assert_thawed(p_collections);
@@ -216,16 +218,29 @@ BEGIN
       RAISE EXCEPTION USING ERRCODE = 'NB017', MESSAGE = 'cannot plan: ' || why,
         HINT = 'run natal preflight and fix what it lists';
     END IF;
+    found := found + 1;
     SELECT * INTO m FROM backfill_measure(c);
+    IF m.expected = 0 THEN
+      complete := complete || c.collection_name;
+    END IF;
     INSERT INTO backfill_plan_item (plan_id, collection_name, identity, expected, codes_checksum)
     VALUES (v_plan, c.collection_name, backfill_identity(c), m.expected, m.checksum);
     INSERT INTO birth_backfill_ledger (step, plan_id, collection_name, actor, dry_run, expected, detail)
     VALUES ('PLAN', v_plan, c.collection_name, v_actor, true, m.expected,
             jsonb_build_object('checksum', m.checksum));
   END LOOP;
-  IF cardinality(p_collections) <> (SELECT count(*) FROM backfill_plan_item WHERE plan_id = v_plan) THEN
+  IF cardinality(p_collections) <> found THEN
     RAISE EXCEPTION USING ERRCODE = 'NB001', MESSAGE = 'cannot plan: a named collection is not registered',
       HINT = 'natal collection list';
+  END IF;
+  -- Nothing to birth: no plan is recorded (the exception takes the plan row with it). The
+  -- eligible collections with no gap stay in a plan that has births elsewhere: they were
+  -- dry-run too (the seed's "eligible"), with 0 expected.
+  IF NOT EXISTS (SELECT 1 FROM backfill_plan_item WHERE plan_id = v_plan AND expected > 0) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB033',
+      MESSAGE = format('nothing to plan: %s eligible collection(s) with no gap, every row has its birth (%s)',
+                       cardinality(complete), array_to_string(complete, ', ')),
+      HINT = 'natal status shows what else needs attention';
   END IF;
   UPDATE backfill_plan
   SET fingerprint = backfill_fingerprint(v_plan, v_actor, p_version, stored_items(v_plan)),

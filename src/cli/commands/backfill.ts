@@ -61,7 +61,16 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
   ).action((tables: string[], opts: { all?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       if (opts.all && tables.length > 0) throw new NatalError('USAGE', 'give tables or --all, not both');
-      const plan = await registry.plan(tables);
+      let plan;
+      try {
+        plan = await registry.plan(tables);
+      } catch (err) {
+        // Every eligible collection is complete: no plan is recorded, and that is not a failure.
+        if (err instanceof NatalError && err.code === 'NOTHING_TO_BIRTH') {
+          return { json: { plan_id: null, nothing_to_plan: true, message: err.message }, text: err.message };
+        }
+        throw err;
+      }
       const nonzero = plan.collections.filter((c) => c.expected > 0);
       const lines = [
         `plan ${plan.plan_id}: ${count(plan.expected_total)} births expected in ${nonzero.length} of ${plan.collections.length} eligible collection(s); nothing was written`,

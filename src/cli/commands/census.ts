@@ -1,6 +1,6 @@
 /** `natal census` and `natal status`. */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { Census } from '../../census/census.js';
+import type { Census, CensusRow } from '../../census/census.js';
 import { NatalError } from '../../errors.js';
 import { count, table } from '../format.js';
 import { runWithRegistry } from '../run.js';
@@ -129,15 +129,35 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
   ).action((_o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const c = await registry.census();
-      const blocked = c.collections.filter(
-        (r) => r.governance_role === 'governed' && r.state !== 'COMPLETE' && r.state !== 'PREFLIGHT_READY',
-      );
-      const next: Record<string, string> = {
-        NO_TABLE: 'create the table, or register the right one',
-        UNCLASSIFIED: 'natal classify --apply, or the owner: natal identity set',
-        NOT_WIRED: 'natal wire',
-        DUPLICATE_RISK: 'natal preflight shows the colliding codes',
+      const governed = c.collections.filter((r) => r.governance_role === 'governed');
+      const next = (r: CensusRow): string => {
+        const plan = r.plan_id ?? 'PLAN';
+        const steps: Record<string, string> = {
+          NO_TABLE: 'create the table, or register the right one',
+          UNCLASSIFIED: 'natal classify --apply, or the owner: natal identity set',
+          NOT_WIRED: 'natal wire',
+          DUPLICATE_RISK: 'natal preflight shows the colliding codes',
+          PLANNED: `in plan ${plan}: natal rehearse ${plan}`,
+          DRYRUN_PROVEN: `in plan ${plan}, rehearsed: natal approve ${plan} --review, then the owner's --permit`,
+          APPLY_READY: `in plan ${plan}, approved: natal apply ${plan}`,
+          APPLY_RUNNING: `plan ${plan} is being applied${r.run_id ? ` (run ${r.run_id}); if it stopped: natal apply ${plan} --resume ${r.run_id}` : ''}`,
+          COMPLETE_WITH_PHANTOMS: `no gap; ${count(r.phantoms ?? 0)} birth(s) whose rows are gone: natal census ${r.collection} --phantoms`,
+        };
+        return steps[r.state] ?? '';
       };
+      const blocked = governed.filter((r) =>
+        ['NO_TABLE', 'UNCLASSIFIED', 'NOT_WIRED', 'DUPLICATE_RISK'].includes(r.state),
+      );
+      const inPlan = governed.filter((r) => r.plan_id !== null);
+      const phantoms = governed.filter((r) => r.state === 'COMPLETE_WITH_PHANTOMS');
+      const ready = governed.filter((r) => r.state === 'PREFLIGHT_READY');
+      const listed = (title: string, rs: CensusRow[]) =>
+        rs.length
+          ? [
+              `${title} (${rs.length}):`,
+              ...rs.map((r) => `  ${r.state.padEnd(22)} ${r.collection}: ${next(r)}`),
+            ]
+          : [];
       const lines = [
         `natal status — ${registry.schema} at ${registry.db.location}`,
         '',
@@ -145,15 +165,19 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         '',
         c.collections.length === 0
           ? 'Nothing is registered yet: add a species (natal species add CODE --prefix PREFIX --level LEVEL), then a collection (natal collection add TABLE --species CODE).'
-          : blocked.length === 0
-            ? c.state === 'NOTHING_GOVERNED'
-              ? 'No collection is governed: nothing requires birth (natal collection set TABLE --role governed).'
-              : c.state === 'COMPLETE'
-                ? 'Every governed collection is complete: no gap, no phantom.'
-                : `Nothing blocks: ${c.collections.filter((r) => r.state === 'PREFLIGHT_READY').length} collection(s) ready for a backfill plan.`
-            : `What blocks progress (${blocked.length}):`,
-        ...blocked.map((r) => `  ${r.state.padEnd(16)} ${r.collection}: ${next[r.state] ?? ''}`),
-      ];
+          : c.state === 'NOTHING_GOVERNED'
+            ? 'No collection is governed: nothing requires birth (natal collection set TABLE --role governed).'
+            : c.state === 'COMPLETE'
+              ? 'Every governed collection is complete: no gap, no phantom.'
+              : blocked.length === 0
+                ? ready.length
+                  ? `Nothing blocks: ${ready.length} collection(s) with a gap, ready for a backfill plan: natal plan`
+                  : 'Nothing blocks.'
+                : '',
+        ...listed('What blocks progress', blocked),
+        ...listed('In a backfill plan', inPlan),
+        ...listed('Complete, with phantoms', phantoms),
+      ].filter((l, i, all) => !(l === '' && (i === all.length - 1 || all[i + 1] === '')));
       return { json: c, text: lines.join('\n') };
     }),
   );
