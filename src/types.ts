@@ -42,5 +42,5 @@ export interface RegistryOptions {
    */
   create?: boolean | undefined;
   /** Environment to read NATAL_DATABASE_URL from (the CLI passes process.env). */
-  env?: NodeJS.ProcessEnv | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }

@@ -162,7 +162,7 @@ eachBackend('README walkthrough', (backend) => {
       const sql = block('readme-gateway').split('\n')[0] as string;
       const registry =
         backend.name === 'server'
-          ? await Registry.open({ db: target('app').env.NATAL_DATABASE_URL })
+          ? await Registry.open({ env: target('app').env }) // as the snippet: NATAL_DATABASE_URL
           : await Registry.open({ dataDir });
       try {
         const { rows } = await registry.db.query<{ b: { entity_code: string } }>(sql.replace(/;$/, ' AS b'));

@@ -10,7 +10,7 @@ export interface ConnectOptions {
   /** The embedded data directory (default `./.natal`), or `memory://`. */
   dataDir?: string | undefined;
   /** Read NATAL_DATABASE_URL when `db` is not given (the CLI does; tests may not). */
-  env?: NodeJS.ProcessEnv | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Embedded: make the data directory's database when there is none (natal init does). */
   create?: boolean | undefined;
   /** Server only: the role every session acts as (see openServer). */
