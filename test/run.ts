@@ -58,6 +58,17 @@ const madeOwners: string[] = version
       return made;
     })
   : [];
+/** The demo's people (cluster-wide roles): dropped after the run when the run made them. */
+const DEMO_ROLES = ['natal_demo_author', 'natal_demo_reviewer', 'natal_demo_owner'];
+const demoRolesBefore: string[] = version
+  ? await withServer(async (c) =>
+      (
+        await c.query<{ r: string }>('SELECT rolname AS r FROM pg_roles WHERE rolname = ANY ($1)', [
+          DEMO_ROLES,
+        ])
+      ).rows.map((x) => x.r),
+    )
+  : [];
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.NATAL_DATABASE_URL;
 if (version) {
@@ -98,6 +109,13 @@ const code: number = await new Promise((resolve) => child.on('exit', (c) => reso
 rmSync(scratch, { recursive: true, force: true });
 if (version) {
   await withServer(async (c) => {
+    for (const role of DEMO_ROLES.filter((r) => !demoRolesBefore.includes(r))) {
+      const { rows } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      if (rows.length) {
+        await c.query(`DROP OWNED BY "${role}"`);
+        await c.query(`DROP ROLE "${role}"`);
+      }
+    }
     for (const role of madeOwners) {
       await c.query(`DROP OWNED BY "${role}"`);
       await c.query(`DROP ROLE "${role}"`);
