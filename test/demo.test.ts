@@ -36,7 +36,7 @@ eachBackend('natal demo', (backend) => {
     const schema = backend.uniqueName('natal_demo');
     backend.adopt(`${schema}_app`);
     const registry = await backend.open({ schema });
-    const reportDir = mkdtempSync(join(tmpdir(), 'natal-demo-test-'));
+    const reportDir = mkdtempSync(join(process.env.NATAL_TEST_TMP ?? tmpdir(), 'natal-demo-test-'));
     const steps: string[] = [];
     const s = await runDemo(registry, {
       births: BIRTHS,

@@ -16,7 +16,10 @@ export function natal(
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...options.env };
+    // What the CLI leaves in the temp directory (the demo's database and report) goes to the
+    // run's scratch directory, which the runner removes.
+    const scratch = process.env.NATAL_TEST_TMP ? { TMPDIR: process.env.NATAL_TEST_TMP } : {};
+    const env: NodeJS.ProcessEnv = { ...process.env, ...scratch, ...options.env };
     delete env.NATAL_DATABASE_URL;
     if (options.env?.NATAL_DATABASE_URL) env.NATAL_DATABASE_URL = options.env.NATAL_DATABASE_URL;
     const child = spawn(process.execPath, [NATAL_BIN, ...args], {
