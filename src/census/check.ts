@@ -95,7 +95,7 @@ export function checkLine(f: CheckFailure): string {
     no_table: 'no table',
     unclassified: 'identity unclassified',
     not_wired: 'not wired',
-    duplicate_risk: 'rows share a code',
+    duplicate_risk: 'duplicate risk',
     orphans: plural(f.orphans ?? 0, 'orphan'),
     phantoms: plural(f.phantoms ?? 0, 'phantom'),
   };
