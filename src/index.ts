@@ -11,6 +11,8 @@ export type { InspectionResult } from './inspect/inspect.js';
 export { NATAL_VERSION } from './paths.js';
 export { DEFAULT_SCHEMA, Registry } from './registry.js';
 export { renderMarkdown } from './report/markdown.js';
+export type { ListOptions, PlanListing, RunListing } from './report/lists.js';
+export { type CensusCheck, type CheckFailure, type CheckReason, checkCensus } from './census/check.js';
 export type { Report, ReportSelection } from './report/types.js';
 export type { DoctorFinding, DoctorReport } from './schema/doctor.js';
 export type { MigrateResult } from './schema/migrations.js';

@@ -44,6 +44,7 @@ import { getPlan, makePlan, type Plan, type PlanResult } from './backfill/plan.j
 import { type Rehearsal, rehearse } from './backfill/rehearse.js';
 import { type RollbackResult, rollbackRun } from './backfill/rollback.js';
 import { buildReport, type Report, type ReportSelection } from './report/report.js';
+import { type ListOptions, listPlans, listRuns, type PlanListing, type RunListing } from './report/lists.js';
 import { type Ctx, makeCtx } from './context.js';
 import type { Backend } from './db/backend.js';
 import { connect } from './db/connect.js';
@@ -277,8 +278,27 @@ export class Registry {
     return listFreezes(this.ctx);
   }
 
-  ledger(filter: { plan?: number; run?: number } = {}): Promise<LedgerRow[]> {
+  /** Ledger rows in order; `limit`: only the newest that many (still in order). */
+  ledger(filter: { plan?: number; run?: number; limit?: number } = {}): Promise<LedgerRow[]> {
     return ledger(this.ctx, filter);
+  }
+
+  /** The newest plans (default 20), newest first, each with its state, approvals and births. */
+  plans(options: ListOptions = {}): Promise<PlanListing[]> {
+    return this.snapshot((tx) => listPlans(tx, options));
+  }
+
+  /** The newest runs (default 20; of one plan with `plan`), newest first. */
+  runs(options: ListOptions & { plan?: number } = {}): Promise<RunListing[]> {
+    return this.snapshot((tx) => listRuns(tx, options));
+  }
+
+  /** Reads in one transaction at one snapshot (repeatable read). */
+  private snapshot<T>(fn: (tx: Ctx) => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      await tx.db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return fn(tx);
+    });
   }
 
   /** The report of a plan, a run, or every plan since a date (default: the latest plan). */

@@ -152,6 +152,11 @@ eachBackend('README walkthrough', (backend) => {
       assert.match(out('approve 1 --review'), new RegExp(`recorded by ${rename('bob')}`));
       assert.match(out('apply'), /run 2: 109 births .* confirmed: gap 0/);
       assert.match(out('census'), /State\s+COMPLETE/);
+      assert.equal(out('census --check'), 'ok: 2 governed collections complete\n');
+      assert.match(
+        out('plans'),
+        new RegExp(`\\n1 +VERIFIED +${rename('oscar')} +${rename('bob')} +${rename('olga')} +109 +109 `),
+      );
       assert.match(readFileSync(join(cwd, 'qt-001.md'), 'utf8'), /plan 1/);
       assert.equal(out('create').trim(), 'DOM-068');
       assert.match(out('ledger'), /APPLY/);

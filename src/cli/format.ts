@@ -25,3 +25,9 @@ export function table(headers: string[], rows: (string | number | boolean | null
 export function yesNo(b: boolean): string {
   return b ? 'yes' : 'no';
 }
+
+/** A moment as the CLI's tables show it: UTC to the second, `2026-06-06 09:00:00Z`; none as `-`. */
+export function when(at: Date | string | null | undefined): string {
+  if (at === null || at === undefined) return '-';
+  return `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}

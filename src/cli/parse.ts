@@ -9,3 +9,10 @@ export function parseId(what: string): (v: string) => number {
     return Number(v);
   };
 }
+
+/** A parser of a count flag (`--limit`): a whole number of 1 or more. */
+export function parseCount(v: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new InvalidArgumentError('it takes a whole number of 1 or more');
+  return Number(v);
+}

@@ -43,6 +43,8 @@ export interface Operation {
   live_runs: number[];
   /** Runs rolled back. */
   rolled_back: number[];
+  /** The plan's approvals, each with why it does not count toward the gate (null: it counts). */
+  approvals: Scoped['approvals'];
   last_at: string;
 }
 
@@ -226,6 +228,7 @@ export function describeOperation(records: Records, plan: PlanRecord, runId: num
     not_done: notDone,
     live_runs: liveRuns.map((x) => x.run_id),
     rolled_back: rolledBack.map((x) => x.run_id),
+    approvals: r.approvals,
     last_at: times.at(-1) as string,
   };
 }

@@ -45,13 +45,13 @@ async function selectPlans(ctx: Ctx, s: ReportSelection): Promise<number[]> {
   if (s.plan !== undefined) {
     const found = await ids(`SELECT plan_id AS id FROM ${ctx.ns}.backfill_plan WHERE plan_id = $1`, [s.plan]);
     if (!found.length)
-      throw new NatalError('PLAN_UNKNOWN', `plan ${s.plan} does not exist; natal ledger lists the plans`);
+      throw new NatalError('PLAN_UNKNOWN', `plan ${s.plan} does not exist; natal plans lists the plans`);
     return found;
   }
   if (s.run !== undefined) {
     const found = await ids(`SELECT plan_id AS id FROM ${ctx.ns}.backfill_run WHERE run_id = $1`, [s.run]);
     if (!found.length)
-      throw new NatalError('RUN_UNKNOWN', `run ${s.run} does not exist; natal ledger lists the runs`);
+      throw new NatalError('RUN_UNKNOWN', `run ${s.run} does not exist; natal runs lists the runs`);
     return found;
   }
   if (s.since !== undefined) {

@@ -3,8 +3,9 @@ import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ApplyProgress } from '../../backfill/apply.js';
 import { NatalError } from '../../errors.js';
-import { count, table } from '../format.js';
-import { parseId } from '../parse.js';
+import { DEFAULT_LIST_LIMIT } from '../../report/lists.js';
+import { count, table, when } from '../format.js';
+import { parseCount, parseId } from '../parse.js';
 import { globalOptions, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
@@ -260,11 +261,12 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .description('the PLAN / REHEARSAL / APPLY / ROLLBACK steps, with actors and numbers')
       .option('--plan <plan>', 'only this plan', planId)
       .option('--run <run>', 'only this run (with --plan, rows that match both)', runId)
+      .option('--limit <n>', 'only the newest N rows (still in time order)', parseCount)
       .option('--verify', 'recompute the hash chain; exit 1 naming the first row that does not match'),
-  ).action((opts: { plan?: number; run?: number; verify?: boolean }, cmd: Command) =>
+  ).action((opts: { plan?: number; run?: number; limit?: number; verify?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       if (opts.verify) {
-        if (opts.plan !== undefined || opts.run !== undefined)
+        if (opts.plan !== undefined || opts.run !== undefined || opts.limit !== undefined)
           throw new NatalError('USAGE', '--verify checks the whole chain: give it alone');
         const v = await registry.verifyLedger();
         const broken = v.first_broken;
@@ -276,7 +278,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
           exitCode: v.ok ? 0 : 1,
         };
       }
-      const rows = await registry.ledger(opts);
+      const rows = await registry.ledger({ plan: opts.plan, run: opts.run, limit: opts.limit });
       const text = rows.length
         ? table(
             [
@@ -306,6 +308,65 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
           )
         : 'the ledger is empty';
       return { json: { ledger: rows }, text };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('plans')
+      .description('the newest plans: state, author, who reviewed and permitted, births expected and written')
+      .option('--limit <n>', `how many, newest first (default ${DEFAULT_LIST_LIMIT})`, parseCount),
+  ).action((opts: { limit?: number }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const plans = await registry.plans({ limit: opts.limit });
+      const names = (xs: string[]) => (xs.length ? xs.join(', ') : '-');
+      const text = plans.length
+        ? table(
+            ['Plan', 'State', 'Author', 'Reviewed by', 'Permitted by', 'Expected', 'Written', 'Created'],
+            plans.map((p) => [
+              p.plan_id,
+              p.state,
+              p.author,
+              names(p.reviewed_by),
+              names(p.permitted_by),
+              count(p.expected),
+              count(p.written),
+              when(p.created_at),
+            ]),
+          )
+        : 'no plan is recorded yet; natal plan makes one';
+      return { json: plans, text };
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('runs')
+      .description('the newest runs: state, actor, births expected, written and removed')
+      .option('--plan <plan>', 'only the runs of this plan', planId)
+      .option('--limit <n>', `how many, newest first (default ${DEFAULT_LIST_LIMIT})`, parseCount),
+  ).action((opts: { plan?: number; limit?: number }, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      const runs = await registry.runs({ plan: opts.plan, limit: opts.limit });
+      const text = runs.length
+        ? table(
+            ['Run', 'Plan', 'State', 'Actor', 'Expected', 'Written', 'Removed', 'Started', 'Finished'],
+            runs.map((r) => [
+              r.run_id,
+              r.plan_id,
+              r.state,
+              r.actor,
+              count(r.expected),
+              count(r.written),
+              count(r.removed),
+              when(r.started_at),
+              when(r.finished_at),
+            ]),
+          )
+        : opts.plan === undefined
+          ? 'no run is recorded yet; natal apply PLAN makes one'
+          : `plan ${opts.plan} has no run yet; natal apply ${opts.plan} makes one`;
+      return { json: runs, text };
     }),
   );
 }

@@ -1,17 +1,13 @@
 /** `natal census` and `natal status`. */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Census, CensusRow } from '../../census/census.js';
+import { checkCensus, checkText, nextStep } from '../../census/check.js';
 import { NatalError } from '../../errors.js';
 import { count, table } from '../format.js';
+import { parseCount } from '../parse.js';
 import { runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
-
-function parseLimit(v: string): number {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('it takes a whole number of 1 or more');
-  return x;
-}
 
 function parseOnOff(v: string): boolean {
   if (v === 'on') return true;
@@ -60,20 +56,36 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       .description('rows, births, gap and phantoms per collection, and readiness')
       .option('--orphans', 'list the rows of TABLE that have no birth')
       .option('--phantoms', 'list the births of TABLE whose entity does not exist')
-      .option('--limit <n>', 'how many to list (default 100)', parseLimit)
+      .option('--limit <n>', 'how many to list (default 100)', parseCount)
       .option('--recount', 'match every row against its births again, not forward from the kept census')
       .option(
         '--keeping <on|off>',
         'turn the kept census on or off (a registry setting), then count',
         parseOnOff,
+      )
+      .option(
+        '--check',
+        'for cron and CI: exit 1 with one line per governed collection that is not complete, else one ok line',
       ),
   ).action(
     (
       tables: string[],
-      opts: { orphans?: boolean; phantoms?: boolean; limit?: number; recount?: boolean; keeping?: boolean },
+      opts: {
+        orphans?: boolean;
+        phantoms?: boolean;
+        limit?: number;
+        recount?: boolean;
+        keeping?: boolean;
+        check?: boolean;
+      },
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
+        if (opts.check && (opts.orphans || opts.phantoms || opts.limit !== undefined))
+          throw new NatalError(
+            'USAGE',
+            '--check counts every collection: give it without --orphans, --phantoms or --limit',
+          );
         if (opts.orphans || opts.phantoms) {
           if (opts.orphans && opts.phantoms)
             throw new NatalError('USAGE', 'give --orphans or --phantoms, not both');
@@ -101,6 +113,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
           throw new NatalError('USAGE', '--limit goes with --orphans or --phantoms');
         if (opts.keeping !== undefined) await registry.setCensusKeeping(opts.keeping);
         const c = await registry.census(tables, { recount: opts.recount === true });
+        if (opts.check) {
+          const check = checkCensus(c);
+          return { json: { ...c, check }, text: checkText(check), exitCode: check.ok ? 0 : 1 };
+        }
         const text = [
           table(
             ['collection', 'role', 'strategy', 'rows', 'births', 'gap', 'phantoms', 'state'],
@@ -130,21 +146,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
     runWithRegistry(cmd, async (registry) => {
       const c = await registry.census();
       const governed = c.collections.filter((r) => r.governance_role === 'governed');
-      const next = (r: CensusRow): string => {
-        const plan = r.plan_id ?? 'PLAN';
-        const steps: Record<string, string> = {
-          NO_TABLE: 'create the table, or register the right one',
-          UNCLASSIFIED: 'natal classify --apply, or the owner: natal identity set',
-          NOT_WIRED: 'natal wire',
-          DUPLICATE_RISK: 'natal preflight shows the colliding codes',
-          PLANNED: `in plan ${plan}: natal rehearse ${plan}`,
-          DRYRUN_PROVEN: `in plan ${plan}, rehearsed: natal approve ${plan} --review, then the owner's --permit`,
-          APPLY_READY: `in plan ${plan}, approved: natal apply ${plan}`,
-          APPLY_RUNNING: `plan ${plan} is being applied${r.run_id ? ` (run ${r.run_id}); if it stopped: natal apply ${plan} --resume ${r.run_id}` : ''}`,
-          COMPLETE_WITH_PHANTOMS: `no gap; ${count(r.phantoms ?? 0)} birth(s) whose rows are gone: natal census ${r.collection} --phantoms`,
-        };
-        return steps[r.state] ?? '';
-      };
+      const next = (r: CensusRow): string =>
+        r.state === 'COMPLETE_WITH_PHANTOMS'
+          ? `no gap; ${count(r.phantoms ?? 0)} birth(s) whose rows are gone: natal census ${r.collection} --phantoms`
+          : nextStep(r);
       const blocked = governed.filter((r) =>
         ['NO_TABLE', 'UNCLASSIFIED', 'NOT_WIRED', 'DUPLICATE_RISK'].includes(r.state),
       );
