@@ -15,6 +15,9 @@ DECLARE
   small_bound constant integer := 4096;
   partitioned boolean;
   insert_sql text;
+  -- (a code passes inspection's prefix check when it starts with one of these)
+  verdict text := (SELECT string_agg(format('starts_with(x.code, %L)', pfx), ' OR ')
+                   FROM unnest(accepted_code_prefixes(c, sp)) AS pfx);
 BEGIN
   IF c.governance_role <> 'governed' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB002',
@@ -79,13 +82,24 @@ $body$, code_sql, rows_sql, births, c.collection_name,
     -- extra WAL record and index probe, so it takes a plain insert, and only when that meets
     -- a unique violation (a code born before, twice in one statement, or concurrently) is it
     -- redone with ON CONFLICT DO NOTHING. The births that result are the same either way.
+    -- Each birth is inspected as it is written, by inspection's rules (inspect.sql), so that
+    -- it does not wait in inspection's index of pending births: species and level are the
+    -- registry's, baked in here; the origin is never empty; the row exists; a keyed or legacy
+    -- code starts with the collection's own prefix. A column's code passes when it starts
+    -- with one of accepted_code_prefixes; else the birth stays pending, and inspection fails
+    -- it with its reason.
     insert_sql := format($ins$INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L
-    FROM (SELECT %6$s AS code, %7$s AS origin FROM $ins$,
+                      governance_role, operation, inspection_status, inspected_at)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s
+    FROM (SELECT %8$s AS code, %9$s AS origin FROM $ins$,
         births, c.collection_name, sp.species_code, sp.composition_level,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
         CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
+        CASE WHEN c.birth_code_strategy = 'column'
+             THEN format($v$CASE WHEN %s THEN 'passed' ELSE 'pending' END::inspection_status$v$, verdict)
+             ELSE $v$'passed'::inspection_status$v$ END,
+        CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
+             ELSE 'now()' END,
         code_sql, dot_origin_sql(c, 'n'));
     body := format($body$
 DECLARE
