@@ -245,6 +245,17 @@ eachBackend('partitioned tables', (backend) => {
     assert.match((await inventory())?.problem ?? '', /partition .*orders_high.* has no natal trigger/);
     await w.registry.wire([name('orders')]);
     assert.equal((await inventory())?.problem, null);
+    // the moved rows' trigger, on the parent and on a sub-partitioned partition
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.orders DISABLE TRIGGER natal_birth_recoded`);
+    assert.equal(
+      (await inventory())?.problem,
+      'cross-partition update trigger missing or disabled: run natal wire',
+    );
+    await w.registry.wire([name('orders')]);
+    await w.registry.db.exec(`DROP TRIGGER natal_birth_recoded ON ${w.a}.orders_mid`);
+    assert.match((await inventory())?.problem ?? '', /partition .*orders_mid has no natal trigger/);
+    await w.registry.wire([name('orders')]);
+    assert.equal((await inventory())?.problem, null);
   });
 
   test('a table wired the old way (a row trigger cloned to every partition) is stale until wired again', async () => {
