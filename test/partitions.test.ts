@@ -152,7 +152,9 @@ eachBackend('partitioned tables', (backend) => {
     await write(
       `INSERT INTO ${w.a}.orders_low VALUES (3, 'again'), (7, 'new') ON CONFLICT (id) DO UPDATE SET v = 'x'`,
     );
-    add(5, 6, 7);
+    // an upsert that changes the key of the row it updates (within its partition)
+    await write(`INSERT INTO ${w.a}.orders VALUES (7, 'again') ON CONFLICT (id) DO UPDATE SET id = 17`);
+    add(5, 6, 7, 17);
     await assertBorn('upsert');
   });
 
@@ -162,7 +164,9 @@ eachBackend('partitioned tables', (backend) => {
     await write(`UPDATE ${w.a}.orders_mid SET id = 170 WHERE id = 121`); // mid_a → mid_b, named the middle
     await write(`UPDATE ${w.a}.orders SET id = id + 20000 WHERE id BETWEEN 1000 AND 1099`); // → default
     await write(`UPDATE ${w.a}.orders SET id = 8 WHERE id = 2`); // within a partition: the update trigger
-    add(10300, 130, 170, 8, ...range(21000, 21099));
+    await write(`UPDATE ${w.a}.orders_high SET id = 9000 WHERE id = 1100`); // named the leaf
+    await write(`UPDATE ${w.a}.orders SET v = 'touched' WHERE id < 2000`); // no code changes: no birth
+    add(10300, 130, 170, 8, 9000, ...range(21000, 21099));
     await assertBorn('cross-partition update');
     // An insert through the parent after them, in the same transaction, still takes the
     // statement path and is born once.
@@ -171,6 +175,27 @@ eachBackend('partitioned tables', (backend) => {
     );
     add(9, 10);
     await assertBorn('insert after a move');
+  });
+
+  test('no setting a client can change keeps moved rows from birth', async () => {
+    // A session that sets what it may (a custom setting, before and while its UPDATE runs,
+    // through a function the statement calls) still has every moved row born.
+    await write(`SET natal.partition_rows_moving = '0'`);
+    await write(
+      `UPDATE ${w.a}.orders SET id = id + 40000
+       WHERE id BETWEEN 6000 AND 6009 AND set_config('natal.partition_rows_moving', '0', true) = '0'`,
+    ); // high → default
+    await write(
+      `UPDATE ${w.a}.orders_mid SET id = 175
+       WHERE id = 122 AND set_config('natal.partition_rows_moving', '', true) = ''`,
+    ); // mid_a → mid_b, named the middle
+    await write(
+      `BEGIN; SET LOCAL natal.partition_rows_moving = 'off';
+       UPDATE ${w.a}.orders SET id = 136, v = 'moved' WHERE id = 3; COMMIT`,
+    ); // low → mid_a
+    await write(`RESET natal.partition_rows_moving`);
+    add(...range(46000, 46009), 175, 136);
+    await assertBorn('moves under a client’s settings');
   });
 
   test('MERGE through the parent: inserted and moved rows are born', async () => {
@@ -220,6 +245,17 @@ eachBackend('partitioned tables', (backend) => {
     assert.match((await inventory())?.problem ?? '', /partition .*orders_high.* has no natal trigger/);
     await w.registry.wire([name('orders')]);
     assert.equal((await inventory())?.problem, null);
+    // the moved rows' trigger, on the parent and on a sub-partitioned partition
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.orders DISABLE TRIGGER natal_birth_recoded`);
+    assert.equal(
+      (await inventory())?.problem,
+      'cross-partition update trigger missing or disabled: run natal wire',
+    );
+    await w.registry.wire([name('orders')]);
+    await w.registry.db.exec(`DROP TRIGGER natal_birth_recoded ON ${w.a}.orders_mid`);
+    assert.match((await inventory())?.problem ?? '', /partition .*orders_mid has no natal trigger/);
+    await w.registry.wire([name('orders')]);
+    assert.equal((await inventory())?.problem, null);
   });
 
   test('a table wired the old way (a row trigger cloned to every partition) is stale until wired again', async () => {
@@ -241,6 +277,56 @@ eachBackend('partitioned tables', (backend) => {
     await write(`INSERT INTO ${w.a}.orders SELECT g, 'again' FROM generate_series(6200, 6299) g`);
     add(...range(6200, 6299));
     await assertBorn('wired again');
+  });
+
+  test('a table wired by an earlier natal (a setting counted moves) is stale until natal wire or natal init', async () => {
+    const [fn] = await w.sql(`SELECT ${w.ns}.update_birth_function($1) AS f`, [name('orders')]);
+    const old = async () => {
+      await w.registry.db.exec(`
+        CREATE FUNCTION ${w.ns}.partition_rows_moving() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM set_config('natal.partition_rows_moving', '1', true);
+          RETURN NULL;
+        END $$;
+        CREATE TRIGGER natal_birth_moved AFTER INSERT ON ${w.a}.orders FOR EACH ROW
+          WHEN (current_setting('natal.partition_rows_moving', true) NOT IN ('0', ''))
+          EXECUTE FUNCTION ${w.ns}.${quoteIdent(String(fn?.f))}();`);
+      for (const t of ['orders', 'orders_mid']) {
+        await w.registry.db.exec(`
+          CREATE TRIGGER natal_birth_moving BEFORE UPDATE ON ${w.a}.${t} FOR EACH STATEMENT
+            EXECUTE FUNCTION ${w.ns}.partition_rows_moving();
+          CREATE TRIGGER natal_birth_moving_end AFTER UPDATE ON ${w.a}.${t} FOR EACH STATEMENT
+            EXECUTE FUNCTION ${w.ns}.partition_rows_moving();`);
+      }
+    };
+    const leftovers = async () =>
+      (
+        await w.sql(
+          `SELECT count(*)::int AS n FROM pg_trigger t
+           WHERE t.tgname IN ('natal_birth_moved', 'natal_birth_moving', 'natal_birth_moving_end')
+             AND t.tgrelid IN (SELECT relid FROM pg_partition_tree($1::regclass))`,
+          [`${w.a}.orders`],
+        )
+      )[0]?.n;
+    await old();
+    const t = await inventory();
+    assert.deepEqual(
+      [t?.functional, t?.problem],
+      [false, 'stale configuration: cross-partition updates wired by an earlier natal; run natal wire'],
+    );
+    await w.registry.wire([name('orders')]);
+    assert.deepEqual([(await inventory())?.functional, await leftovers()], [true, 0]);
+    await w.registry.db.exec(`DROP FUNCTION ${w.ns}.partition_rows_moving()`);
+    // natal init, upgrading definitions that had partition_rows_moving(), drops it and its triggers.
+    await old();
+    await w.sql(`UPDATE ${w.ns}.natal_definitions SET checksum = repeat('0', 64)`);
+    await w.registry.init();
+    const [gone] = await w.sql(`SELECT to_regproc($1) IS NULL AS gone`, [`${w.ns}.partition_rows_moving`]);
+    assert.deepEqual([gone?.gone, await leftovers(), (await inventory())?.problem], [true, 0, null]);
+    await write(`UPDATE ${w.a}.orders SET id = 6500 WHERE id = 6020`); // high, still
+    await write(`UPDATE ${w.a}.orders SET id = 36000 WHERE id = 6021`); // high → top
+    add(6500, 36000);
+    await assertBorn('wired again after an earlier natal');
   });
 
   test('strict: an unborn code is refused through the parent, in a partition and when moved', async () => {

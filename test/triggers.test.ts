@@ -266,6 +266,74 @@ eachBackend('auto-birth triggers', (backend) => {
     await w.registry.wire([name('renamed')]);
   });
 
+  test('a trigger birth is inspected as it is written: a code inspection would pass is passed at once, another waits and fails as before', async () => {
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.checked (id int PRIMARY KEY, code text);
+      CREATE TABLE ${w.a}.checked_parts (id int PRIMARY KEY, code text) PARTITION BY RANGE (id);
+      CREATE TABLE ${w.a}.checked_parts_a PARTITION OF ${w.a}.checked_parts FOR VALUES FROM (0) TO (100);
+      CREATE TABLE ${w.a}.checked_parts_b PARTITION OF ${w.a}.checked_parts FOR VALUES FROM (100) TO (200);`);
+    for (const t of ['checked', 'checked_parts']) {
+      await w.registry.addCollection({ table: name(t), species: 'SPE-DOM', codeColumn: 'code' });
+    }
+    await w.registry.wire([name('checked'), name('checked_parts')]);
+    const state = async (t: string) =>
+      (
+        await w.sql(
+          `SELECT entity_code, inspection_status, inspected_at IS NOT NULL AS inspected, inspection_note
+           FROM ${w.ns}.birth_registry WHERE collection_name = $1 ORDER BY entity_code COLLATE "C"`,
+          [name(t)],
+        )
+      ).map((b) => [b.entity_code, b.inspection_status, b.inspected, b.inspection_note]);
+    for (const [t, k] of [
+      ['checked', 'A'],
+      ['checked_parts', 'P'],
+    ] as const) {
+      // the species' prefix, the collection's fallback (no code), a code of no accepted prefix;
+      // then an update to a good code and one to a bad code (moved to the other partition)
+      await w.registry.db.exec(
+        `INSERT INTO ${w.a}.${t} VALUES (1, 'DOM-${k}1'), (2, NULL), (3, 'BAD-${k}3'), (4, 'DOM-${k}4')`,
+      );
+      await w.registry.db.exec(`UPDATE ${w.a}.${t} SET code = 'DOM-${k}5' WHERE id = 4`);
+      await w.registry.db.exec(`UPDATE ${w.a}.${t} SET id = 106, code = 'BAD-${k}6' WHERE id = 1`);
+      await w.registry.db.exec(
+        `INSERT INTO ${w.a}.${t} SELECT g, 'DOM-${k}' || g FROM generate_series(110, 119) g`,
+      );
+      const passed = (code: string) => [code, 'passed', true, null];
+      assert.deepEqual(await state(t), [
+        [`BAD-${k}3`, 'pending', false, null],
+        [`BAD-${k}6`, 'pending', false, null],
+        passed(`DOM-${k}1`),
+        ...Array.from({ length: 10 }, (_, i) => passed(`DOM-${k}${110 + i}`)),
+        passed(`DOM-${k}4`),
+        passed(`DOM-${k}5`),
+        passed(`${name(t)}::2`),
+      ]);
+      const reason = `code does not match the column identity (expected a prefix of DOM- or ${name(t)}::)`;
+      const [r] = await w.registry.inspect([name(t)]);
+      assert.deepEqual(
+        [r?.checked, r?.passed, r?.failed, r?.failures],
+        [
+          2,
+          0,
+          2,
+          [
+            { entity_code: `BAD-${k}3`, reason },
+            { entity_code: `BAD-${k}6`, reason },
+          ],
+        ],
+      );
+      // what passed at birth passes a recheck (but DOM-1 and DOM-4: their rows have other codes now)
+      const [again] = await w.registry.inspect([name(t)], { recheck: true });
+      assert.deepEqual(
+        again?.failures.map((f) => f.entity_code),
+        [`BAD-${k}3`, `BAD-${k}6`, `DOM-${k}1`, `DOM-${k}4`],
+      );
+    }
+    // a synthetic code is always the collection's own
+    const synthetic = (await w.births(name('items'))).map((b) => b.inspection_status);
+    assert.ok(synthetic.length > 0 && synthetic.every((s) => s === 'passed'), String(synthetic));
+  });
+
   test('making a wired collection staging unwires it', async () => {
     await w.registry.db.exec(`CREATE TABLE ${w.a}.later (id int PRIMARY KEY)`);
     await w.registry.addCollection({ table: name('later'), species: 'SPE-DOM' });

@@ -227,7 +227,17 @@ export async function applyDefinitions(tx: Queryable, schema: string): Promise<v
        AND p.xmin::text::bigint <> (txid_current() & 4294967295)`,
     [q, GENERATED],
   );
-  for (const { fn } of obsolete) await tx.exec(`DROP FUNCTION ${fn}`);
+  // A trigger of natal's that calls one of them is a wiring of before (the re-wiring below
+  // makes what replaces it): it goes first, or the function could not.
+  for (const { fn } of obsolete) {
+    const { rows: triggers } = await tx.query<{ drop: string }>(
+      `SELECT format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::regclass) AS drop FROM pg_trigger t
+       WHERE t.tgfoid = $1::regprocedure AND t.tgname LIKE 'natal\\_%' AND t.tgparentid = 0`,
+      [fn],
+    );
+    for (const { drop } of triggers) await tx.exec(drop);
+    await tx.exec(`DROP FUNCTION ${fn}`);
+  }
   await tx.query(`SELECT ${q}.after_definitions()`);
   await tx.query('DELETE FROM natal_definitions');
   for (const d of knownDefinitions()) {

@@ -14,6 +14,10 @@ DECLARE
   births text := format('%I.birth_registry', natal_schema());
   small_bound constant integer := 4096;
   partitioned boolean;
+  insert_sql text;
+  -- (a code passes inspection's prefix check when it starts with one of these)
+  verdict text := (SELECT string_agg(format('starts_with(x.code, %L)', pfx), ' OR ')
+                   FROM unnest(accepted_code_prefixes(c, sp)) AS pfx);
 BEGIN
   IF c.governance_role <> 'governed' THEN
     RAISE EXCEPTION USING ERRCODE = 'NB002',
@@ -39,7 +43,9 @@ BEGIN
   -- A partitioned table takes the statement path too: a statement trigger with a transition
   -- table on the parent sees every row the statement routed to a partition. Its partitions
   -- get the same function as statement triggers of their own (wire_partitions), for inserts
-  -- that name them, and moved rows are born row by row (natal_birth_moved).
+  -- that name them; and the same function, as an UPDATE statement trigger on the parent and
+  -- each sub-partitioned partition (natal_birth_recoded), births the codes an UPDATE brought
+  -- that were not there before it: rows it moved to another partition among them.
   kind := CASE WHEN p_kind = 'row' THEN 'row' ELSE 'statement' END;
   partitioned := (SELECT relkind FROM pg_class WHERE oid = rel) = 'p';
   rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
@@ -47,11 +53,11 @@ BEGIN
     body := format($body$
 DECLARE
   unborn text;
-BEGIN
+BEGIN%5$s
   SELECT x.code INTO unborn
   FROM (SELECT %1$s AS code FROM %2$s) AS x
   WHERE NOT EXISTS (SELECT 1 FROM %3$s b WHERE b.entity_code = x.code AND b.collection_name = %4$L)
-  LIMIT 1;
+  LIMIT 1;%6$s
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'NB007',
       MESSAGE = format('collection %%s is strict: entity %%s has no prior birth', %4$L, COALESCE(unborn, '(no code)')),
@@ -59,46 +65,63 @@ BEGIN
   END IF;
   RETURN NULL;
 END
-$body$, code_sql, rows_sql, births, c.collection_name);
+$body$, code_sql, rows_sql, births, c.collection_name,
+        -- an UPDATE (natal_birth_recoded): the codes it brought, that none of its rows had
+        -- before (EXCEPT, so that a row that had no code and still has none is left alone)
+        CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
+  IF TG_OP = 'UPDATE' THEN
+    SELECT x.code INTO unborn
+    FROM (SELECT %1$s AS code FROM natal_new AS n EXCEPT SELECT %1$s FROM natal_old AS n) AS x
+    WHERE NOT EXISTS (SELECT 1 FROM %2$s b WHERE b.entity_code = x.code AND b.collection_name = %3$L)
+    LIMIT 1;
+  ELSE$upd$, code_sql, births, c.collection_name) ELSE '' END,
+        CASE WHEN kind = 'statement' AND partitioned THEN E'\n  END IF;' ELSE '' END);
   ELSE
     -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
     -- small statement runs. For a big one, speculative insertion would cost every row an
     -- extra WAL record and index probe, so it takes a plain insert, and only when that meets
     -- a unique violation (a code born before, twice in one statement, or concurrently) is it
     -- redone with ON CONFLICT DO NOTHING. The births that result are the same either way.
+    -- Each birth is inspected as it is written, by inspection's rules (inspect.sql), so that
+    -- it does not wait in inspection's index of pending births: species and level are the
+    -- registry's, baked in here; the origin is never empty; the row exists; a keyed or legacy
+    -- code starts with the collection's own prefix. A column's code passes when it starts
+    -- with one of accepted_code_prefixes; else the birth stays pending, and inspection fails
+    -- it with its reason.
+    insert_sql := format($ins$INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation, inspection_status, inspected_at)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s
+    FROM (SELECT %8$s AS code, %9$s AS origin FROM $ins$,
+        births, c.collection_name, sp.species_code, sp.composition_level,
+        -- natal's own catalog tables: Case 3, the catalog row itself is born
+        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
+        CASE WHEN c.birth_code_strategy = 'column'
+             THEN format($v$CASE WHEN %s THEN 'passed' ELSE 'pending' END::inspection_status$v$, verdict)
+             ELSE $v$'passed'::inspection_status$v$ END,
+        CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
+             ELSE 'now()' END,
+        code_sql, dot_origin_sql(c, 'n'));
     body := format($body$
 DECLARE
-  small boolean := %9$s;
-BEGIN%10$s
+  small boolean := %3$s;
+BEGIN%5$s%4$s
   IF small THEN
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    %1$s%2$s) AS x
     WHERE x.code IS NOT NULL
     ON CONFLICT (entity_code) DO NOTHING;
     RETURN NULL;
   END IF;
   BEGIN
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    %1$s%2$s) AS x
     WHERE x.code IS NOT NULL;
   EXCEPTION WHEN unique_violation THEN
-    INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %8$L
-    FROM (SELECT %5$s AS code, %6$s AS origin FROM %7$s) AS x
+    %1$s%2$s) AS x
     WHERE x.code IS NOT NULL
     ON CONFLICT (entity_code) DO NOTHING;
   END;
   RETURN NULL;
 END
-$body$, births, c.collection_name, sp.species_code, sp.composition_level, code_sql,
-        dot_origin_sql(c, 'n'), rows_sql,
-        -- natal's own catalog tables: Case 3, the catalog row itself is born
-        CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
+$body$, insert_sql, rows_sql,
         -- small: one row (a row trigger), or a statement that cannot have 4096 rows or more.
         -- pg_stat_get_xact_tuples_inserted counts the rows this session has inserted into
         -- the table since it last reported its statistics (at most once a second; PGlite
@@ -112,7 +135,17 @@ $body$, births, c.collection_name, sp.species_code, sp.composition_level, code_s
         CASE WHEN kind = 'row' THEN 'true' WHEN partitioned THEN 'false'
              ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
         CASE kind WHEN 'row' THEN ''
-             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END);
+             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END,
+        -- an UPDATE of a partitioned table (natal_birth_recoded): the codes its rows have that
+        -- none of them had before, moved rows' among them. Nearly always there are none (an
+        -- UPDATE of other columns), and a hash anti-join of the rows' codes is all it costs.
+        CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
+  IF TG_OP = 'UPDATE' THEN
+    %1$snatal_new AS n) AS x
+    WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
+    ON CONFLICT (entity_code) DO NOTHING;
+    RETURN NULL;
+  END IF;$upd$, insert_sql, code_sql) ELSE '' END);
   END IF;
 END
 $$;
@@ -186,45 +219,29 @@ $$;
 
 -- Rows that an UPDATE (or MERGE) moves to another partition are deleted from one and inserted
 -- into the other: no UPDATE row trigger fires for them and no INSERT statement trigger, only
--- the INSERT row triggers of the partition they land in. natal_birth_moved is that row
--- trigger (cloned to every partition, those made later too), and it fires only while an
--- UPDATE of the table runs: this function, a BEFORE and an AFTER UPDATE statement trigger on
--- each partitioned table of the tree, counts the UPDATE statements running in the
--- transaction. A routed or direct insert outside an UPDATE leaves the count at 0 and costs
--- each row one setting lookup; one inside (a trigger's, an upsert's) is born twice over, which
--- the births' key makes once. A failed statement takes its count back with it.
-CREATE OR REPLACE FUNCTION partition_rows_moving() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT
-AS $$
-DECLARE
-  was text := current_setting('natal.partition_rows_moving', true);
-  n integer := CASE WHEN was ~ '^[0-9]{1,6}$' THEN was::integer ELSE 0 END;
-BEGIN
-  PERFORM set_config('natal.partition_rows_moving',
-                     greatest(n + CASE TG_WHEN WHEN 'BEFORE' THEN 1 ELSE -1 END, 0)::text, true);
-  RETURN NULL;
-END
-$$;
-
--- The wiring of a partitioned table below its parent's natal_birth_auto (statement-level):
+-- the INSERT row triggers of the partition they land in. But the UPDATE's statement triggers
+-- on the table it names see them, in its transition tables, with the rows it updated in place.
+-- The wiring of a partitioned table below its parent's natal_birth_auto (statement-level)
+-- and natal_birth_update (row-level, cloned by PostgreSQL to every partition, those made
+-- later too, so that an UPDATE of a partition's identity columns is born wherever it names):
 --  - natal_birth_direct on every partition: the same function, statement-level with a
 --    transition table, for an INSERT or COPY that names the partition (a statement fires
 --    the statement triggers of the table it names only, so through the parent it stays still);
---  - natal_birth_moved: the update trigger's function, row-level AFTER INSERT on the parent
---    (PostgreSQL clones it to each partition), while partition_rows_moving counts an UPDATE;
---  - natal_birth_moving and natal_birth_moving_end on the parent and each partitioned
---    partition (an UPDATE can name either).
--- A partition created or attached later has natal_birth_moved (cloned) but not
--- natal_birth_direct: the inventory says so until natal wire runs again.
-CREATE OR REPLACE FUNCTION wire_partitions(rel regclass, fn name, upd name) RETURNS void
+--  - natal_birth_recoded on the parent and each partitioned partition (an UPDATE or MERGE
+--    that names either can move rows): the same function again, AFTER UPDATE with both
+--    transition tables, which births the codes the statement brought (moved rows' among
+--    them). PostgreSQL allows no column list on a trigger with transition tables, so it fires
+--    for every UPDATE of the table and looks at its rows' codes. A leaf partition needs none:
+--    an UPDATE that names it cannot move a row out of it, and natal_birth_update sees it.
+-- Nothing in it depends on a setting or anything else a session can change.
+-- A partition created or attached later has natal_birth_update (cloned) but not
+-- natal_birth_direct (nor natal_birth_recoded): the inventory says so until natal wire runs.
+CREATE OR REPLACE FUNCTION wire_partitions(rel regclass, fn name) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 DECLARE
   p record;
 BEGIN
-  EXECUTE format('CREATE TRIGGER natal_birth_moved AFTER INSERT ON %s FOR EACH ROW '
-                 'WHEN (current_setting(''natal.partition_rows_moving'', true) NOT IN (''0'', '''')) '
-                 'EXECUTE FUNCTION %I.%I()', rel, natal_schema(), upd);
   FOR p IN SELECT rel AS relid, true AS partitioned UNION ALL SELECT * FROM partition_tree(rel) LOOP
     IF p.relid <> rel THEN
       PERFORM assert_definer_acts_on(p.relid);
@@ -232,16 +249,18 @@ BEGIN
                      'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p.relid, natal_schema(), fn);
     END IF;
     IF p.partitioned THEN
-      EXECUTE format('CREATE TRIGGER natal_birth_moving BEFORE UPDATE ON %s FOR EACH STATEMENT '
-                     'EXECUTE FUNCTION %I.partition_rows_moving()', p.relid, natal_schema());
-      EXECUTE format('CREATE TRIGGER natal_birth_moving_end AFTER UPDATE ON %s FOR EACH STATEMENT '
-                     'EXECUTE FUNCTION %I.partition_rows_moving()', p.relid, natal_schema());
+      EXECUTE format('CREATE TRIGGER natal_birth_recoded AFTER UPDATE ON %s '
+                     'REFERENCING OLD TABLE AS natal_old NEW TABLE AS natal_new '
+                     'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p.relid, natal_schema(), fn);
     END IF;
   END LOOP;
 END
 $$;
 
--- Removes what wire_partitions made (and nothing from a table that is not partitioned).
+-- Removes what wire_partitions made (and nothing from a table that is not partitioned), and
+-- what natal made before it: natal_birth_moved (a row trigger on the parent, cloned to the
+-- partitions) and natal_birth_moving, natal_birth_moving_end, which counted UPDATE statements
+-- in a setting any session could change.
 CREATE OR REPLACE FUNCTION unwire_partitions(rel regclass) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -253,6 +272,7 @@ BEGIN
     IF p.relid <> rel THEN
       EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_direct ON %s', p.relid);
     END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_recoded ON %s', p.relid);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_moving ON %s', p.relid);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_moving_end ON %s', p.relid);
   END LOOP;
@@ -280,16 +300,18 @@ BEGIN
   IF (SELECT relkind FROM pg_class WHERE oid = rel) <> 'p' THEN
     RETURN NULL;
   END IF;
-  IF NOT (natal_trigger_on(rel, 'natal_birth_moved', upd)
-          AND natal_trigger_on(rel, 'natal_birth_moving', 'partition_rows_moving')
-          AND natal_trigger_on(rel, 'natal_birth_moving_end', 'partition_rows_moving')) THEN
-    RETURN 'cross-partition update triggers missing or disabled: run natal wire';
+  IF EXISTS (SELECT 1 FROM pg_trigger t
+             WHERE t.tgname IN ('natal_birth_moved', 'natal_birth_moving', 'natal_birth_moving_end')
+               AND t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(rel) x)) THEN
+    RETURN 'stale configuration: cross-partition updates wired by an earlier natal; run natal wire';
+  END IF;
+  IF NOT natal_trigger_on(rel, 'natal_birth_recoded', fn) THEN
+    RETURN 'cross-partition update trigger missing or disabled: run natal wire';
   END IF;
   SELECT string_agg(p.relid::text, ', '), count(*) INTO missing, n FROM partition_tree(rel) p
   WHERE NOT natal_trigger_on(p.relid, 'natal_birth_direct', fn)
-     OR NOT natal_trigger_on(p.relid, 'natal_birth_moved', upd)
-     OR (p.partitioned AND NOT (natal_trigger_on(p.relid, 'natal_birth_moving', 'partition_rows_moving')
-                                AND natal_trigger_on(p.relid, 'natal_birth_moving_end', 'partition_rows_moving')));
+     OR NOT natal_trigger_on(p.relid, 'natal_birth_update', upd)
+     OR (p.partitioned AND NOT natal_trigger_on(p.relid, 'natal_birth_recoded', fn));
   IF n > 0 THEN
     RETURN format('%s no natal trigger (made after wiring, or disabled): run natal wire',
                   CASE n WHEN 1 THEN 'partition ' || missing || ' has' ELSE 'partitions ' || missing || ' have' END);
@@ -340,7 +362,7 @@ BEGIN
   -- and a partitioned table's partitions
   PERFORM unwire_partitions(rel);
   IF (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN
-    PERFORM wire_partitions(rel, fn, update_birth_function(c.collection_name));
+    PERFORM wire_partitions(rel, fn);
   END IF;
   -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
