@@ -13,5 +13,6 @@ export { DEFAULT_SCHEMA, Registry } from './registry.js';
 export { renderMarkdown } from './report/markdown.js';
 export type { Report, ReportSelection } from './report/types.js';
 export type { DoctorFinding, DoctorReport } from './schema/doctor.js';
+export type { Entity, EntityEvent, EntityKey, EntityStatus } from './show/show.js';
 export type { MigrateResult } from './schema/migrations.js';
 export type * from './types.js';
