@@ -186,6 +186,11 @@ eachBackend('natal show', (backend) => {
       const byKey = await reader.showRow(table, key);
       assert.deepEqual(byKey, byCode, kind);
     }
+    // a catalog row, by the key of natal's own table (a column identity: entity_code)
+    assert.deepEqual(
+      await reader.showRow(`${schema}.entity_species`, 'SPE-DOM'),
+      await reader.show(codes.catalog as string),
+    );
     // the columns of the row in the table's order
     assert.deepEqual(Object.keys((await reader.show(codes.composite as string)).row ?? {}), [
       'film_id',
