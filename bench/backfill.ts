@@ -143,6 +143,8 @@ export async function benchBackfill(): Promise<Figure[]> {
       if (i > 0) {
         await empty();
         planId = (await registry.plan([name])).plan_id;
+        // the gate takes a plan only after its rehearsal passed (REHEARSAL_REQUIRED)
+        await registry.rehearse(planId);
       }
       await reviewer.approve(planId, 'review');
       await owner.approve(planId, 'permit');
@@ -184,6 +186,7 @@ export async function benchBackfill(): Promise<Figure[]> {
     for (const { lanes, size } of sizes) {
       await empty();
       const p = (await registry.plan([name])).plan_id;
+      await registry.rehearse(p);
       await reviewer.approve(p, 'review');
       await owner.approve(p, 'permit');
       await admin.query('CHECKPOINT');

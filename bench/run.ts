@@ -7,6 +7,7 @@ import { benchBackfill } from './backfill.js';
 import { benchCensus } from './census.js';
 import { type Figure, report } from './harness.js';
 import { benchInspect } from './inspect.js';
+import { benchShow } from './show.js';
 import { benchTriggers } from './triggers.js';
 
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   census: benchCensus,
   backfill: benchBackfill,
   inspect: benchInspect,
+  show: benchShow,
 };
 
 const name = process.argv[2];

@@ -52,6 +52,7 @@ export type NatalErrorCode =
   | 'CHAIN_BROKEN'
   | 'LEDGER_APPEND_ONLY'
   | 'WRITE_FAILED'
+  | 'ENTITY_UNKNOWN'
   | 'QUERY_FAILED';
 
 export class NatalError extends Error {

@@ -15,5 +15,6 @@ export type { ListOptions, PlanListing, RunListing } from './report/lists.js';
 export { type CensusCheck, type CheckFailure, type CheckReason, checkCensus } from './census/check.js';
 export type { Report, ReportSelection } from './report/types.js';
 export type { DoctorFinding, DoctorReport } from './schema/doctor.js';
+export type { Entity, EntityEvent, EntityKey, EntityStatus } from './show/show.js';
 export type { MigrateResult } from './schema/migrations.js';
 export type * from './types.js';

@@ -52,6 +52,7 @@ import { assertIdentifier } from './db/ident.js';
 import { NatalError, sqlState } from './errors.js';
 import { type BirthRecord, createEntity } from './gateway/create.js';
 import { type InspectionResult, inspectBirths } from './inspect/inspect.js';
+import { type Entity, type EntityKey, showEntity, showEntityByKey } from './show/show.js';
 import { type DoctorReport, doctor } from './schema/doctor.js';
 import { type MigrateResult, migrate, readSchemaState } from './schema/migrations.js';
 import type { RegistryOptions } from './types.js';
@@ -235,6 +236,23 @@ export class Registry {
 
   inspect(tables: string[] = [], options: { recheck?: boolean } = {}): Promise<InspectionResult[]> {
     return inspectBirths(this.ctx, tables, options);
+  }
+
+  /**
+   * The birth certificate of the entity with this code (natal.show): its birth, how it was
+   * born, its inspection, whether its row exists (and the row, if you may read its table),
+   * and its history. An unknown code fails with ENTITY_UNKNOWN, naming the closest codes.
+   */
+  show(code: string): Promise<Entity> {
+    return showEntity(this.ctx, code);
+  }
+
+  /**
+   * The same, found from a row of `table`: `key` is the key's value, or an object of every
+   * column of a composite key (`{ film_id: 1, actor_id: 2 }`).
+   */
+  showRow(table: string, key: EntityKey): Promise<Entity> {
+    return showEntityByKey(this.ctx, table, key);
   }
 
   // -- the backfill (QT-001) -------------------------------------------------------------

@@ -31,3 +31,52 @@ export function when(at: Date | string | null | undefined): string {
   if (at === null || at === undefined) return '-';
   return `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
+
+/** `text` cut to `max` display columns, ending in `…` when cut. */
+export function truncate(text: string, max: number): string {
+  if (stringWidth(text) <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (stringWidth(out + ch) > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/**
+ * One row as a table that fits `width` display columns: its columns in order while they fit
+ * (the first always), each value cut to `cell` columns; `hidden` names the others. No width
+ * (output that is not a terminal) shows every column.
+ */
+export function fittedRow(
+  row: Record<string, unknown>,
+  width: number | undefined,
+  cell = 40,
+): { text: string; hidden: string[] } {
+  const cols = Object.entries(row).map(([name, value]) => {
+    const v =
+      value === null || value === undefined
+        ? '-'
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
+    const shown = truncate(v.replace(/\s+/g, ' '), width === undefined ? cell : Math.min(cell, width));
+    const h = truncate(name, width === undefined ? cell : Math.min(cell, width));
+    return { h, v: shown, w: Math.max(stringWidth(h), stringWidth(shown)) };
+  });
+  const kept: typeof cols = [];
+  let used = 0;
+  for (const c of cols) {
+    const next = used + (kept.length ? 2 : 0) + c.w;
+    if (width !== undefined && kept.length > 0 && next > width) break;
+    kept.push(c);
+    used = next;
+  }
+  return {
+    text: table(
+      kept.map((c) => c.h),
+      [kept.map((c) => c.v)],
+    ),
+    hidden: Object.keys(row).slice(kept.length),
+  };
+}

@@ -12,6 +12,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerPreflightCommand } from './commands/preflight.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
+import { registerShowCommand } from './commands/show.js';
 import { registerWiringCommands } from './commands/wiring.js';
 
 /** The flags every command takes, wherever they appear on the line. */
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerWiringCommands(program, withGlobals);
   registerCreateCommand(program, withGlobals);
   registerInspectCommand(program, withGlobals);
+  registerShowCommand(program, withGlobals);
   registerIdentityCommands(program, withGlobals);
   registerPreflightCommand(program, withGlobals);
   registerCensusCommands(program, withGlobals);

@@ -1,0 +1,100 @@
+/** `natal show`: one entity's birth certificate, by its code or by its row's key. */
+import type { Command } from 'commander';
+import { NatalError } from '../../errors.js';
+import { type Entity, type EntityEvent, parseKey, SHOW_FIELDS } from '../../show/show.js';
+import { fittedRow } from '../format.js';
+import { runWithRegistry } from '../run.js';
+
+type WithGlobals = (c: Command) => Command;
+
+type Born = Extract<EntityEvent, { event: 'born'; operation: string }>;
+
+function names(list: { actor: string }[] | null | undefined): string {
+  return list && list.length ? list.map((a) => a.actor).join(', ') : 'nobody';
+}
+
+/** How it was born, in words. */
+export function howBorn(e: Entity): string {
+  const born = e.history.find((h) => h.event === 'born') as Born | undefined;
+  const by = born?.actor ? `, by ${born.actor}` : '';
+  switch (e.operation) {
+    case 'trigger':
+      return 'by the auto-birth trigger of its table (an insert into the wired table)';
+    case 'gateway':
+      return 'birth-first, by the gateway (natal create / create_entity), before its row';
+    case 'backfill':
+      return `by backfill run ${e.run_id} of plan ${e.plan_id}${by}; reviewed by ${names(born?.review)}, permitted by ${names(born?.permit)}`;
+    case 'catalog':
+      return `by natal's catalog, when it was registered${by}`;
+    case 'import':
+      return 'imported: a birth brought in as another system made it';
+    default:
+      return String(e.operation);
+  }
+}
+
+function inspection(e: Entity): string {
+  const seen = [...e.history].reverse().find((h) => h.event === 'inspected') as
+    Extract<EntityEvent, { event: 'inspected'; result: string }> | undefined;
+  if (e.inspection_status === 'pending' || !seen) return 'pending (not inspected yet: natal inspect)';
+  return e.inspection_status === 'passed'
+    ? `passed (${seen.at})`
+    : `failed (${seen.at}): ${seen.reason ?? 'no reason recorded'}`;
+}
+
+function existence(e: Entity): string {
+  if (e.status === 'alive') {
+    return e.row ? 'yes, its row:' : 'yes (its row is not shown: you may not read its table)';
+  }
+  if (e.status === 'dead') return `no: it died${e.died_at ? ` at ${e.died_at}` : ''}`;
+  return 'no: a phantom (its row is gone and no death is recorded)';
+}
+
+/** The birth certificate as text; the row's columns fit `width` (a terminal's). */
+export function certificate(e: Entity, width: number | undefined): string {
+  const lines: [string, string][] = [
+    ['code', e.entity_code],
+    ['collection', e.collection_name],
+    ['species', `${e.species_code} (level ${e.composition_level})`],
+    ['origin', e.dot_origin],
+    ['born', e.born_at],
+    ['how', howBorn(e)],
+    ['inspection', inspection(e)],
+    ['exists', existence(e)],
+  ];
+  const label = Math.max(...lines.map(([l]) => l.length));
+  const out = lines.map(([l, v]) => `${l.padEnd(label)}  ${v}`);
+  if (e.row) {
+    const { text, hidden } = fittedRow(e.row, width);
+    out.push(text);
+    if (hidden.length)
+      out.push(`(${hidden.length} more column(s): ${hidden.join(', ')}; natal show --json shows them)`);
+  }
+  return out.join('\n');
+}
+
+/** The terminal's width: stdout's when it is one, else COLUMNS, else none (every column). */
+function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : undefined;
+}
+
+export function registerShowCommand(program: Command, withGlobals: WithGlobals): void {
+  withGlobals(
+    program
+      .command('show <code|table> [key]')
+      .description(
+        "one entity's birth certificate: natal show CODE, or natal show TABLE KEY (the key's value, or a JSON object for a composite key)",
+      ),
+  ).action((first: string, key: string | undefined, _opts: unknown, cmd: Command) =>
+    runWithRegistry(cmd, async (registry) => {
+      if (first === '' || key === '')
+        throw new NatalError('USAGE', 'natal show CODE, or natal show TABLE KEY');
+      const entity =
+        key === undefined ? await registry.show(first) : await registry.showRow(first, parseKey(key));
+      const json = Object.fromEntries(SHOW_FIELDS.map((f) => [f, entity[f]]));
+      return { json, text: certificate(entity, terminalWidth()) };
+    }),
+  );
+}
