@@ -172,6 +172,17 @@ eachBackend('natal demo', (backend) => {
         /dot_domain_rules 67 · apr_approvals 42 · normative_relations 18 · apr_action_types 6 · field_type_equivalences 4 = 137/,
       );
       assert.match(text.stdout, /Report: .*natal-demo-report-plan-1\.md/);
+      // why it ends blocked, and where what it made stays
+      assert.match(
+        text.stdout,
+        /It ends BLOCKED_UNTIL_4_IDENTITIES_RESOLVED on purpose, as the seed did: the backfill is VERIFIED, and 4 collections still wait for their owners \(/,
+      );
+      assert.match(
+        text.stdout,
+        backend.name === 'server'
+          ? /Its schemas natal_demo\S* and natal_demo\S*_app stay on the server, to explore \(natal status --db URL --schema natal_demo\S*\)/
+          : /Its database stays in .*, to explore \(natal status --data-dir .* --schema natal_demo\S*\); remove it with: rm -rf /,
+      );
     });
   }
 });

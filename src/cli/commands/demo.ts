@@ -59,6 +59,35 @@ export function demoKeyNumbers(s: DemoSummary): string {
   );
 }
 
+/**
+ * Why the demo ends where it does, and where what it made stays: the state after the backfill
+ * is the seed's (the collections still waiting for their owners block it, on purpose), and
+ * the database is the user's to explore or remove.
+ */
+function endNotes(
+  summary: DemoSummary,
+  schema: string,
+  dataDir: string | undefined,
+  url: string | undefined,
+): string[] {
+  const waiting = Object.entries(summary.unclassified_collections);
+  const notes: string[] = [];
+  if (waiting.length) {
+    notes.push(
+      `It ends ${summary.after.state} on purpose, as the seed did: the backfill is ${summary.after.confirmed ? 'VERIFIED' : 'not confirmed'}, and ${waiting.length} collections still wait for their owners (${waiting
+        .map(([t, why]) => `${t}: ${why}`)
+        .join(', ')}).`,
+    );
+  }
+  const target = dataDir ? `--data-dir ${dataDir}` : '--db URL';
+  notes.push(
+    dataDir
+      ? `Its database stays in ${dataDir}, to explore (natal status ${target} --schema ${schema}); remove it with: rm -rf ${dataDir}`
+      : `Its schemas ${schema} and ${schema}_app stay on ${url ? 'the server' : 'the database'}, to explore (natal status ${target} --schema ${schema}); the next natal demo drops and remakes them.`,
+  );
+  return notes;
+}
+
 export function registerDemoCommand(program: Command, withGlobals: (c: Command) => Command): void {
   withGlobals(
     program
@@ -108,6 +137,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
               .map(([t, gap]) => `${t} ${gap}`)
               .join(' · ')} = ${count(summary.expected)}.`,
             `Report: ${summary.report.path}`,
+            ...endNotes(summary, registry.schema, dataDir, g.db ?? process.env.NATAL_DATABASE_URL),
             `Demo done in ${seconds.toFixed(1)} s.`,
           ].join('\n'),
         };
