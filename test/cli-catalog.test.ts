@@ -134,6 +134,12 @@ eachBackend('cli catalog commands', (backend) => {
       owner: string;
     };
     assert.equal(set.owner, 'bob');
+    // the text says what was set, the owner too
+    assert.match(
+      await ok('collection', 'set', orders, '--owner', 'ann'),
+      /collection updated: .*Orders.*, owner ann,/,
+    );
+    await ok('collection', 'set', orders, '--owner', 'bob');
     await fails(2, /nothing to set/, 'collection', 'set', orders);
     await fails(1, /not registered/, 'collection', 'set', `"${app}".nothing`, '--owner', 'x');
 

@@ -168,10 +168,12 @@ eachBackend('cli init and doctor', (backend) => {
     const args = [...target, '--schema', schema, '--json'];
     const first = await natal(['init', ...args]);
     assert.equal(first.code, 0, first.stderr);
-    assert.equal((JSON.parse(first.stdout) as { upToDate: boolean }).upToDate, false);
+    const made = JSON.parse(first.stdout) as { upToDate: boolean; up_to_date: boolean };
+    assert.deepEqual([made.up_to_date, made.upToDate], [false, false]);
     const second = await natal(['init', ...args]);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual((JSON.parse(second.stdout) as { applied: string[] }).applied, []);
+    const again = JSON.parse(second.stdout) as { applied: string[]; up_to_date: boolean };
+    assert.deepEqual([again.applied, again.up_to_date], [[], true]);
     const text = await natal(['init', ...target, '--schema', schema]);
     assert.match(text.stdout, /up to date.*nothing changed/);
     const doctor = await natal(['doctor', ...args]);

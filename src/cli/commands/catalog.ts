@@ -14,7 +14,7 @@ function describeCollection(c: Collection): string {
       : c.birth_code_strategy === 'unclassified'
         ? `unclassified (${c.birth_code_reason})`
         : c.birth_code_strategy;
-  return `${c.collection_name}: ${c.governance_role}, species ${c.species_code ?? '-'}, identity ${identity}${c.has_table ? '' : ', no table'}, catalog code ${c.entity_code}`;
+  return `${c.collection_name}: ${c.governance_role}, species ${c.species_code ?? '-'}, identity ${identity}${c.has_table ? '' : ', no table'}, owner ${c.owner ?? '-'}, catalog code ${c.entity_code}`;
 }
 
 function collectionRows(list: Collection[]): string {

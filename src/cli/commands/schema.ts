@@ -11,7 +11,13 @@ export function registerSchemaCommands(program: Command, withGlobals: (c: Comman
           const result = await registry.init();
           const where = `schema ${registry.schema} at ${registry.db.location}`;
           return {
-            json: { schema: registry.schema, location: registry.db.location, ...result },
+            // up_to_date: snake_case as every other JSON key (upToDate stays for scripts that read it)
+            json: {
+              schema: registry.schema,
+              location: registry.db.location,
+              ...result,
+              up_to_date: result.upToDate,
+            },
             text: result.upToDate
               ? `natal is up to date in ${where}; nothing changed`
               : `applied ${result.applied.join(', ')} to ${where}`,
