@@ -12,6 +12,7 @@ const BIRTHS = 5_000;
 
 const STEPS = [
   'init:',
+  'building the sample platform in ',
   'platform:',
   'status: BLOCKED_UNTIL_9_IDENTITIES_RESOLVED',
   'classify --apply:',

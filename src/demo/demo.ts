@@ -94,6 +94,8 @@ async function walk(
   const { author, reviewer, owner } = actors.names;
 
   await actors.grant();
+  // The longest step (a minute with --full) says what it is doing before it starts.
+  step(`building the sample platform in ${app} with its history: ${count(births)} births…`);
   await buildPlatform(registry, app, { births, owner });
   const tables = new Map((await registry.listCollections()).map((c) => [c.collection_name, c.table_name]));
   const short = (name: string) => tables.get(name) ?? name;
