@@ -37,6 +37,20 @@ describe('cli usage', () => {
     assert.equal(version.stdout.trim(), NATAL_VERSION);
   });
 
+  test('help speaks natal’s words: the seed platform’s names only in the demo’s story', async () => {
+    const help = await natal(['--help']);
+    const names = [...help.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1] as string);
+    assert.ok(names.includes('inspect') && names.includes('create'), help.stdout);
+    for (const name of names.filter((n) => n !== 'help')) {
+      const r = await natal([name, '--help']);
+      assert.equal(r.code, 0, `${name} --help: ${r.stderr}`);
+      const seed = /QT-00\d|Case 3|inspect pen|Stage 1|DOT tools/.exec(
+        r.stdout.replace(/\(QT-001 in its story\)/, ''),
+      );
+      assert.equal(seed, null, `natal ${name} --help uses the seed platform's word ${seed?.[0]}`);
+    }
+  });
+
   test('an unknown flag exits 2 with one line that says what to do', async () => {
     const r = await natal(['init', '--frobnicate']);
     assert.equal(r.code, 2);

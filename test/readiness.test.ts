@@ -123,6 +123,17 @@ eachBackend('readiness', (backend) => {
       );
       assert.doesNotMatch(status.stdout, /What blocks progress/);
 
+      // inspection: what is new, then nothing new (the phantom's birth stays a known failure)
+      const first = await run('inspect', `${app}.done`);
+      assert.match(first.stdout, /inspected 4: 3 passed, 1 failed/);
+      const second = await run('inspect', `${app}.done`);
+      assert.equal(second.code, 1, 'a known failure still fails');
+      assert.match(
+        second.stdout,
+        /nothing new to inspect: every birth was judged when it was written or by an earlier inspection/,
+      );
+      assert.match(second.stdout, /known failures: 1 birth\(s\) failed an earlier inspection/);
+
       // the report's before is the state the plan found
       const report = await run('report', '--plan', String(plan.plan_id), '--json');
       assert.equal(report.code, 0, report.stderr);

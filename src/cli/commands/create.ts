@@ -25,7 +25,7 @@ export function registerCreateCommand(program: Command, withGlobals: WithGlobals
   withGlobals(
     program
       .command('create <table>')
-      .description('birth-first creation (QT-002): the birth, then the entity carrying its code')
+      .description('birth-first creation: the birth, then the entity carrying its code')
       .requiredOption('--data <json>', "the entity's column values as a JSON object")
       .option('--origin <name>', 'dot_origin: the tool creating it (default natal:create)'),
   ).action((tableName: string, opts: { data: string; origin?: string }, cmd: Command) =>

@@ -93,7 +93,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
     program
       .command('demo')
       .description(
-        "walk the seed's QT-001 on a sample platform (a temporary embedded database unless --data-dir or --db; schema natal_demo)",
+        "walk the seed's backfill (QT-001 in its story) on a sample platform (a temporary embedded database unless --data-dir or --db; schema natal_demo)",
       )
       .option(
         '--full',

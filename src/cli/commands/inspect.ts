@@ -11,7 +11,7 @@ export function registerInspectCommand(program: Command, withGlobals: WithGlobal
     program
       .command('inspect [tables...]')
       .description(
-        'inspect the birth records made since the last inspection (the inspect pen): mark passing ones, list failures',
+        'inspect the birth records made since the last inspection: mark passing ones, list failures',
       )
       .option('--recheck', 'judge every birth record again, those that passed or failed before included'),
   ).action((tables: string[], opts: { recheck?: boolean }, cmd: Command) =>
@@ -26,7 +26,9 @@ export function registerInspectCommand(program: Command, withGlobals: WithGlobal
           ['collection', 'checked', 'passed', 'failed', 'known failures'],
           results.map((r) => [r.collection_name, r.checked, r.passed, r.failed, r.known_failures]),
         ),
-        `inspected ${count(totals.checked)}: ${count(totals.passed)} passed, ${count(totals.failed)} failed`,
+        totals.checked === 0
+          ? 'nothing new to inspect: every birth was judged when it was written or by an earlier inspection (natal inspect --recheck judges them all again)'
+          : `inspected ${count(totals.checked)}: ${count(totals.passed)} passed, ${count(totals.failed)} failed`,
         ...(failures.length ? ['failures:', ...failures] : []),
         ...(totals.known_failures > 0
           ? [
