@@ -31,6 +31,8 @@ import {
   duplicateRisk,
   listOrphans,
   listPhantoms,
+  listDeaths,
+  type DeathListing,
   setCensusKeeping,
 } from './census/census.js';
 import { type Preflight, preflight } from './census/preflight.js';
@@ -217,6 +219,11 @@ export class Registry {
     limit = 100,
   ): Promise<{ entity_code: string; born_at: Date; dot_origin: string }[]> {
     return listPhantoms(this.ctx, table, limit);
+  }
+
+  /** The births of `table` whose rows are gone with a recorded death (a delete, truncate, re-key). */
+  deaths(table: string, limit = 100): Promise<DeathListing[]> {
+    return listDeaths(this.ctx, table, limit);
   }
 
   duplicateRisk(tables?: string[]): Promise<DuplicateRisk[]> {

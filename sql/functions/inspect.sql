@@ -185,6 +185,8 @@ DECLARE
   found text[];
 BEGIN
   PERFORM assert_natal_role('operator');
+  -- and the deaths of big statements are filed by code (deaths.sql)
+  PERFORM file_deaths();
   FOR c IN
     SELECT r.* FROM collection_registry r
     WHERE p_collections IS NULL OR r.collection_name = ANY (p_collections)

@@ -94,6 +94,8 @@ DECLARE
   v_actor text;
   approvals jsonb;
   history jsonb;
+  deaths jsonb;
+  last_death jsonb;
 BEGIN
   PERFORM assert_natal_role('reader');
   SELECT * INTO b FROM birth_registry WHERE entity_code = p_code;
@@ -121,9 +123,16 @@ BEGIN
     v_actor := COALESCE((SELECT s.created_by FROM entity_species s WHERE s.entity_code = p_code),
                         (SELECT r.registered_by FROM collection_registry r WHERE r.entity_code = p_code));
   END IF;
+  -- its recorded deaths (deaths.sql), oldest first
+  SELECT jsonb_agg(jsonb_build_object('event', CASE WHEN d.how = 'rekey' THEN 're-keyed' ELSE 'died' END,
+                                      'at', d.died_at, 'how', d.how, 'origin', d.dot_origin,
+                                      'actor', d.actor, 'rekeyed_to', d.rekeyed_to) ORDER BY d.death_id)
+    INTO deaths FROM deaths_of(p_code, b.collection_name) AS d;
+  last_death := deaths -> -1;
   SELECT jsonb_agg(e ORDER BY (e->>'at')::timestamptz, e->>'event' <> 'born') INTO history
   FROM (
     SELECT jsonb_build_object('event', 'born', 'at', b.born_at, 'operation', b.operation,
+                              'rekeyed_from', b.rekeyed_from,
                               'origin', b.dot_origin, 'actor', v_actor, 'run_id', b.run_id,
                               'plan_id', v_run.plan_id, 'review', approvals->'review',
                               'permit', approvals->'permit') AS e
@@ -131,6 +140,8 @@ BEGIN
     SELECT jsonb_build_object('event', 'inspected', 'at', b.inspected_at,
                               'result', b.inspection_status, 'reason', b.inspection_note)
     WHERE b.inspection_status <> 'pending'
+    UNION ALL
+    SELECT x FROM jsonb_array_elements(deaths) AS x
   ) AS x;
   RETURN jsonb_build_object(
     'entity_code', b.entity_code,
@@ -143,9 +154,12 @@ BEGIN
     'run_id', b.run_id,
     'plan_id', v_run.plan_id,
     'inspection_status', b.inspection_status,
-    'status', CASE WHEN v_row IS NOT NULL THEN 'alive' ELSE 'phantom' END,
-    'died_at', NULL,
-    'death', NULL,
+    'rekeyed_from', b.rekeyed_from,
+    -- alive while its row exists (a row that came back after a death is alive again), dead
+    -- when its row is gone with a recorded death, else a phantom
+    'status', CASE WHEN v_row IS NOT NULL THEN 'alive' WHEN last_death IS NOT NULL THEN 'dead' ELSE 'phantom' END,
+    'died_at', CASE WHEN v_row IS NULL THEN last_death -> 'at' END,
+    'death', CASE WHEN v_row IS NULL THEN last_death - 'event' END,
     'row', CASE WHEN readable THEN v_row END,
     'history', history);
 END

@@ -80,7 +80,10 @@ export interface CensusRow {
   rows: number | null;
   births: number;
   gap: number | null;
+  /** Births whose rows are gone without a recorded death. */
   phantoms: number | null;
+  /** Births whose rows are gone with a recorded death (a delete, truncate or re-key). */
+  deaths: number | null;
   state: CollectionState;
   /** The open backfill plan the collection is in (PLANNED … APPLY_RUNNING), and its running run. */
   plan_id: number | null;
@@ -97,6 +100,7 @@ export interface CensusTotals {
   births: number;
   gap: number;
   phantoms: number;
+  deaths: number;
   registry_births: number;
 }
 
@@ -131,10 +135,11 @@ interface Counts {
   births: number;
   gap: number | null;
   phantoms: number | null;
+  deaths: number | null;
 }
 
 interface Kept {
-  collections: Record<string, { rows: number; births: number; gap: number; phantoms: number }>;
+  collections: Record<string, { rows: number; births: number; gap: number; phantoms: number; deaths: number }>;
   risk: DuplicateRisk[];
   registry_births: number;
   births_since: number;
@@ -208,7 +213,7 @@ async function countCollections(
     const all = Object.fromEntries(
       counted.map((c) => [
         c.collection_name,
-        { rows: c.rows, births: c.births, gap: c.gap, phantoms: c.phantoms },
+        { rows: c.rows, births: c.births, gap: c.gap, phantoms: c.phantoms, deaths: c.deaths },
       ]),
     );
     keptAt = await keep(ctx, all, risk, registryBirths);
@@ -368,6 +373,7 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       births: counts.births,
       gap: known ? counts.gap : null,
       phantoms: known ? counts.phantoms : c.has_table ? null : counts.births,
+      deaths: known ? counts.deaths : null,
       state,
       plan_id: inPlan ? staged.plan_id : null,
       run_id: inPlan ? staged.run_id : null,
@@ -393,6 +399,7 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       births: sum((r) => r.births),
       gap: sum((r) => r.gap),
       phantoms: sum((r) => r.phantoms),
+      deaths: sum((r) => r.deaths),
       registry_births: registryBirths,
     },
     state: overallState(rows),
@@ -425,6 +432,25 @@ export async function listPhantoms(
     `SELECT * FROM ${ctx.ns}.census_phantoms($1, $2)`,
     [name, limit],
   );
+  return rows;
+}
+
+/** A birth whose row is gone with a recorded death, with its last death. */
+export interface DeathListing {
+  entity_code: string;
+  died_at: Date;
+  how: 'delete' | 'truncate' | 'rekey';
+  dot_origin: string;
+  rekeyed_to: string | null;
+}
+
+export async function listDeaths(ctx: Ctx, input: string, limit: number): Promise<DeathListing[]> {
+  assertLimit(limit);
+  const name = await resolveCollection(ctx, input);
+  const { rows } = await ctx.db.query<DeathListing>(`SELECT * FROM ${ctx.ns}.census_deaths($1, $2)`, [
+    name,
+    limit,
+  ]);
   return rows;
 }
 

@@ -8,7 +8,10 @@ import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
 import type { BirthOperation } from '../types.js';
 
-/** alive: its row exists; phantom: its row is gone (no death is recorded yet); dead: recorded. */
+/**
+ * alive: its row exists (again, after a death, when a row with its code came back); dead: its
+ * row is gone with a recorded death; phantom: its row is gone and no death is recorded.
+ */
 export type EntityStatus = 'alive' | 'dead' | 'phantom';
 
 export interface Approver {
@@ -30,8 +33,20 @@ export type EntityEvent =
       /** A backfill's plan: its reviews and the owner's permits. */
       review: Approver[] | null;
       permit: Approver[] | null;
+      /** Born by a re-key: the code it replaced. */
+      rekeyed_from: string | null;
     }
   | { event: 'inspected'; at: string; result: 'passed' | 'failed'; reason: string | null }
+  | {
+      /** `died`: a delete or truncate; `re-keyed`: the row's identity changed. */
+      event: 'died' | 're-keyed';
+      at: string;
+      how: DeathKind;
+      origin: string;
+      actor: string;
+      /** A re-key: the code the row has now. */
+      rekeyed_to: string | null;
+    }
   | { event: string; at: string; [field: string]: unknown };
 
 /** The birth certificate: `natal show --json` prints exactly these fields. */
@@ -47,12 +62,27 @@ export interface Entity {
   run_id: number | null;
   plan_id: number | null;
   inspection_status: 'pending' | 'passed' | 'failed';
+  /** Born by a re-key: the code it replaced. */
+  rekeyed_from: string | null;
   status: EntityStatus;
+  /** Dead: when, how and by which origin it died (its last death). Else null. */
   died_at: string | null;
-  death: unknown;
+  death: Death | null;
   /** The row, when it exists and the caller may SELECT from its table; else null. */
   row: Record<string, unknown> | null;
   history: EntityEvent[];
+}
+
+export type DeathKind = 'delete' | 'truncate' | 'rekey';
+
+/** A recorded death (natal's entity_death): when, how, by which origin and who. */
+export interface Death {
+  at: string;
+  how: DeathKind;
+  origin: string;
+  actor: string;
+  /** A re-key: the code the row has now. */
+  rekeyed_to: string | null;
 }
 
 /** A row's key: its value for a one-column key, an object of every column for a composite one. */
@@ -69,6 +99,7 @@ export const SHOW_FIELDS = [
   'run_id',
   'plan_id',
   'inspection_status',
+  'rekeyed_from',
   'status',
   'died_at',
   'death',

@@ -2,7 +2,7 @@
 -- where the table exists and has an identity (0006 gave NULLs when neither the table nor
 -- the births had anything to group, which a kept census would then have carried forward).
 CREATE OR REPLACE FUNCTION census(p_collections text[])
-RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint)
+RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint, deaths bigint)
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
@@ -18,15 +18,20 @@ BEGIN
   WHERE r.collection_name = ANY (p_collections)
     AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL;
   RETURN QUERY EXECUTE format($q$
-    WITH counted AS (
+    WITH dead AS (SELECT DISTINCT d.collection_name, d.entity_code FROM recorded_deaths($1) AS d),
+    counted AS (
       SELECT COALESCE(e.collection, b.collection_name) AS collection,
              count(e.collection) AS rows,
              count(*) FILTER (WHERE e.collection IS NOT NULL AND b.entity_code IS NULL) AS gap,
-             count(*) FILTER (WHERE e.collection IS NULL) AS phantoms
+             count(*) FILTER (WHERE e.collection IS NULL AND d.entity_code IS NULL) AS phantoms,
+             count(*) FILTER (WHERE e.collection IS NULL AND d.entity_code IS NOT NULL) AS deaths
       FROM (%s) AS e
       FULL JOIN (SELECT bb.entity_code, bb.collection_name FROM birth_registry bb
                  WHERE bb.collection_name = ANY ($1)) AS b
         ON b.entity_code = e.code AND b.collection_name = e.collection
+      -- a birth whose row is gone: dead when a death of its collection names it
+      LEFT JOIN dead AS d
+        ON e.collection IS NULL AND d.entity_code = b.entity_code AND d.collection_name = b.collection_name
       GROUP BY 1
     ),
     born AS (
@@ -37,7 +42,8 @@ BEGIN
            CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.rows, 0) END,
            COALESCE(n.births, 0),
            CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.gap, 0) END,
-           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.phantoms, 0) END
+           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.phantoms, 0) END,
+           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.deaths, 0) END
     FROM collection_registry r
     LEFT JOIN counted c ON c.collection = r.collection_name
     LEFT JOIN born n ON n.collection = r.collection_name
@@ -91,6 +97,7 @@ BEGIN
     FROM birth_registry AS b
     WHERE b.collection_name = $1
       AND NOT EXISTS (SELECT 1 FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = b.entity_code)
+      AND NOT EXISTS (SELECT 1 FROM recorded_deaths(ARRAY[$1]) AS d WHERE d.entity_code = b.entity_code)
     ORDER BY b.entity_code LIMIT $2
   $q$, code_sql, rel) USING c.collection_name, p_limit;
 END
@@ -175,5 +182,28 @@ BEGIN
        OR EXISTS (SELECT 1 FROM produced p WHERE p.code = r.code AND p.collection = ANY ($1))
     ORDER BY r.code
   $q$, free_sql) USING p_collections, keyed_hits;
+END
+$$;
+
+-- The births of a collection whose rows are gone with a recorded death: each with its last
+-- death (natal census TABLE --deaths).
+CREATE OR REPLACE FUNCTION census_deaths(p_collection text, p_limit integer)
+RETURNS TABLE (entity_code text, died_at timestamptz, how death_kind, dot_origin text, rekeyed_to text)
+LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  code_sql text := entity_code_sql(c, 't');
+BEGIN
+  PERFORM assert_natal_role('reader');
+  RETURN QUERY EXECUTE format($q$
+    SELECT DISTINCT ON (b.entity_code) b.entity_code, d.died_at, d.how, d.dot_origin, d.rekeyed_to
+    FROM birth_registry AS b JOIN recorded_deaths(ARRAY[$1]) AS d ON d.entity_code = b.entity_code
+    WHERE b.collection_name = $1 %s
+    ORDER BY b.entity_code, d.death_id DESC LIMIT $2
+  $q$, CASE WHEN rel IS NOT NULL AND code_sql IS NOT NULL
+            THEN format('AND NOT EXISTS (SELECT 1 FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = b.entity_code)',
+                        code_sql, rel) ELSE '' END) USING c.collection_name, p_limit;
 END
 $$;

@@ -199,14 +199,15 @@ BEGIN
     -- new birth of its collection.
     IF (k.now_ ->> 'own_codes')::bigint IS DISTINCT FROM k.born
        OR (k.now_ ->> 'rows')::bigint - (k.was ->> 'rows')::bigint IS DISTINCT FROM k.born
-       OR (k.was ->> 'gap') IS NULL OR (k.was ->> 'phantoms') IS NULL THEN
+       OR (k.was ->> 'gap') IS NULL OR (k.was ->> 'phantoms') IS NULL OR (k.was ->> 'deaths') IS NULL THEN
       RETURN NULL;
     END IF;
     result := result || jsonb_build_object(k.name, jsonb_build_object(
       'rows', (k.now_ ->> 'rows')::bigint,
       'births', (k.was ->> 'births')::bigint + k.born,
       'gap', (k.was ->> 'gap')::bigint,
-      'phantoms', (k.was ->> 'phantoms')::bigint));
+      'phantoms', (k.was ->> 'phantoms')::bigint,
+      'deaths', (k.was ->> 'deaths')::bigint));
   END LOOP;
   RETURN jsonb_build_object('collections', result, 'risk', base.risk,
                             'registry_births', base.registry_births + COALESCE(cardinality(codes), 0),

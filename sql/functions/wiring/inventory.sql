@@ -72,8 +72,9 @@ BEGIN
       WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
            OR gw_have IS DISTINCT FROM gw_want OR upd_have IS DISTINCT FROM upd_want THEN
         'stale configuration: the collection changed since it was wired; run natal wire'
-      ELSE partition_wiring_problem(rel, auto_birth_function(c.collection_name),
-                                    update_birth_function(c.collection_name))
+      ELSE COALESCE(partition_wiring_problem(rel, auto_birth_function(c.collection_name),
+                                             update_birth_function(c.collection_name)),
+                    death_wiring_problem(c, rel))
     END;
     functional := c.governance_role = 'governed' AND present AND problem IS NULL;
     RETURN NEXT;

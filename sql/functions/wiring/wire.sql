@@ -15,6 +15,9 @@ DECLARE
   small_bound constant integer := 4096;
   partitioned boolean;
   insert_sql text;
+  -- the update trigger (kind 'row'): the old code dies "re-keyed to" the new one, which is
+  -- born "re-keyed from" it (deaths.sql)
+  rekey_sql text := '';
   -- (a code passes inspection's prefix check when it starts with one of these)
   verdict text := (SELECT string_agg(format('starts_with(x.code, %L)', pfx), ' OR ')
                    FROM unnest(accepted_code_prefixes(c, sp)) AS pfx);
@@ -49,10 +52,20 @@ BEGIN
   kind := CASE WHEN p_kind = 'row' THEN 'row' ELSE 'statement' END;
   partitioned := (SELECT relkind FROM pg_class WHERE oid = rel) = 'p';
   rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
+  IF kind = 'row' THEN
+    rekey_sql := format($rk$
+  SELECT %1$s INTO rekeyed_from_code FROM (SELECT OLD.*) AS n;
+  SELECT %1$s INTO rekeyed_to_code FROM (SELECT NEW.*) AS n;
+  IF rekeyed_from_code IS NOT NULL AND rekeyed_from_code IS DISTINCT FROM rekeyed_to_code THEN
+    PERFORM %2$I.record_rekey(%3$L, %4$s, rekeyed_from_code, rekeyed_to_code);
+  ELSE
+    rekeyed_from_code := NULL;
+  END IF;$rk$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c));
+  END IF;
   IF c.strict_mode THEN
     body := format($body$
 DECLARE
-  unborn text;
+  unborn text;%7$s
 BEGIN%5$s
   SELECT x.code INTO unborn
   FROM (SELECT %1$s AS code FROM %2$s) AS x
@@ -62,7 +75,7 @@ BEGIN%5$s
     RAISE EXCEPTION USING ERRCODE = 'NB007',
       MESSAGE = format('collection %%s is strict: entity %%s has no prior birth', %4$L, COALESCE(unborn, '(no code)')),
       HINT = 'create entities through the birth-first gateway: natal create, or natal.create_entity()';
-  END IF;
+  END IF;%8$s
   RETURN NULL;
 END
 $body$, code_sql, rows_sql, births, c.collection_name,
@@ -75,7 +88,9 @@ $body$, code_sql, rows_sql, births, c.collection_name,
     WHERE NOT EXISTS (SELECT 1 FROM %2$s b WHERE b.entity_code = x.code AND b.collection_name = %3$L)
     LIMIT 1;
   ELSE$upd$, code_sql, births, c.collection_name) ELSE '' END,
-        CASE WHEN kind = 'statement' AND partitioned THEN E'\n  END IF;' ELSE '' END);
+        CASE WHEN kind = 'statement' AND partitioned THEN E'\n  END IF;' ELSE '' END,
+        CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;' ELSE '' END,
+        rekey_sql);
   ELSE
     -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
     -- small statement runs. For a big one, speculative insertion would cost every row an
@@ -89,8 +104,8 @@ $body$, code_sql, rows_sql, births, c.collection_name,
     -- with one of accepted_code_prefixes; else the birth stays pending, and inspection fails
     -- it with its reason.
     insert_sql := format($ins$INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation, inspection_status, inspected_at)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s
+                      governance_role, operation, inspection_status, inspected_at%10$s)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s%11$s
     FROM (SELECT %8$s AS code, %9$s AS origin FROM $ins$,
         births, c.collection_name, sp.species_code, sp.composition_level,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
@@ -100,11 +115,13 @@ $body$, code_sql, rows_sql, births, c.collection_name,
              ELSE $v$'passed'::inspection_status$v$ END,
         CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
              ELSE 'now()' END,
-        code_sql, dot_origin_sql(c, 'n'));
+        code_sql, dot_origin_sql(c, 'n'),
+        CASE WHEN kind = 'row' THEN ', rekeyed_from' ELSE '' END,
+        CASE WHEN kind = 'row' THEN ', rekeyed_from_code' ELSE '' END);
     body := format($body$
 DECLARE
-  small boolean := %3$s;
-BEGIN%5$s%4$s
+  small boolean := %3$s;%6$s
+BEGIN%5$s%4$s%7$s
   IF small THEN
     %1$s%2$s) AS x
     WHERE x.code IS NOT NULL
@@ -139,13 +156,32 @@ $body$, insert_sql, rows_sql,
         -- an UPDATE of a partitioned table (natal_birth_recoded): the codes its rows have that
         -- none of them had before, moved rows' among them. Nearly always there are none (an
         -- UPDATE of other columns), and a hash anti-join of the rows' codes is all it costs.
+        -- When it births a code (a code changed in place was born by natal_birth_update
+        -- first), a row it moved changed its code: the old code dies "re-keyed to" the new
+        -- one. The transition tables hold each updated row's old and new values in the same
+        -- order, so the n-th old row is the n-th new one; a death that natal_birth_update
+        -- recorded in this transaction is not recorded twice.
         CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
   IF TG_OP = 'UPDATE' THEN
     %1$snatal_new AS n) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
     ON CONFLICT (entity_code) DO NOTHING;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    IF moved > 0 THEN
+      INSERT INTO %3$I.entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
+      SELECT %4$L, 'rekey', %5$s, array_agg(o.code ORDER BY o.i), array_agg(w.code ORDER BY o.i), false
+      FROM (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_old AS n) AS o
+      JOIN (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_new AS n) AS w ON w.i = o.i
+      WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
+        AND NOT EXISTS (SELECT 1 FROM %3$I.entity_death_code dc JOIN %3$I.entity_death d ON d.death_id = dc.death_id
+                        WHERE dc.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
+      HAVING count(*) > 0;
+    END IF;
     RETURN NULL;
-  END IF;$upd$, insert_sql, code_sql) ELSE '' END);
+  END IF;$upd$, insert_sql, code_sql, natal_schema(), c.collection_name, death_origin_sql(c)) ELSE '' END,
+        CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
+             WHEN partitioned THEN E'\n  moved bigint;' ELSE '' END,
+        rekey_sql);
   END IF;
 END
 $$;
@@ -364,6 +400,8 @@ BEGIN
   IF (SELECT relkind FROM pg_class WHERE oid = rel) = 'p' THEN
     PERFORM wire_partitions(rel, fn);
   END IF;
+  -- and the death triggers (0017)
+  PERFORM wire_deaths(c, rel);
   -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
   EXECUTE census_trigger_sql(c, rel);
@@ -394,7 +432,9 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
     PERFORM unwire_partitions(rel);
+    PERFORM unwire_deaths(rel);
   END IF;
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));

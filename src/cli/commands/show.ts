@@ -46,8 +46,32 @@ function existence(e: Entity): string {
   if (e.status === 'alive') {
     return e.row ? 'yes, its row:' : 'yes (its row is not shown: you may not read its table)';
   }
-  if (e.status === 'dead') return `no: it died${e.died_at ? ` at ${e.died_at}` : ''}`;
+  if (e.status === 'dead' && e.death) {
+    const d = e.death;
+    const how =
+      d.how === 'rekey'
+        ? `re-keyed to ${d.rekeyed_to ?? '(no code)'}`
+        : d.how === 'truncate'
+          ? 'its table was truncated'
+          : 'its row was deleted';
+    return `no: it died at ${d.at}, ${how} (origin ${d.origin}, by ${d.actor})`;
+  }
   return 'no: a phantom (its row is gone and no death is recorded)';
+}
+
+/** Its deaths and re-keys, when it has any (a row that came back is alive again). */
+function lifeEvents(e: Entity): [string, string][] {
+  const out: [string, string][] = [];
+  if (e.rekeyed_from) out.push(['re-keyed', `from ${e.rekeyed_from} (natal show ${e.rekeyed_from})`]);
+  const deaths = e.history.filter((h) => h.event === 'died' || h.event === 're-keyed') as Extract<
+    EntityEvent,
+    { event: 'died' | 're-keyed'; how: string }
+  >[];
+  if (deaths.length && e.status === 'alive')
+    out.push(['deaths', `${deaths.length} recorded, its row came back since (alive again)`]);
+  const to = deaths.at(-1)?.rekeyed_to;
+  if (e.status === 'dead' && to) out.push(['now', `natal show ${to}`]);
+  return out;
 }
 
 /** The birth certificate as text; the row's columns fit `width` (a terminal's). */
@@ -61,6 +85,7 @@ export function certificate(e: Entity, width: number | undefined): string {
     ['how', howBorn(e)],
     ['inspection', inspection(e)],
     ['exists', existence(e)],
+    ...lifeEvents(e),
   ];
   const label = Math.max(...lines.map(([l]) => l.length));
   const out = lines.map(([l, v]) => `${l.padEnd(label)}  ${v}`);

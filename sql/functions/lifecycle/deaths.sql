@@ -1,0 +1,210 @@
+-- Deaths (0017): the recorded end of an entity. A wired collection's DELETE and TRUNCATE
+-- statements record the death of every row they remove, set-based, one entity_death row per
+-- statement; a re-key (a row's identity changed) records the old code's death "re-keyed to"
+-- the new one (natal_birth_update, wire.sql). The birth stays. A birth whose row is gone is
+-- dead when a death of its collection names its code, and a phantom when none does.
+
+CREATE OR REPLACE FUNCTION death_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('birth_death_' || left(md5(p_collection), 16))::name $$;
+
+-- The origin a death is recorded with: the session's natal.dot_origin when it set one
+-- (SET natal.dot_origin = 'cleanup-job'), else the trigger's, PG:trg_death_<table>.
+CREATE OR REPLACE FUNCTION death_origin_sql(c collection_registry) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT format('COALESCE(NULLIF(current_setting(''natal.dot_origin'', true), ''''), %L)',
+                'PG:trg_death_' || c.table_name)
+$$;
+
+-- Statements of fewer rows than this file their codes at once (a lookup finds them by index);
+-- bigger ones leave that to the next inspection (file_deaths), which keeps a bulk DELETE cheap.
+CREATE OR REPLACE FUNCTION death_small_bound() RETURNS integer
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 64 $$;
+
+-- The death function of one collection: statement-level, AFTER DELETE with the deleted rows
+-- (natal_old), and BEFORE TRUNCATE, when it reads the rows about to go from the table the
+-- trigger is on (a leaf: a TRUNCATE of a partitioned table fires each partition's trigger).
+CREATE OR REPLACE FUNCTION death_source(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  code_sql text := entity_code_sql(c, 'n');
+  deaths text := format('%I.entity_death', natal_schema());
+  death_codes text := format('%I.entity_death_code', natal_schema());
+BEGIN
+  IF code_sql IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN format($body$
+DECLARE
+  d %6$s%%ROWTYPE;
+  small boolean;
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    EXECUTE format('INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
+                    SELECT %%L, ''truncate'', %%s, array_agg(x.code), false
+                    FROM (SELECT %%s AS code FROM ONLY %%s AS n) AS x WHERE x.code IS NOT NULL
+                    HAVING count(*) > 0', %1$L, %2$L, %3$L, TG_RELID::regclass);
+    RETURN NULL;
+  END IF;
+  small := (SELECT count(*) FROM (SELECT 1 FROM natal_old LIMIT %5$s) AS s) < %5$s;
+  INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
+  SELECT %1$L, 'delete', %2$s, array_agg(x.code), small
+  FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
+  HAVING count(*) > 0
+  RETURNING * INTO d;
+  IF small AND d.death_id IS NOT NULL THEN
+    INSERT INTO %7$s (entity_code, death_id) SELECT u.code, d.death_id FROM unnest(d.codes) AS u(code);
+  END IF;
+  RETURN NULL;
+END
+$body$, c.collection_name, death_origin_sql(c), code_sql, NULL, death_small_bound(), deaths, death_codes);
+END
+$$;
+
+-- The leaf tables of rel (rel itself when it is not partitioned): where TRUNCATE triggers go.
+CREATE OR REPLACE FUNCTION leaf_tables(rel regclass) RETURNS SETOF regclass
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT t.relid FROM pg_partition_tree(rel) t JOIN pg_class k ON k.oid = t.relid
+  WHERE k.relkind = 'r'
+  UNION
+  SELECT rel WHERE (SELECT relkind FROM pg_class WHERE oid = rel) = 'r'
+$$;
+
+-- Installs a wired collection's death triggers: natal_death (AFTER DELETE, statement-level)
+-- on the table and on each partition (a DELETE fires the statement triggers of the table it
+-- names only), natal_death_truncate (BEFORE TRUNCATE) on each leaf table.
+CREATE OR REPLACE FUNCTION wire_deaths(c collection_registry, rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  fn name := death_function(c.collection_name);
+  body text := death_source(c.collection_name);
+  p regclass;
+BEGIN
+  PERFORM unwire_deaths(rel);
+  IF body IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM install_function(fn, '', 'trigger', body, false, true);
+  FOR p IN SELECT rel UNION ALL SELECT t.relid FROM partition_tree(rel) t LOOP
+    EXECUTE format('CREATE TRIGGER natal_death AFTER DELETE ON %s REFERENCING OLD TABLE AS natal_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p, natal_schema(), fn);
+  END LOOP;
+  FOR p IN SELECT * FROM leaf_tables(rel) LOOP
+    EXECUTE format('CREATE TRIGGER natal_death_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p, natal_schema(), fn);
+  END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unwire_deaths(rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p regclass;
+BEGIN
+  IF rel IS NULL THEN
+    RETURN;
+  END IF;
+  FOR p IN SELECT rel UNION ALL SELECT t.relid FROM partition_tree(rel) t LOOP
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_death ON %s', p);
+    EXECUTE format('DROP TRIGGER IF EXISTS natal_death_truncate ON %s', p);
+  END LOOP;
+END
+$$;
+
+-- What a wired collection's death wiring lacks, or NULL.
+CREATE OR REPLACE FUNCTION death_wiring_problem(c collection_registry, rel regclass) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  fn name := death_function(c.collection_name);
+  missing text;
+BEGIN
+  SELECT string_agg(p::text, ', ') INTO missing
+  FROM (SELECT rel AS p UNION ALL SELECT t.relid FROM partition_tree(rel) t) AS x
+  WHERE NOT natal_trigger_on(p, 'natal_death', fn);
+  IF missing IS NULL THEN
+    SELECT string_agg(p::text, ', ') INTO missing
+    FROM leaf_tables(rel) AS p WHERE NOT natal_trigger_on(p, 'natal_death_truncate', fn);
+  END IF;
+  IF missing IS NOT NULL THEN
+    RETURN format('death trigger missing or disabled on %s: run natal wire', missing);
+  END IF;
+  IF (SELECT p.prosrc FROM pg_proc p
+      WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), fn))) IS DISTINCT FROM death_source(c.collection_name) THEN
+    RETURN 'stale configuration: the collection changed since it was wired; run natal wire';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Files the codes of big deaths into entity_death_code, so that a lookup by code finds them by
+-- index. Run by each inspection; readers look in unfiled deaths too, so it changes no answer.
+CREATE OR REPLACE FUNCTION file_deaths() RETURNS bigint
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  WITH filed AS (
+    UPDATE entity_death d SET filed = true WHERE NOT d.filed
+    RETURNING d.death_id, d.codes, d.rekeyed_to
+  )
+  INSERT INTO entity_death_code (entity_code, death_id, rekeyed_to)
+  SELECT u.code, f.death_id, u.rekeyed_to FROM filed f, unnest(f.codes, f.rekeyed_to) AS u(code, rekeyed_to);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- Every recorded death of the collections given (all when NULL): one row per code and death.
+CREATE OR REPLACE FUNCTION recorded_deaths(p_collections text[] DEFAULT NULL)
+RETURNS TABLE (collection_name text, entity_code text, death_id bigint, how death_kind,
+               died_at timestamptz, dot_origin text, actor text, rekeyed_to text)
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT d.collection_name, dc.entity_code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, dc.rekeyed_to
+  FROM entity_death d JOIN entity_death_code dc ON dc.death_id = d.death_id
+  WHERE d.filed AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+  UNION ALL
+  SELECT d.collection_name, u.code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, u.rekeyed_to
+  FROM entity_death d, unnest(d.codes, d.rekeyed_to) AS u(code, rekeyed_to)
+  WHERE NOT d.filed AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+$$;
+
+-- The deaths of one code in its collection, oldest first (index lookups, and the few big
+-- deaths not filed yet).
+CREATE OR REPLACE FUNCTION deaths_of(p_code text, p_collection text)
+RETURNS TABLE (death_id bigint, how death_kind, died_at timestamptz, dot_origin text, actor text,
+               rekeyed_to text)
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT d.death_id, d.how, d.died_at, d.dot_origin, d.actor, dc.rekeyed_to
+  FROM entity_death_code dc JOIN entity_death d ON d.death_id = dc.death_id
+  WHERE dc.entity_code = p_code AND d.collection_name = p_collection
+  UNION ALL
+  SELECT d.death_id, d.how, d.died_at, d.dot_origin, d.actor, u.rekeyed_to
+  FROM entity_death d, unnest(d.codes, d.rekeyed_to) AS u(code, rekeyed_to)
+  WHERE NOT d.filed AND d.collection_name = p_collection AND u.code = p_code
+  ORDER BY 1
+$$;
+
+-- Records the re-key of one row (natal_birth_update): the old code dies "re-keyed to" the new.
+CREATE OR REPLACE FUNCTION record_rekey(p_collection text, p_origin text, p_old text, p_new text) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  INSERT INTO entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
+  VALUES (p_collection, 'rekey', p_origin, ARRAY[p_old], ARRAY[p_new], true)
+  RETURNING death_id INTO id;
+  INSERT INTO entity_death_code (entity_code, death_id, rekeyed_to) VALUES (p_old, id, p_new);
+END
+$$;
