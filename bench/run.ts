@@ -5,6 +5,7 @@
  */
 import { benchBackfill } from './backfill.js';
 import { benchCensus } from './census.js';
+import { benchDeaths } from './deaths.js';
 import { type Figure, report } from './harness.js';
 import { benchInspect } from './inspect.js';
 import { benchShow } from './show.js';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   backfill: benchBackfill,
   inspect: benchInspect,
   show: benchShow,
+  deaths: benchDeaths,
 };
 
 const name = process.argv[2];

@@ -126,15 +126,30 @@ eachBackend('cli backfill flags', (backend) => {
     assert.equal(await listed(), false);
     await sql(`INSERT INTO ${app}.rules VALUES (900, 'RUL-900', 'direct')`);
 
-    // census --phantoms: the born row is deleted, its birth stays
+    // census --deaths: the born row is deleted, its birth stays, dead; --phantoms: a row
+    // deleted where natal does not see it (replica mode) leaves a phantom
+    await sql(`INSERT INTO ${app}.rules VALUES (901, 'RUL-901', 'direct')`);
     await sql(`DELETE FROM ${app}.rules WHERE id = 900`);
+    await sql(`SET session_replication_role = replica; DELETE FROM ${app}.rules WHERE id = 901;
+               SET session_replication_role = DEFAULT`);
+    const deaths = await ok('census', rules, '--deaths', '--json');
+    assert.deepEqual(
+      json<{ entity_code: string; how: string }[]>(deaths).map((d) => [d.entity_code, d.how]),
+      [['RUL-900', 'delete']],
+    );
+    assert.match(
+      (await ok('census', rules, '--deaths')).stdout,
+      /^RUL-900 {2}delete {2}PG:trg_death_rules /m,
+    );
     const phantoms = await ok('census', rules, '--phantoms', '--json');
     assert.deepEqual(
       json<{ entity_code: string }[]>(phantoms).map((p) => p.entity_code),
-      ['RUL-900'],
+      ['RUL-901'],
     );
-    assert.match((await ok('census', rules, '--phantoms')).stdout, /^RUL-900 /m);
+    assert.match((await ok('census', rules, '--phantoms')).stdout, /^RUL-901 /m);
     assert.match((await ok('census', items, '--phantoms')).stdout, /no phantoms/);
+    assert.match((await ok('census', items, '--deaths')).stdout, /no deaths/);
+    await refused(2, 'census', rules, '--deaths', '--phantoms');
 
     // a backfill of items, approved with notes
     const plan = json<{ plan_id: number }>(await ok('plan', items, '--json')).plan_id;

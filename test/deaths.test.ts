@@ -25,7 +25,14 @@ eachBackend('deaths and re-keys', (backend) => {
   };
   const counts = async (t: string) => {
     const c = (await w.registry.census([name(t)])).collections[0];
-    return { rows: c?.rows, births: c?.births, gap: c?.gap, phantoms: c?.phantoms, deaths: c?.deaths, state: c?.state };
+    return {
+      rows: c?.rows,
+      births: c?.births,
+      gap: c?.gap,
+      phantoms: c?.phantoms,
+      deaths: c?.deaths,
+      state: c?.state,
+    };
   };
   const actor = () => (backend.name === 'server' ? writer : 'postgres');
 
@@ -51,7 +58,9 @@ eachBackend('deaths and re-keys', (backend) => {
         await admin.query(`CREATE ROLE ${r} NOLOGIN`);
         await admin.query(`GRANT ${quoteIdent(`${w.registry.schema}_writer`)} TO ${r}`);
         await admin.query(`GRANT USAGE ON SCHEMA ${w.a} TO ${r}`);
-        await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ${w.a} TO ${r}`);
+        await admin.query(
+          `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ${w.a} TO ${r}`,
+        );
       } finally {
         await admin.end();
       }
@@ -102,7 +111,12 @@ eachBackend('deaths and re-keys', (backend) => {
       ['born', 'inspected', 'died'],
     );
     assert.deepEqual(await counts('items'), {
-      rows: 2, births: 3, gap: 0, phantoms: 0, deaths: 1, state: 'COMPLETE',
+      rows: 2,
+      births: 3,
+      gap: 0,
+      phantoms: 0,
+      deaths: 1,
+      state: 'COMPLETE',
     });
     // the session's origin, where it sets one; a row with no code has its synthetic one
     if (app) await app.query(`SET natal.dot_origin = 'cleanup-job'`);
@@ -151,7 +165,12 @@ eachBackend('deaths and re-keys', (backend) => {
     assert.deepEqual([e.status, e.death?.how], ['dead', 'truncate']);
     assert.equal((await w.registry.show('ITM-002')).death?.how, 'truncate');
     assert.deepEqual(await counts('items'), {
-      rows: 0, births: 1013, gap: 0, phantoms: 0, deaths: 1013, state: 'COMPLETE',
+      rows: 0,
+      births: 1013,
+      gap: 0,
+      phantoms: 0,
+      deaths: 1013,
+      state: 'COMPLETE',
     });
   });
 
@@ -202,10 +221,9 @@ eachBackend('deaths and re-keys', (backend) => {
       e.history.filter((h) => h.event !== 'inspected').map((h) => h.event),
       ['born', 'died'],
     );
-    const [n] = await w.sql(
-      `SELECT count(*)::int AS n FROM ${w.ns}.birth_registry WHERE entity_code = $1`,
-      [`${name('pairs')}::h/1`],
-    );
+    const [n] = await w.sql(`SELECT count(*)::int AS n FROM ${w.ns}.birth_registry WHERE entity_code = $1`, [
+      `${name('pairs')}::h/1`,
+    ]);
     assert.equal(n?.n, 1);
     assert.equal((await counts('pairs')).deaths, 1);
   });
@@ -233,7 +251,12 @@ eachBackend('deaths and re-keys', (backend) => {
     await write(`TRUNCATE ${w.a}.orders`);
     assert.equal((await w.registry.show('ITM-91500')).death?.how, 'truncate');
     assert.deepEqual(await counts('orders'), {
-      rows: 0, births: 9, gap: 0, phantoms: 0, deaths: 9, state: 'COMPLETE',
+      rows: 0,
+      births: 9,
+      gap: 0,
+      phantoms: 0,
+      deaths: 9,
+      state: 'COMPLETE',
     });
   });
 });

@@ -374,11 +374,25 @@ eachBackend('identity classification', (backend) => {
       [name('rules')],
     );
     await w.sql(`DELETE FROM ${w.ns}.birth_registry WHERE entity_code IN ('DOM-001', 'DOM-002')`);
-    await w.sql(`DELETE FROM ${w.a}.rules WHERE code = 'DOM-010'`);
+    // a row deleted where natal does not see it (replica mode) leaves a phantom; one deleted
+    // through its wired table, a death
+    await w.registry.db.exec(`SET session_replication_role = replica;
+      DELETE FROM ${w.a}.rules WHERE code = 'DOM-010'; SET session_replication_role = DEFAULT`);
+    await w.sql(`DELETE FROM ${w.a}.rules WHERE code = 'DOM-009'`);
     c = await w.registry.census([name('rules')]);
     assert.deepEqual(
-      [c.collections[0]?.rows, c.collections[0]?.births, c.collections[0]?.gap, c.collections[0]?.phantoms],
-      [9, 8, 2, 1],
+      [
+        c.collections[0]?.rows,
+        c.collections[0]?.births,
+        c.collections[0]?.gap,
+        c.collections[0]?.phantoms,
+        c.collections[0]?.deaths,
+      ],
+      [8, 8, 2, 1, 1],
+    );
+    assert.deepEqual(
+      (await w.registry.deaths(name('rules'), 10)).map((d) => [d.entity_code, d.how]),
+      [['DOM-009', 'delete']],
     );
     assert.deepEqual(
       (await w.registry.orphans(name('rules'), 10)).map((o) => o.entity_code),
@@ -476,6 +490,7 @@ function checkCensusJson(c: Census): void {
       'births',
       'gap',
       'phantoms',
+      'deaths',
       'state',
     ]) {
       assert.ok(k in row, `collections[].${k}`);
@@ -491,6 +506,7 @@ function checkCensusJson(c: Census): void {
     'births',
     'gap',
     'phantoms',
+    'deaths',
     'registry_births',
   ]) {
     assert.ok(k in c.totals, `totals.${k}`);
@@ -548,6 +564,7 @@ eachBackend('census and status (cli)', (backend) => {
       births: 0,
       gap: 5,
       phantoms: 0,
+      deaths: 0,
       // init's catalog births (species SPE-COL and SPE-SPE, collections collection_registry
       // and entity_species), then SPE-DOM and the three collections; none for the rules yet
       registry_births: 8,

@@ -38,7 +38,7 @@ objects AS (
                                     'search_path=' || rtrim(ns.prefix, '.'), 'search_path=@'), '')
   FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
   -- generated per wired collection; `natal triggers` checks them
-  WHERE p.proname !~ '^(birth_auto|birth_upd|gateway)_[0-9a-f]{16}$'
+  WHERE p.proname !~ '^(birth_auto|birth_upd|birth_death|gateway)_[0-9a-f]{16}$'
   UNION ALL
   SELECT 'trigger', r.relname || '.' || t.tgname,
          pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (DISABLED)'
@@ -56,7 +56,7 @@ objects AS (
     SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
 )
 SELECT o.kind, replace(o.name, ns.prefix, '@.') AS name,
-       regexp_replace(replace(o.definition, ns.prefix, '@.'), '(birth_auto|birth_upd)_[0-9a-f]{16}', '\1_#', 'g')
+       regexp_replace(replace(o.definition, ns.prefix, '@.'), '(birth_auto|birth_upd|birth_death)_[0-9a-f]{16}', '\1_#', 'g')
          AS definition
 FROM objects o, ns
 ORDER BY o.kind, o.name;

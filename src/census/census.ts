@@ -139,7 +139,10 @@ interface Counts {
 }
 
 interface Kept {
-  collections: Record<string, { rows: number; births: number; gap: number; phantoms: number; deaths: number }>;
+  collections: Record<
+    string,
+    { rows: number; births: number; gap: number; phantoms: number; deaths: number }
+  >;
   risk: DuplicateRisk[];
   registry_births: number;
   births_since: number;

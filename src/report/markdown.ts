@@ -123,6 +123,19 @@ export function renderMarkdown(r: Report): string {
         `${t(s.actor)} — ${t(s.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} — ${t(s.summary)}`,
     ),
     '',
+    ...(r.lifecycle
+      ? [
+          `## Births, deaths and re-keys since ${t(r.selection.since ?? '')}`,
+          '',
+          ...(r.lifecycle.length
+            ? table(
+                ['Collection', 'Origin', 'Births', 'Deaths', 'Re-keys'],
+                r.lifecycle.map((l) => [l.collection, l.origin, l.births, l.deaths, l.rekeys]),
+              )
+            : ['None recorded.']),
+          '',
+        ]
+      : []),
     '## Rollback',
     '',
     r.rollback_commands.length

@@ -9,7 +9,7 @@ import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
 import { describeOperation, type Operation, type OperationNumbers } from './operation.js';
 import { readRecords } from './records.js';
-import type { KeyNumber, LiveMutation, Report, ReportSelection } from './types.js';
+import type { KeyNumber, LifecycleRow, LiveMutation, Report, ReportSelection } from './types.js';
 
 export { renderMarkdown } from './markdown.js';
 export type * from './types.js';
@@ -75,6 +75,23 @@ async function chainOf(ctx: Ctx): Promise<Report['chain']> {
   return { head: v.head, rows: v.rows, ok: v.ok };
 }
 
+/** Births, deaths and re-keys since `since`, per collection and origin. */
+async function lifecycleSince(ctx: Ctx, since: Date): Promise<LifecycleRow[]> {
+  const { rows } = await ctx.db.query<LifecycleRow>(
+    `SELECT collection, origin, sum(births)::int AS births, sum(deaths)::int AS deaths, sum(rekeys)::int AS rekeys
+     FROM (SELECT b.collection_name AS collection, b.dot_origin AS origin, count(*) AS births, 0 AS deaths, 0 AS rekeys
+           FROM ${ctx.ns}.birth_registry b WHERE b.born_at >= $1 GROUP BY 1, 2
+           UNION ALL
+           SELECT d.collection_name, d.dot_origin, 0,
+                  COALESCE(sum(cardinality(d.codes)) FILTER (WHERE d.how <> 'rekey'), 0),
+                  COALESCE(sum(cardinality(d.codes)) FILTER (WHERE d.how = 'rekey'), 0)
+           FROM ${ctx.ns}.entity_death d WHERE d.died_at >= $1 GROUP BY 1, 2) AS x
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [since.toISOString()],
+  );
+  return rows;
+}
+
 export async function buildReport(ctx: Ctx, selection: ReportSelection = {}): Promise<Report> {
   const planIds = await selectPlans(ctx, selection);
   const records = await readRecords(ctx, planIds);
@@ -106,6 +123,7 @@ export async function buildReport(ctx: Ctx, selection: ReportSelection = {}): Pr
       ? one.summary.status_note
       : ops.map((o) => `plan ${o.summary.plan_id}: ${o.summary.status_note}`).join('; '),
     plans: ops.map((o) => o.summary),
+    lifecycle: selection.since !== undefined ? await lifecycleSince(ctx, parseSince(selection.since)) : null,
     live_mutation: live,
     what_changed: ops.map((o) => o.summary.what_changed).join(' '),
     outcome: ops.flatMap((o) => o.outcome),

@@ -121,6 +121,15 @@ export interface NotDone {
   next: string | null;
 }
 
+/** Births, deaths and re-keys of one collection and origin in the period of a --since report. */
+export interface LifecycleRow {
+  collection: string;
+  origin: string;
+  births: number;
+  deaths: number;
+  rekeys: number;
+}
+
 export interface Report {
   title: string;
   /** The day (UTC) of the last recorded step. */
@@ -137,6 +146,12 @@ export interface Report {
   status: string;
   status_note: string;
   plans: PlanSummary[];
+  /**
+   * A --since report: every birth, death and re-key recorded since the date, per collection and
+   * origin (the trigger's, the gateway's, a backfill's, or a session's natal.dot_origin). Null for
+   * the report of one plan or run.
+   */
+  lifecycle: LifecycleRow[] | null;
   live_mutation: LiveMutation;
   what_changed: string;
   outcome: OutcomeRow[];

@@ -43,6 +43,7 @@ export function keyNumbers(c: Census): string {
       ['Births (governed collections)', count(t.births)],
       ['Gap (orphans)', count(t.gap)],
       ['Phantoms', count(t.phantoms)],
+      ['Deaths (recorded)', count(t.deaths)],
       ['birth_registry', count(t.registry_births)],
       ['State', c.state],
     ],
@@ -53,9 +54,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
   withGlobals(
     program
       .command('census [tables...]')
-      .description('rows, births, gap and phantoms per collection, and readiness')
+      .description('rows, births, gap, phantoms and deaths per collection, and readiness')
       .option('--orphans', 'list the rows of TABLE that have no birth')
-      .option('--phantoms', 'list the births of TABLE whose entity does not exist')
+      .option('--phantoms', 'list the births of TABLE whose row is gone with no recorded death')
+      .option('--deaths', 'list the births of TABLE whose row is gone with a recorded death')
       .option('--limit <n>', 'how many to list (default 100)', parseCount)
       .option('--recount', 'match every row against its births again, not forward from the kept census')
       .option(
@@ -73,6 +75,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       opts: {
         orphans?: boolean;
         phantoms?: boolean;
+        deaths?: boolean;
         limit?: number;
         recount?: boolean;
         keeping?: boolean;
@@ -81,16 +84,17 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       cmd: Command,
     ) =>
       runWithRegistry(cmd, async (registry) => {
-        if (opts.check && (opts.orphans || opts.phantoms || opts.limit !== undefined))
+        const lists = [opts.orphans, opts.phantoms, opts.deaths].filter(Boolean).length;
+        if (opts.check && (lists > 0 || opts.limit !== undefined))
           throw new NatalError(
             'USAGE',
-            '--check counts every collection: give it without --orphans, --phantoms or --limit',
+            '--check counts every collection: give it without --orphans, --phantoms, --deaths or --limit',
           );
-        if (opts.orphans || opts.phantoms) {
-          if (opts.orphans && opts.phantoms)
-            throw new NatalError('USAGE', 'give --orphans or --phantoms, not both');
+        if (lists > 0) {
+          if (lists > 1)
+            throw new NatalError('USAGE', 'give one of --orphans, --phantoms or --deaths, not several');
           if (tables.length !== 1)
-            throw new NatalError('USAGE', 'name exactly one table with --orphans or --phantoms');
+            throw new NatalError('USAGE', 'name exactly one table with --orphans, --phantoms or --deaths');
           const t = tables[0] as string;
           const limit = opts.limit ?? 100;
           if (opts.orphans) {
@@ -103,6 +107,19 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
                   .join('\n') || 'no orphans',
             };
           }
+          if (opts.deaths) {
+            const list = await registry.deaths(t, limit);
+            return {
+              json: list,
+              text:
+                list
+                  .map(
+                    (d) =>
+                      `${d.entity_code}  ${d.how === 'rekey' ? `re-keyed to ${d.rekeyed_to ?? '(no code)'}` : d.how}  ${d.dot_origin}  ${d.died_at instanceof Date ? d.died_at.toISOString() : String(d.died_at)}`,
+                  )
+                  .join('\n') || 'no deaths',
+            };
+          }
           const list = await registry.phantoms(t, limit);
           return {
             json: list,
@@ -110,7 +127,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
           };
         }
         if (opts.limit !== undefined)
-          throw new NatalError('USAGE', '--limit goes with --orphans or --phantoms');
+          throw new NatalError('USAGE', '--limit goes with --orphans, --phantoms or --deaths');
         if (opts.keeping !== undefined) await registry.setCensusKeeping(opts.keeping);
         const c = await registry.census(tables, { recount: opts.recount === true });
         if (opts.check) {
@@ -119,7 +136,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         }
         const text = [
           table(
-            ['collection', 'role', 'strategy', 'rows', 'births', 'gap', 'phantoms', 'state'],
+            ['collection', 'role', 'strategy', 'rows', 'births', 'gap', 'phantoms', 'deaths', 'state'],
             c.collections.map((r) => [
               r.collection,
               r.governance_role,
@@ -128,6 +145,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
               count(r.births),
               count(r.gap),
               count(r.phantoms),
+              count(r.deaths),
               r.state,
             ]),
           ),
@@ -156,6 +174,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       const inPlan = governed.filter((r) => r.plan_id !== null);
       const phantoms = governed.filter((r) => r.state === 'COMPLETE_WITH_PHANTOMS');
       const ready = governed.filter((r) => r.state === 'PREFLIGHT_READY');
+      const dying = governed.filter((r) => (r.deaths ?? 0) > 0);
       const listed = (title: string, rs: CensusRow[]) =>
         rs.length
           ? [
@@ -182,6 +201,15 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
         ...listed('What blocks progress', blocked),
         ...listed('In a backfill plan', inPlan),
         ...listed('Complete, with phantoms', phantoms),
+        ...(dying.length
+          ? [
+              `Deaths recorded (${dying.length} collection(s)):`,
+              ...dying.map(
+                (r) =>
+                  `  ${r.collection}: ${count(r.births)} births, ${count(r.deaths ?? 0)} dead: natal census ${r.collection} --deaths`,
+              ),
+            ]
+          : []),
       ].filter((l, i, all) => !(l === '' && (i === all.length - 1 || all[i + 1] === '')));
       return { json: c, text: lines.join('\n') };
     }),
