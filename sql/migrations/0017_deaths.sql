@@ -5,9 +5,10 @@
 -- how, by which origin and who. One row of entity_death per statement that ended entities,
 -- with their codes in an array: measured on 200,000 deleted rows, one death row per entity
 -- (with its index) cost 9x the unwired DELETE; one row for the statement, 2.2x.
--- Looking a code's death up needs each code in an index: a statement of a few rows files its
--- codes into entity_death_code at once, a big one leaves that to the next inspection (filed
--- false until then); readers look in both (sql/functions/lifecycle/deaths.sql).
+-- Looking a code's death up needs each code in an index: a statement of a few rows records a
+-- death row per code (entity_code, indexed), a big one leaves filing its codes into
+-- entity_death_code to the next inspection (filed false until then); readers look in all
+-- three (sql/functions/lifecycle/deaths.sql).
 CREATE TYPE death_kind AS ENUM ('delete', 'truncate', 'rekey');
 
 CREATE TABLE entity_death (
@@ -20,14 +21,16 @@ CREATE TABLE entity_death (
   actor           text NOT NULL DEFAULT session_user,
   codes           text[] NOT NULL,      -- the codes of the rows that ended
   rekeyed_to      text[],               -- a re-key: the new code of each, in the same order
+  entity_code     text,                 -- a death of one code (a small statement's, a re-key's)
   filed           boolean NOT NULL DEFAULT false
 );
 -- A big array is read rarely and whole: stored out of line, uncompressed (cheaper to write).
 ALTER TABLE entity_death ALTER COLUMN codes SET STORAGE EXTERNAL;
 ALTER TABLE entity_death ALTER COLUMN rekeyed_to SET STORAGE EXTERNAL;
 CREATE INDEX entity_death_unfiled_idx ON entity_death (collection_name) WHERE NOT filed;
+CREATE INDEX entity_death_one_idx ON entity_death (entity_code) WHERE entity_code IS NOT NULL;
 
--- Each code of a filed death, to find a code's deaths by the code.
+-- Each code of a big death, once filed, to find a code's deaths by the code.
 CREATE TABLE entity_death_code (
   entity_code text NOT NULL,
   death_id    bigint NOT NULL,           -- (no foreign key: only natal writes it)

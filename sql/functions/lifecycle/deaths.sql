@@ -17,8 +17,9 @@ AS $$
                 'PG:trg_death_' || c.table_name)
 $$;
 
--- Statements of fewer rows than this file their codes at once (a lookup finds them by index);
--- bigger ones leave that to the next inspection (file_deaths), which keeps a bulk DELETE cheap.
+-- Statements of fewer rows than this record a death row per code (found by its index);
+-- bigger ones one row with every code, filed by the next inspection (file_deaths), which keeps
+-- a bulk DELETE cheap.
 CREATE OR REPLACE FUNCTION death_small_bound() RETURNS integer
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT 64 $$;
@@ -33,14 +34,12 @@ DECLARE
   c collection_registry := find_collection(p_collection);
   code_sql text := entity_code_sql(c, 'n');
   deaths text := format('%I.entity_death', natal_schema());
-  death_codes text := format('%I.entity_death_code', natal_schema());
 BEGIN
   IF code_sql IS NULL THEN
     RETURN NULL;
   END IF;
   RETURN format($body$
 DECLARE
-  d %6$s%%ROWTYPE;
   small boolean;
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
@@ -51,17 +50,19 @@ BEGIN
     RETURN NULL;
   END IF;
   small := (SELECT count(*) FROM (SELECT 1 FROM natal_old LIMIT %5$s) AS s) < %5$s;
-  INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
-  SELECT %1$L, 'delete', %2$s, array_agg(x.code), small
-  FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
-  HAVING count(*) > 0
-  RETURNING * INTO d;
-  IF small AND d.death_id IS NOT NULL THEN
-    INSERT INTO %7$s (entity_code, death_id) SELECT u.code, d.death_id FROM unnest(d.codes) AS u(code);
+  IF small THEN
+    INSERT INTO %6$s (collection_name, how, dot_origin, codes, entity_code, filed)
+    SELECT %1$L, 'delete', %2$s, ARRAY[x.code], x.code, true
+    FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL;
+  ELSE
+    INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
+    SELECT %1$L, 'delete', %2$s, array_agg(x.code), false
+    FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
+    HAVING count(*) > 0;
   END IF;
   RETURN NULL;
 END
-$body$, c.collection_name, death_origin_sql(c), code_sql, NULL, death_small_bound(), deaths, death_codes);
+$body$, c.collection_name, death_origin_sql(c), code_sql, NULL, death_small_bound(), deaths);
 END
 $$;
 
@@ -169,9 +170,13 @@ RETURNS TABLE (collection_name text, entity_code text, death_id bigint, how deat
                died_at timestamptz, dot_origin text, actor text, rekeyed_to text)
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
+  SELECT d.collection_name, d.entity_code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, d.rekeyed_to[1]
+  FROM entity_death d
+  WHERE d.entity_code IS NOT NULL AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+  UNION ALL
   SELECT d.collection_name, dc.entity_code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, dc.rekeyed_to
   FROM entity_death d JOIN entity_death_code dc ON dc.death_id = d.death_id
-  WHERE d.filed AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+  WHERE d.filed AND d.entity_code IS NULL AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
   UNION ALL
   SELECT d.collection_name, u.code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, u.rekeyed_to
   FROM entity_death d, unnest(d.codes, d.rekeyed_to) AS u(code, rekeyed_to)
@@ -185,6 +190,10 @@ RETURNS TABLE (death_id bigint, how death_kind, died_at timestamptz, dot_origin 
                rekeyed_to text)
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
+  SELECT d.death_id, d.how, d.died_at, d.dot_origin, d.actor, d.rekeyed_to[1]
+  FROM entity_death d
+  WHERE d.entity_code = p_code AND d.collection_name = p_collection
+  UNION ALL
   SELECT d.death_id, d.how, d.died_at, d.dot_origin, d.actor, dc.rekeyed_to
   FROM entity_death_code dc JOIN entity_death d ON d.death_id = dc.death_id
   WHERE dc.entity_code = p_code AND d.collection_name = p_collection
@@ -199,12 +208,8 @@ $$;
 CREATE OR REPLACE FUNCTION record_rekey(p_collection text, p_origin text, p_old text, p_new text) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
-DECLARE
-  id bigint;
 BEGIN
-  INSERT INTO entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
-  VALUES (p_collection, 'rekey', p_origin, ARRAY[p_old], ARRAY[p_new], true)
-  RETURNING death_id INTO id;
-  INSERT INTO entity_death_code (entity_code, death_id, rekeyed_to) VALUES (p_old, id, p_new);
+  INSERT INTO entity_death (collection_name, how, dot_origin, codes, rekeyed_to, entity_code, filed)
+  VALUES (p_collection, 'rekey', p_origin, ARRAY[p_old], ARRAY[p_new], p_old, true);
 END
 $$;

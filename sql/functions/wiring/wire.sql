@@ -173,8 +173,8 @@ $body$, insert_sql, rows_sql,
       FROM (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_old AS n) AS o
       JOIN (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_new AS n) AS w ON w.i = o.i
       WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
-        AND NOT EXISTS (SELECT 1 FROM %3$I.entity_death_code dc JOIN %3$I.entity_death d ON d.death_id = dc.death_id
-                        WHERE dc.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
+        AND NOT EXISTS (SELECT 1 FROM %3$I.entity_death d
+                        WHERE d.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
       HAVING count(*) > 0;
     END IF;
     RETURN NULL;
