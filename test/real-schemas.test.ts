@@ -152,31 +152,39 @@ eachBackend('a real schema, end to end', (backend) => {
     await db.exec(`INSERT INTO ${S()}."Order_2025" VALUES (5, '2025-06-01', 'ACME', 1)`);
     await db.exec(`INSERT INTO ${t.movement} VALUES (4, 'us', 'CD/2', 3)`);
     await db.exec(`INSERT INTO ${I()}.movement_eu VALUES (5, 'eu', 'CD/2', -3)`);
-    // a key update that moves an order to the other partition: its new code is born
+    // a key update that moves an order to the other partition: its new code is born, the old
+    // one dies re-keyed to it
     await db.exec(`UPDATE ${t.order} SET placed_on = '2026-01-02' WHERE order_id = 2`);
-    // deletes: their births stay, and show as phantoms
+    // deletes: their births stay, dead
     await db.exec(
       `DELETE FROM ${t.address} WHERE city = 'Brussels'; DELETE FROM ${t.stock} WHERE warehouse = 'south'`,
     );
 
     const census1 = await r.census(Object.values(t));
     const by = new Map(census1.collections.map((c) => [c.collection, c]));
-    for (const c of Object.values(t)) assert.equal(by.get(c)?.gap, 0, `${c}: every row has its birth`);
+    for (const c of Object.values(t)) {
+      assert.equal(by.get(c)?.gap, 0, `${c}: every row has its birth`);
+      assert.equal(by.get(c)?.phantoms, 0, `${c}: every birth without its row has a recorded death`);
+      assert.equal(by.get(c)?.state, 'COMPLETE', c);
+    }
     assert.deepEqual(
       Object.values(t)
-        .filter((c) => (by.get(c)?.phantoms ?? 0) > 0)
+        .filter((c) => (by.get(c)?.deaths ?? 0) > 0)
         .sort()
-        .map((c) => [c, by.get(c)?.phantoms, by.get(c)?.state]),
+        .map((c) => [c, by.get(c)?.deaths]),
       [
-        [t.order, 1, 'COMPLETE_WITH_PHANTOMS'],
-        [t.address, 1, 'COMPLETE_WITH_PHANTOMS'],
-        [t.stock, 1, 'COMPLETE_WITH_PHANTOMS'],
+        [t.order, 1],
+        [t.address, 1],
+        [t.stock, 1],
       ].sort(),
     );
     assert.deepEqual(
-      (await r.phantoms(t.stock, 10)).map((p) => p.entity_code),
-      [`${t.stock}::south/50%25OFF`],
+      (await r.deaths(t.stock, 10)).map((d) => [d.entity_code, d.how]),
+      [[`${t.stock}::south/50%25OFF`, 'delete']],
     );
+    const [moved] = await r.deaths(t.order, 10);
+    assert.equal(moved?.how, 'rekey');
+    assert.equal((await r.show(moved?.rekeyed_to as string)).status, 'alive');
     assert.deepEqual(
       (await w.births(t.movement)).map((b) => b.entity_code),
       [1, 2, 3, 4, 5].map((n) => `${t.movement}::${n}`),
