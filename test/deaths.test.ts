@@ -137,6 +137,24 @@ eachBackend('deaths and re-keys', (backend) => {
     assert.deepEqual(await w.registry.phantoms(name('items')), []);
   });
 
+  test('the application cannot write deaths itself: only natal’s triggers do', async (t) => {
+    if (!app) return t.skip('server only: embedded there is one user and no roles');
+    await assert.rejects(
+      app.query(
+        `INSERT INTO ${w.ns}.entity_death (collection_name, how, dot_origin, codes, filed)
+         VALUES ($1, 'delete', 'forged', ARRAY['ITM-002'], true)`,
+        [name('items')],
+      ),
+      /permission denied/,
+    );
+    await assert.rejects(
+      app.query(`SELECT ${w.ns}.record_rekey($1, 'forged', 'ITM-002', 'X')`, [name('items')]),
+      /permission denied/,
+    );
+    await assert.rejects(app.query(`DELETE FROM ${w.ns}.entity_death`), /permission denied/);
+    assert.equal((await w.registry.show('ITM-002')).status, 'alive');
+  });
+
   test('a DELETE of many rows records one death for the statement; inspection files its codes', async () => {
     await write(`INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g, 'bulk' FROM generate_series(100, 1099) g`);
     await write(`DELETE FROM ${w.a}.items WHERE v = 'bulk'`);
