@@ -55,7 +55,7 @@ import { NatalError, sqlState } from './errors.js';
 import { type BirthRecord, createEntity } from './gateway/create.js';
 import { type InspectionResult, inspectBirths } from './inspect/inspect.js';
 import { type Entity, type EntityKey, showEntity, showEntityByKey } from './show/show.js';
-import { type DoctorReport, doctor } from './schema/doctor.js';
+import { type DoctorReport, doctor, expectationRecorded, recordExpectation } from './schema/doctor.js';
 import { type MigrateResult, migrate, readSchemaState } from './schema/migrations.js';
 import type { RegistryOptions } from './types.js';
 
@@ -103,8 +103,17 @@ export class Registry {
   }
 
   /** Creates or upgrades natal's schema. A second run changes nothing. */
-  init(): Promise<MigrateResult> {
-    return migrate(this.db, this.schema);
+  async init(): Promise<MigrateResult> {
+    const result = await migrate(this.db, this.schema);
+    // On a server, what natal doctor expects is recorded for a reader's doctor, who may not
+    // build it: after every change, and once for a schema of before (or another major).
+    if (
+      this.db.kind === 'server' &&
+      (!result.upToDate || !(await expectationRecorded(this.db, this.schema)))
+    ) {
+      await recordExpectation(this.db, this.schema);
+    }
+    return result;
   }
 
   /** Compares the live schema with what the migrations should have produced. */

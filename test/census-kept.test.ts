@@ -4,11 +4,12 @@
  * have moved the gap, the phantoms or the duplicate risk.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { Census } from '../src/census/census.js';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
+import { type Actors, actors } from './helpers/actors.js';
 import { eachBackend, SERVER_URL } from './helpers/backends.js';
 import { natal } from './helpers/cli.js';
 import { type World, world } from './helpers/setup.js';
@@ -447,6 +448,83 @@ eachBackend('kept census, test by test', (backend) => {
       } finally {
         await other.end();
       }
+    },
+  );
+});
+
+eachBackend('kept census, kept by a reader', (backend) => {
+  let w: World;
+  let people: Actors;
+  const rules = () => `${w.app}.rules`;
+  before(async () => {
+    w = await world(backend);
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.rules (id serial PRIMARY KEY, code text UNIQUE);
+      INSERT INTO ${w.a}.rules (code) SELECT 'DOM-' || g FROM generate_series(1, 5) g;`);
+    await w.registry.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
+    await w.registry.addCollection({ table: rules(), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.wire([rules()]);
+    await w.registry.setCensusKeeping(true);
+    people = await actors(backend, w, ['reader']);
+  });
+  after(async () => {
+    await people.cleanup();
+  });
+
+  test("a reader's census is kept, and the next starts from it", async () => {
+    const reader = await people.as('reader');
+    const first = await reader.census();
+    assert.equal(first.counted.how, 'recount');
+    assert.ok(first.counted.kept_at, "a reader's census of every governed collection is kept");
+    await w.sql(`INSERT INTO ${w.a}.rules (code) VALUES ('DOM-6')`);
+    const next = await reader.census();
+    assert.deepEqual([next.counted.how, next.counted.births_since], ['kept', 1]);
+    assert.deepEqual(
+      next.collections.map((c) => [c.rows, c.births, c.gap]),
+      [[6, 1, 5]],
+    );
+    // counted forward past the new birth, and kept again there
+    const third = await reader.census();
+    assert.deepEqual([third.counted.how, third.counted.births_since], ['kept', 0]);
+    assert.ok(Date.parse(third.counted.kept_at ?? '') >= Date.parse(first.counted.kept_at ?? ''));
+  });
+
+  test(
+    'no session keeps numbers of its own',
+    { skip: backend.name === 'embedded' ? 'embedded has one database user: no roles to attack with' : false },
+    async () => {
+      const reader = await people.as('reader');
+      const kept = async () =>
+        (await w.sql(`SELECT collections FROM ${w.ns}.census_baseline`))[0]?.collections as Record<
+          string,
+          { rows: number }
+        >;
+      const before = await kept();
+      const forged = { [rules()]: { rows: 999, births: 999, gap: 0, phantoms: 0, deaths: 0 } };
+      await reader.db.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        const r = await tx.query<{ k: boolean }>(`SELECT ${w.ns}.census_keep($1::jsonb, '[]', 0) AS k`, [
+          JSON.stringify(forged),
+        ]);
+        assert.equal(r.rows[0]?.k, false, 'a forged census is not kept');
+      });
+      // nor by natal's administrator, who may not write natal's tables either
+      const r = await w.registry.db.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        await tx.query(`SET LOCAL ROLE ${quoteIdent(`${w.registry.schema}_admin`)}`);
+        return tx.query<{ k: boolean }>(`SELECT ${w.ns}.census_keep($1::jsonb, '[]', 0) AS k`, [
+          JSON.stringify(forged),
+        ]);
+      });
+      assert.equal(r.rows[0]?.k, false);
+      // a recount outside one snapshot (read committed) is counted, not kept
+      const rc = await reader.db.query<{ r: { kept_at: string | null } }>(
+        `SELECT ${w.ns}.census_recount($1::text[], true) AS r`,
+        [[rules()]],
+      );
+      assert.equal(rc.rows[0]?.r.kept_at, null);
+      assert.deepEqual(await kept(), before);
+      assert.notEqual(before?.[rules()]?.rows, 999);
     },
   );
 });

@@ -127,6 +127,48 @@ eachBackend('migrations', (backend) => {
     },
   );
 
+  test(
+    "a reader's doctor, who may not build a scratch schema, compares with what natal init recorded",
+    { skip: backend.name === 'embedded' ? 'embedded has one database user, who may build it' : false },
+    async () => {
+      const registry = await backend.open();
+      await registry.init();
+      const q = quoteIdent(registry.schema);
+      const reader = `natal_t_doc_${registry.schema.slice(-8)}`;
+      await registry.db.exec(`CREATE ROLE ${quoteIdent(reader)} NOLOGIN`);
+      try {
+        await registry.grantAccess(reader, ['reader']);
+        const asReader = await backend.open({ schema: registry.schema, as: reader });
+        try {
+          const { rows } = await asReader.db.query<{ ok: boolean }>(
+            `SELECT has_database_privilege(current_database(), 'CREATE') AS ok`,
+          );
+          assert.equal(rows[0]?.ok, false, 'the reader may not create a schema here');
+          assert.deepEqual(await asReader.doctor(), { schema: registry.schema, clean: true, findings: [] });
+          await registry.db.exec(`DROP INDEX ${q}.birth_backfill_ledger_plan_idx`);
+          const seen = (await asReader.doctor()).findings.map((f) => `${f.problem} ${f.kind} ${f.name}`);
+          assert.deepEqual(seen, ['missing index birth_backfill_ledger_plan_idx']);
+          // with nothing recorded, it says what to run, and natal init records it again
+          await registry.db.exec(`DELETE FROM ${q}.natal_expected_catalog`);
+          const none = await asReader.doctor();
+          assert.deepEqual(
+            none.findings.map((f) => [f.problem, f.kind, /run natal init/.test(f.expected ?? '')]),
+            [['pending', 'expectation', true]],
+          );
+          await registry.init();
+          assert.deepEqual(
+            (await asReader.doctor()).findings.map((f) => `${f.problem} ${f.kind} ${f.name}`),
+            ['missing index birth_backfill_ledger_plan_idx'],
+          );
+        } finally {
+          await asReader.close();
+        }
+      } finally {
+        await registry.db.exec(`DROP OWNED BY ${quoteIdent(reader)}; DROP ROLE ${quoteIdent(reader)}`);
+      }
+    },
+  );
+
   test('doctor sees a changed trigger, a changed type and a changed constraint', async () => {
     const registry = await backend.open();
     await registry.init();
@@ -191,6 +233,7 @@ eachBackend('migrations', (backend) => {
         'entity_death_code',
         'entity_species',
         'natal_definitions',
+        'natal_expected_catalog',
         'natal_migrations',
         'operation_freeze',
         'species_collection_map',

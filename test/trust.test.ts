@@ -146,7 +146,7 @@ describe(
         `SELECT tablename AS t FROM pg_tables WHERE schemaname = $1`,
         [schema],
       );
-      assert.equal(tables.rows.length, 20);
+      assert.equal(tables.rows.length, 21);
       for (const { t } of tables.rows) {
         await c.query(`CREATE TEMP TABLE ${quoteIdent(t)} AS SELECT * FROM ${q}.${quoteIdent(t)}`);
       }

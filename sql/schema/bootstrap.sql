@@ -17,3 +17,13 @@ CREATE TABLE IF NOT EXISTS natal_definitions (
   applied_at    timestamptz NOT NULL DEFAULT now(),
   applied_by    text NOT NULL DEFAULT session_user
 );
+
+-- What natal doctor expects the schema to be (the catalog the files make, built in a scratch
+-- schema), recorded by the natal init that applied them, with the kept census off and on:
+-- for a doctor run by a role that may not build it (one without CREATE on the database).
+CREATE TABLE IF NOT EXISTS natal_expected_catalog (
+  keeping       boolean PRIMARY KEY,
+  server_major  integer NOT NULL,
+  catalog       jsonb NOT NULL,
+  recorded_at   timestamptz NOT NULL DEFAULT now()
+);

@@ -7,7 +7,7 @@ import { isNatalCatalog } from '../catalog/identity.js';
 import { resolveCollection, resolveCollections } from '../catalog/names.js';
 import { triggerInventory } from '../catalog/wiring.js';
 import type { Ctx } from '../context.js';
-import { NatalError, sqlState } from '../errors.js';
+import { NatalError } from '../errors.js';
 import type { GovernanceRole, IdentityStrategy } from '../types.js';
 
 export type CollectionState =
@@ -138,6 +138,14 @@ interface Counts {
   deaths: number | null;
 }
 
+/** census_recount(): the full count, and when it was kept (null: not kept). */
+interface Recounted {
+  counted: Counts[];
+  risk: DuplicateRisk[];
+  registry_births: number;
+  kept_at: string | null;
+}
+
 interface Kept {
   collections: Record<
     string,
@@ -181,9 +189,12 @@ async function countCollections(
   options: CensusOptions,
 ): Promise<{ counted: Counts[]; risky: Set<string>; registryBirths: number; basis: CensusBasis }> {
   const asked = new Set(names);
+  // Counted forward (and kept again past new births) by natal's own function, which counts
+  // what it keeps: any reader's census is kept, and none can hand it numbers of its own.
   const kept = options.recount
     ? null
-    : ((await ctx.db.query<{ k: Kept | null }>(`SELECT ${ctx.ns}.census_kept() AS k`)).rows[0]?.k ?? null);
+    : ((await ctx.db.query<{ k: Kept | null }>(`SELECT ${ctx.ns}.census_kept_forward() AS k`)).rows[0]?.k ??
+      null);
   if (kept) {
     // The kept census covers every collection that can produce a risky code (the governed
     // ones with a table and an identity); the others asked for are counted, risk-free.
@@ -193,39 +204,25 @@ async function countCollections(
       .filter(([n]) => asked.has(n))
       .map(([n, c]) => ({ collection_name: n, ...c }));
     const risk = kept.risk.filter((d) => d.collections.some((c) => asked.has(c)));
-    let keptAt = kept.taken_at;
-    // Counted forward past new births: keep that, so the next census starts from here.
-    if (kept.births_since > 0) {
-      keptAt = (await keep(ctx, kept.collections, kept.risk, kept.registry_births)) ?? keptAt;
-    }
     return {
       counted: [...forward, ...other.counted],
       risky: riskySet(risk),
       registryBirths: kept.registry_births,
-      basis: { how: 'kept', kept_at: keptAt, births_since: kept.births_since, keeping: true },
+      basis: { how: 'kept', kept_at: kept.taken_at, births_since: kept.births_since, keeping: true },
     };
   }
-  const { counted, risk } = await recount(ctx, names);
-  const { rows: reg } = await ctx.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${ctx.ns}.birth_registry`,
-  );
-  const registryBirths = reg[0]?.n ?? 0;
-  let keptAt: string | null = null;
   const keeping = await censusKeeping(ctx);
-  if (covers && keeping) {
-    const all = Object.fromEntries(
-      counted.map((c) => [
-        c.collection_name,
-        { rows: c.rows, births: c.births, gap: c.gap, phantoms: c.phantoms, deaths: c.deaths },
-      ]),
-    );
-    keptAt = await keep(ctx, all, risk, registryBirths);
-  }
+  // One call counts everything, and keeps it when it covers every governed collection.
+  const { rows } = await ctx.db.query<{ r: Recounted }>(
+    `SELECT ${ctx.ns}.census_recount($1::text[], $2) AS r`,
+    [names, covers && keeping],
+  );
+  const r = rows[0]?.r as Recounted;
   return {
-    counted,
-    risky: riskySet(risk),
-    registryBirths,
-    basis: { how: 'recount', kept_at: keptAt, births_since: null, keeping },
+    counted: r.counted,
+    risky: riskySet(r.risk),
+    registryBirths: Number(r.registry_births),
+    basis: { how: 'recount', kept_at: r.kept_at, births_since: null, keeping },
   };
 }
 
@@ -245,35 +242,6 @@ export async function setCensusKeeping(ctx: Ctx, on: boolean): Promise<void> {
 
 function riskySet(risk: DuplicateRisk[]): Set<string> {
   return new Set(risk.flatMap((d) => d.collections));
-}
-
-/**
- * Keeps a census for the next one (census_keep): returns when, or null when it could not
- * be kept (a collection that cannot be counted forward, or a session that cannot write).
- */
-async function keep(
-  ctx: Ctx,
-  collections: Record<string, unknown>,
-  risk: DuplicateRisk[],
-  registryBirths: number,
-): Promise<string | null> {
-  await ctx.db.query('SAVEPOINT natal_census_keep');
-  try {
-    const { rows } = await ctx.db.query<{ kept: boolean; at: string }>(
-      `SELECT ${ctx.ns}.census_keep($1::jsonb, $2::jsonb, $3) AS kept, to_jsonb(now()) #>> '{}' AS at`,
-      [JSON.stringify(collections), JSON.stringify(risk), registryBirths],
-    );
-    await ctx.db.query('RELEASE SAVEPOINT natal_census_keep');
-    return rows[0]?.kept ? (rows[0].at ?? null) : null;
-  } catch (e) {
-    await ctx.db.query('ROLLBACK TO SAVEPOINT natal_census_keep');
-    // A read-only session (25006), no privilege to write (42501, or a role that is not natal's
-    // admin: NB023), or another census keeping at the same moment (40001): this census
-    // stands, it is just not the one kept.
-    const code = sqlState(e);
-    if (code === '25006' || code === '42501' || code === '40001' || code === 'NB023') return null;
-    throw e;
-  }
 }
 
 export interface DuplicateRisk {

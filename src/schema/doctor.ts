@@ -58,25 +58,92 @@ async function keepingOn(db: Backend, schema: string): Promise<boolean> {
 }
 
 /**
- * The catalog the migrations make, in a scratch schema that is rolled back; with the kept
- * census on (`keeping`), as set_census_keeping(true) leaves it (a default and an index).
+ * The catalog the migrations make, in a scratch schema that is rolled back: with the kept
+ * census off, and on (`keeping`) as set_census_keeping(true) leaves it (a default and an
+ * index), the one asked for or both.
  */
-async function expectedCatalog(db: Backend, keeping: boolean): Promise<Map<string, CatalogRow>> {
+async function expectedCatalogs(db: Backend, keeping: boolean[]): Promise<Map<string, CatalogRow>[]> {
   const scratch = `natal_doctor_${randomBytes(6).toString('hex')}`;
-  let expected: Map<string, CatalogRow> | undefined;
+  const built: Map<string, CatalogRow>[] = [];
   try {
     await db.transaction(async (tx) => {
       for (const migration of knownMigrations()) await applyMigration(tx, scratch, migration);
       await applyDefinitions(tx, scratch);
-      if (keeping) await tx.query(`SELECT ${quoteIdent(scratch)}.set_census_keeping(true)`);
-      expected = await snapshot(tx, scratch);
+      for (const on of keeping) {
+        if (on) await tx.query(`SELECT ${quoteIdent(scratch)}.set_census_keeping(true)`);
+        built.push(await snapshot(tx, scratch));
+      }
       throw new Rollback();
     });
   } catch (err) {
     if (!(err instanceof Rollback)) throw err;
   }
-  if (!expected) throw new Error('natal doctor: scratch catalog was not built');
-  return expected;
+  if (built.length !== keeping.length) throw new Error('natal doctor: scratch catalog was not built');
+  return built;
+}
+
+/** Whether this session may build the expectation itself: a scratch schema needs CREATE on the database. */
+async function mayBuild(db: Backend): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    `SELECT has_database_privilege(current_database(), 'CREATE') AS ok`,
+  );
+  return rows[0]?.ok === true;
+}
+
+/**
+ * Records what natal doctor expects (natal init calls it after applying the files, on a
+ * server): a reader, who may not create a scratch schema, compares the live schema with it.
+ */
+export async function recordExpectation(db: Backend, schema: string): Promise<void> {
+  const [off, on] = await expectedCatalogs(db, [false, true]);
+  const rows = (m: Map<string, CatalogRow> | undefined) => JSON.stringify([...(m ?? new Map()).values()]);
+  await db.transaction(async (tx) => {
+    const t = `${quoteIdent(schema)}.natal_expected_catalog`;
+    // (two inits at once both record the same thing: the later one's rows stay)
+    await tx.query(
+      `INSERT INTO ${t} AS e (keeping, server_major, catalog)
+       VALUES (false, current_setting('server_version_num')::int / 10000, $1::jsonb),
+              (true, current_setting('server_version_num')::int / 10000, $2::jsonb)
+       ON CONFLICT (keeping) DO UPDATE
+         SET server_major = EXCLUDED.server_major, catalog = EXCLUDED.catalog, recorded_at = now()`,
+      [rows(off), rows(on)],
+    );
+  });
+}
+
+/** Whether natal init has recorded the expectation for this server's major version. */
+export async function expectationRecorded(db: Queryable, schema: string): Promise<boolean> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.natal_expected_catalog
+     WHERE server_major = current_setting('server_version_num')::int / 10000`,
+  );
+  return rows[0]?.n === 2;
+}
+
+/** The expectation natal init recorded, or null (and a finding saying to run natal init). */
+async function recordedCatalog(
+  db: Backend,
+  schema: string,
+  keeping: boolean,
+  findings: DoctorFinding[],
+): Promise<Map<string, CatalogRow> | null> {
+  const { rows } = await db.query<{ catalog: CatalogRow[] }>(
+    `SELECT catalog FROM ${quoteIdent(schema)}.natal_expected_catalog
+     WHERE keeping = $1 AND server_major = current_setting('server_version_num')::int / 10000`,
+    [keeping],
+  );
+  const catalog = rows[0]?.catalog;
+  if (!catalog) {
+    findings.push({
+      kind: 'expectation',
+      name: schema,
+      problem: 'pending',
+      expected:
+        'natal init records what natal doctor compares with (this role may not build it: no CREATE on the database); run natal init',
+    });
+    return null;
+  }
+  return new Map(catalog.map((r) => [`${r.kind} ${r.name}`, r]));
 }
 
 export async function doctor(db: Backend, schema: string): Promise<DoctorReport> {
@@ -118,7 +185,12 @@ export async function doctor(db: Backend, schema: string): Promise<DoctorReport>
   if (findings.some((f) => f.problem === 'pending' || f.problem === 'tampered')) {
     return { schema, clean: false, findings };
   }
-  const expected = await expectedCatalog(db, await keepingOn(db, schema));
+  // Built here when this role may (a scratch schema), else as natal init recorded it.
+  const keeping = await keepingOn(db, schema);
+  const expected = (await mayBuild(db))
+    ? (await expectedCatalogs(db, [keeping]))[0]
+    : await recordedCatalog(db, schema, keeping, findings);
+  if (!expected) return { schema, clean: false, findings };
   const actual = await db.transaction((tx) => snapshot(tx, schema));
   for (const [key, want] of expected) {
     const have = actual.get(key);

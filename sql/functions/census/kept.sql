@@ -78,17 +78,22 @@ $$;
 
 -- Keeps a census taken in the caller's (repeatable read) snapshot: `p_collections` holds
 -- {name: {rows, births, gap, phantoms}} for every collection census_fingerprints names.
--- Returns false, keeping nothing, when one is missing or cannot be kept.
+-- Returns false, keeping nothing, when one is missing or cannot be kept, or when the session
+-- cannot write (read only, another census keeping at the same moment).
+-- Not a definer: it writes with its caller's rights, and only natal's owner may write
+-- natal's tables, so only census_recount and census_kept_forward (definers, which count
+-- what they keep themselves) keep a census; no client can hand it numbers of its own.
 CREATE OR REPLACE FUNCTION census_keep(p_collections jsonb, p_risk jsonb, p_registry_births bigint)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+LANGUAGE plpgsql SECURITY INVOKER SET search_path FROM CURRENT
 AS $$
 DECLARE
   prints jsonb := census_fingerprints();
   kept jsonb;
 BEGIN
-  PERFORM assert_natal_role('admin');
   IF NOT census_keeping()
+     OR current_setting('transaction_isolation') NOT IN ('repeatable read', 'serializable')
+     OR current_setting('transaction_read_only')::boolean
      OR EXISTS (SELECT 1 FROM jsonb_each(prints) p
                 WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key
                    OR EXISTS (SELECT 1 FROM unnest(ARRAY['rows', 'births', 'gap', 'phantoms']) AS f
@@ -100,13 +105,44 @@ BEGIN
   END IF;
   SELECT jsonb_object_agg(p.key, (p_collections -> p.key) || jsonb_build_object('fingerprint', p.value))
     INTO kept FROM jsonb_each(prints) p;
-  INSERT INTO census_baseline (snapshot, collections, risk, registry_births)
-  VALUES (txid_current_snapshot(), COALESCE(kept, '{}'), p_risk, p_registry_births)
-  ON CONFLICT (id) DO UPDATE
-    SET snapshot = EXCLUDED.snapshot, collections = EXCLUDED.collections, risk = EXCLUDED.risk,
-        registry_births = EXCLUDED.registry_births, taken_at = now(), taken_by = session_user;
-  DELETE FROM census_change c WHERE txid_visible_in_snapshot(c.xid, txid_current_snapshot());
+  BEGIN
+    INSERT INTO census_baseline (snapshot, collections, risk, registry_births)
+    VALUES (txid_current_snapshot(), COALESCE(kept, '{}'), p_risk, p_registry_births)
+    ON CONFLICT (id) DO UPDATE
+      SET snapshot = EXCLUDED.snapshot, collections = EXCLUDED.collections, risk = EXCLUDED.risk,
+          registry_births = EXCLUDED.registry_births, taken_at = now(), taken_by = session_user;
+    DELETE FROM census_change c WHERE txid_visible_in_snapshot(c.xid, txid_current_snapshot());
+  EXCEPTION WHEN serialization_failure OR insufficient_privilege THEN
+    -- another census kept at the same moment; or a caller other than natal's own functions
+    RETURN false;
+  END;
   RETURN true;
+END
+$$;
+
+-- A full census of p_collections (census() and duplicate_risk(), at the caller's snapshot),
+-- kept for the next census when p_keep and it covers every collection a kept census names:
+-- {counted: [census rows], risk: [duplicate_risk rows], registry_births, kept_at}. A
+-- reader's census is kept too, for natal counted what it keeps.
+CREATE OR REPLACE FUNCTION census_recount(p_collections text[], p_keep boolean) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  counted jsonb;
+  risk jsonb;
+  births bigint;
+  kept boolean := false;
+BEGIN
+  PERFORM assert_natal_role('reader');
+  SELECT COALESCE(jsonb_agg(to_jsonb(c)), '[]') INTO counted FROM census(p_collections) AS c;
+  SELECT COALESCE(jsonb_agg(to_jsonb(d)), '[]') INTO risk FROM duplicate_risk(p_collections) AS d;
+  SELECT count(*) INTO births FROM birth_registry;
+  IF p_keep THEN
+    kept := census_keep((SELECT COALESCE(jsonb_object_agg(c ->> 'collection_name', c - 'collection_name'), '{}')
+                         FROM jsonb_array_elements(counted) AS c), risk, births);
+  END IF;
+  RETURN jsonb_build_object('counted', counted, 'risk', risk, 'registry_births', births,
+                            'kept_at', CASE WHEN kept THEN to_jsonb(now()) END);
 END
 $$;
 
@@ -212,6 +248,22 @@ BEGIN
   RETURN jsonb_build_object('collections', result, 'risk', base.risk,
                             'registry_births', base.registry_births + COALESCE(cardinality(codes), 0),
                             'births_since', COALESCE(cardinality(codes), 0), 'taken_at', base.taken_at);
+END
+$$;
+
+-- census_kept(), and kept again when it counted forward past new births, so that the next
+-- census starts from here (taken_at is then now).
+CREATE OR REPLACE FUNCTION census_kept_forward(p_since_limit integer DEFAULT 10000) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off
+AS $$
+DECLARE
+  k jsonb := census_kept(p_since_limit);
+BEGIN
+  IF (k ->> 'births_since')::bigint > 0
+     AND census_keep(k -> 'collections', k -> 'risk', (k ->> 'registry_births')::bigint) THEN
+    k := k || jsonb_build_object('taken_at', now());
+  END IF;
+  RETURN k;
 END
 $$;
 
