@@ -179,6 +179,16 @@ export async function benchBackfill(): Promise<Figure[]> {
       rawRuns.push(await raw());
     }
     rawRuns.shift(); // the first raw insert warmed the table up; the three after the applies are compared
+    // The registry an apply writes into is the one its rehearsal (which the gate requires)
+    // left: the rehearsal's births rolled back, their rows and index entries dead until a
+    // VACUUM. The same raw insert into that registry, to say how much of the ratio is that.
+    const afterRehearsal: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await empty();
+      await registry.rehearse((await registry.plan([name])).plan_id);
+      await admin.query('CHECKPOINT');
+      afterRehearsal.push(await raw());
+    }
     const applyMs = median(applyRuns);
     const rawMs = median(rawRuns);
 
@@ -221,6 +231,15 @@ export async function benchBackfill(): Promise<Figure[]> {
         ok: applyMs / rawMs <= 1.25,
         correct,
         detail: `natal apply ${s(applyMs)} (median of ${applyRuns.map(s).join(', ')}; gate, ${batches} ranges on 2 lanes, confirm; process start not included) vs raw insert of the same births ${s(rawMs)} (median of ${rawRuns.map(s).join(', ')})`,
+      },
+      {
+        name: 'apply vs the same raw insert after a rehearsal (for reading the first figure)',
+        ratio: applyMs / median(afterRehearsal),
+        target: 'none',
+        ok: true,
+        info: true,
+        correct,
+        detail: `raw insert into the registry a rehearsal of the plan left ${s(median(afterRehearsal))} (${afterRehearsal.map(s).join(', ')}), ${(median(afterRehearsal) / rawMs).toFixed(2)}x the raw insert into an empty one`,
       },
       {
         name: 'peak memory of the natal process during the apply',

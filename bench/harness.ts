@@ -45,11 +45,13 @@ export interface Figure {
   /** What was measured is right (every row born, no duplicate code, …), whatever the speed. */
   correct: boolean;
   detail: string;
+  /** A figure printed to explain another, with no target of its own (INFO). */
+  info?: boolean;
 }
 
 export function report(f: Figure): void {
   console.log(
-    `${!f.correct ? 'WRONG' : f.ok ? 'PASS' : 'MISS'}  ${f.name}: ${f.ratio.toFixed(2)}x (target ${f.target}) — ${f.detail}`,
+    `${!f.correct ? 'WRONG' : f.info ? 'INFO' : f.ok ? 'PASS' : 'MISS'}  ${f.name}: ${f.ratio.toFixed(2)}x (target ${f.target}) — ${f.detail}`,
   );
 }
 

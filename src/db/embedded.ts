@@ -5,6 +5,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { fromSqlError, NatalError } from '../errors.js';
 import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
 import { acquireDirLock, type DirLock } from './lock.js';
+import { traced } from './debug.js';
 
 export const DEFAULT_DATA_DIR = '.natal';
 
@@ -16,11 +17,11 @@ function rethrow(err: unknown): never {
 function wrap(target: PGlite | Transaction): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const res = await target.query<R>(sql, params).catch(rethrow);
+      const res = await traced(sql, () => target.query<R>(sql, params)).catch(rethrow);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await target.exec(sql).catch(rethrow);
+      await traced(sql, () => target.exec(sql)).catch(rethrow);
     },
   };
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { errorMessage, fromSqlError, isConnectionLost, NatalError, SqlState, sqlState } from '../errors.js';
 import { type Backend, BaseBackend, type Queryable, type QueryResult } from './backend.js';
 import { quoteIdent } from './ident.js';
+import { traced } from './debug.js';
 
 const INT8_OID = 20;
 
@@ -44,11 +45,11 @@ function rethrow(err: unknown): never {
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const res = await client.query(sql, params).catch(rethrow);
+      const res = await traced(sql, () => client.query(sql, params)).catch(rethrow);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await client.query(sql).catch(rethrow);
+      await traced(sql, () => client.query(sql)).catch(rethrow);
     },
   };
 }
