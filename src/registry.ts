@@ -55,6 +55,7 @@ import { NatalError, sqlState } from './errors.js';
 import { type BirthRecord, createEntity } from './gateway/create.js';
 import { type InspectionResult, inspectBirths } from './inspect/inspect.js';
 import { type Entity, type EntityKey, showEntity, showEntityByKey } from './show/show.js';
+import { dryRun } from './db/dry-run.js';
 import { type DoctorReport, doctor, expectationRecorded, recordExpectation } from './schema/doctor.js';
 import { type MigrateResult, migrate, readSchemaState } from './schema/migrations.js';
 import type { RegistryOptions } from './types.js';
@@ -70,6 +71,14 @@ export class Registry {
     readonly schema: string,
   ) {
     this.ctx = makeCtx(db, schema);
+  }
+
+  /**
+   * Runs `fn` on this registry in one transaction that is rolled back (`--dry-run`): what
+   * it returns says what would change; nothing does.
+   */
+  dryRun<T>(fn: (dry: Registry) => Promise<T>): Promise<T> {
+    return dryRun(this.db, (db) => fn(new Registry(db, this.schema)));
   }
 
   /** Runs `fn` in one transaction. */

@@ -20,7 +20,16 @@ import { dropNatalRoles, eachBackend, SERVER_URL } from './helpers/backends.js';
 import { natal } from './helpers/cli.js';
 
 const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
-const GLOBAL_FLAGS = new Set(['--db', '--data-dir', '--schema', '--json', '--as', '--help']);
+const GLOBAL_FLAGS = new Set([
+  '--quiet',
+  '--verbose',
+  '--db',
+  '--data-dir',
+  '--schema',
+  '--json',
+  '--as',
+  '--help',
+]);
 
 /** The fenced block that follows `<!-- marker -->`. */
 function block(marker: string): string {

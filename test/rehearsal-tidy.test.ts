@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Actors, actors } from './helpers/actors.js';
 import { eachBackend } from './helpers/backends.js';
-import { natal } from './helpers/cli.js';
 import { type World, world } from './helpers/setup.js';
 
 eachBackend('rehearsal tidies after itself', (backend) => {
@@ -87,21 +86,5 @@ eachBackend('rehearsal tidies after itself', (backend) => {
     assert.equal((await author.rehearse(plan.plan_id)).ok, true);
     const codes = Array.from({ length: 2000 }, (_, i) => `ROW-${i + 1}`);
     assert.equal(await heapFetches('b.entity_code = ANY ($1::text[])', [codes]), 0);
-  });
-});
-
-eachBackend('NATAL_DEBUG', (backend) => {
-  test('prints every statement and its time on standard error, and nothing without it', async () => {
-    const target = backend.cliTarget();
-    const schema = backend.uniqueName('debug');
-    backend.adopt(schema);
-    assert.equal((await natal(['init', ...target, '--schema', schema])).code, 0);
-    const on = await natal(['status', ...target, '--schema', schema], { env: { NATAL_DEBUG: '1' } });
-    assert.equal(on.code, 0, on.stderr);
-    assert.match(on.stderr, /^natal debug: +\d+\.\d ms {2}SELECT /m);
-    const off = await natal(['status', ...target, '--schema', schema], { env: { NATAL_DEBUG: '' } });
-    assert.equal(off.code, 0);
-    assert.doesNotMatch(off.stderr, /natal debug/);
-    assert.equal(off.stdout, on.stdout);
   });
 });

@@ -1,5 +1,6 @@
 /** The `natal` command line: every command and its flags (main.ts runs it). */
 import { Command, Option } from 'commander';
+import { NatalError } from '../errors.js';
 import { NATAL_VERSION } from '../paths.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerBackfillCommands } from './commands/backfill.js';
@@ -27,6 +28,10 @@ export function withGlobals(cmd: Command): Command {
         '--as <name>',
         'who is acting: embedded, any name; on a server, a role a superuser session becomes',
       ),
+    )
+    .addOption(new Option('-q, --quiet', 'print nothing but errors (the exit code says how it went)'))
+    .addOption(
+      new Option('--verbose', 'also print every statement sent and its time on stderr (NATAL_DEBUG=1)'),
     );
 }
 
@@ -59,5 +64,11 @@ export function buildProgram(): Command {
     cmd.commands.forEach(quiet);
   };
   program.commands.forEach(quiet);
+  // --verbose turns on what NATAL_DEBUG does, for whatever the command runs.
+  program.hook('preAction', (_program, action) => {
+    const g = action.optsWithGlobals() as { verbose?: boolean; quiet?: boolean; json?: boolean };
+    if (g.verbose && g.quiet) throw new NatalError('USAGE', 'give --verbose or --quiet, not both');
+    if (g.verbose) process.env.NATAL_DEBUG = '1';
+  });
   return program;
 }

@@ -12,6 +12,8 @@ export interface GlobalOptions {
   schema?: string;
   json?: boolean;
   as?: string;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 /** A command's answer: its JSON form, its text form and its exit code. */
@@ -19,6 +21,15 @@ export interface Outcome {
   json: unknown;
   text: string;
   exitCode?: 0 | 1;
+}
+
+/** A dry run's outcome: the same, marked (`dry_run: true`; a first line saying nothing changed). */
+function asDryRun(o: Outcome): Outcome {
+  const json =
+    o.json !== null && typeof o.json === 'object' && !Array.isArray(o.json)
+      ? { dry_run: true, ...o.json }
+      : { dry_run: true, would: o.json };
+  return { ...o, json, text: `dry run: nothing was changed; this is what the command would do:\n${o.text}` };
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
@@ -75,9 +86,12 @@ export async function runWithRegistry(
       create: options.create === true,
     });
     if (options.requireReady !== false) await registry.assertReady();
-    const outcome = await body(registry);
+    // --dry-run (on the commands that change the catalog): the same code, rolled back.
+    const outcome = (cmd.opts() as { dryRun?: boolean }).dryRun
+      ? asDryRun(await registry.dryRun(body))
+      : await body(registry);
     if (g.json) process.stdout.write(`${JSON.stringify(outcome.json, null, 2)}\n`);
-    else if (outcome.text) process.stdout.write(`${outcome.text}\n`);
+    else if (outcome.text && !g.quiet) process.stdout.write(`${outcome.text}\n`);
     process.exitCode = outcome.exitCode ?? 0;
   } catch (err) {
     process.exitCode = reportError(err, g.json === true);

@@ -235,7 +235,8 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
     program
       .command('freeze <target>')
       .description("freeze 'backfill' or a collection: plan, apply and rollback refuse it")
-      .requiredOption('--reason <text>', 'why (shown to whoever is refused)'),
+      .requiredOption('--reason <text>', 'why (shown to whoever is refused)')
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action((target: string, opts: { reason?: string }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const f = await registry.freeze(target, opts.reason);
@@ -244,7 +245,10 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
   );
 
   withGlobals(
-    program.command('unfreeze <target>').description("lift a freeze of 'backfill' or a collection"),
+    program
+      .command('unfreeze <target>')
+      .description("lift a freeze of 'backfill' or a collection")
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action((target: string, _o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const u = await registry.unfreeze(target);

@@ -138,7 +138,8 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
       .option('--owner <name>', 'owner')
       .option('--species <code>', 'species')
       .option('--strict', 'reject direct inserts of rows with no prior birth')
-      .option('--no-strict', 'back to auto-birth'),
+      .option('--no-strict', 'back to auto-birth')
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action(
     (
       tableName: string,

@@ -117,7 +117,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
         const steps: string[] = [];
         const log = (line: string) => {
           steps.push(line);
-          if (!g.json) process.stdout.write(`• ${line}\n`);
+          if (!g.json && !g.quiet) process.stdout.write(`• ${line}\n`);
         };
         log(`database: ${registry.db.location}`);
         const summary = await runDemo(registry, {

@@ -52,7 +52,8 @@ export function registerIdentityCommands(program: Command, withGlobals: WithGlob
         '--reason <text>',
         'why (for unclassified: no-id, needs-owner, no-table, duplicate-codes, null-codes)',
       )
-      .option('--force', 'change it although births were made under the old identity'),
+      .option('--force', 'change it although births were made under the old identity')
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action(
     (
       t: string,

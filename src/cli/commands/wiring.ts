@@ -11,7 +11,8 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
     program
       .command('wire [tables...]')
       .description('install auto-birth triggers on governed collections')
-      .option('--all', 'every governed collection that can be wired; list the others'),
+      .option('--all', 'every governed collection that can be wired; list the others')
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action((tables: string[], opts: { all?: boolean }, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       if (opts.all && tables.length > 0) throw new NatalError('USAGE', 'give tables or --all, not both');
@@ -33,7 +34,10 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
     }),
   );
   withGlobals(
-    program.command('unwire <table>').description("remove a collection's auto-birth trigger"),
+    program
+      .command('unwire <table>')
+      .description("remove a collection's auto-birth trigger")
+      .option('--dry-run', 'say what would change, and change nothing'),
   ).action((tableName: string, _o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const r = await registry.unwire(tableName);
