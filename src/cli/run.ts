@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { errorMessage, NatalError } from '../errors.js';
 import { Registry } from '../registry.js';
+import { colourFor, paintRefusal, paintStates } from './colour.js';
+import { progressAllowed, working } from './progress.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -32,6 +34,13 @@ function asDryRun(o: Outcome): Outcome {
   return { ...o, json, text: `dry run: nothing was changed; this is what the command would do:\n${o.text}` };
 }
 
+/** `census`, `collection set`: the command as the user typed it. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function globalOptions(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
@@ -42,7 +51,7 @@ export function reportError(err: unknown, json: boolean): number {
   const first = (errorMessage(err).split('\n')[0] ?? '').trim() || 'unknown error';
   const message = natal ? first : `${first} (${code})`;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  process.stderr.write(`natal: ${message}\n`);
+  process.stderr.write(`${paintRefusal(`natal: ${message}`, colourFor(process.stderr))}\n`);
   if (process.env.NATAL_DEBUG && err instanceof Error && err.stack) {
     process.stderr.write(`${err.stack}\n`);
   }
@@ -70,6 +79,8 @@ export async function runWithRegistry(
     create?: boolean;
     dataDir?: string | undefined;
     schema?: string | undefined;
+    /** false: the command draws its own progress (apply). */
+    progress?: boolean;
   } = {},
 ): Promise<void> {
   const g = globalOptions(cmd);
@@ -86,12 +97,20 @@ export async function runWithRegistry(
       create: options.create === true,
     });
     if (options.requireReady !== false) await registry.assertReady();
-    // --dry-run (on the commands that change the catalog): the same code, rolled back.
-    const outcome = (cmd.opts() as { dryRun?: boolean }).dryRun
-      ? asDryRun(await registry.dryRun(body))
-      : await body(registry);
+    // A spinner after a second, on a terminal (the apply draws its own bar).
+    const progress = working(`natal ${commandPath(cmd)}`, options.progress !== false && progressAllowed(g));
+    let outcome: Outcome;
+    try {
+      // --dry-run (on the commands that change the catalog): the same code, rolled back.
+      outcome = (cmd.opts() as { dryRun?: boolean }).dryRun
+        ? asDryRun(await registry.dryRun(body))
+        : await body(registry);
+    } finally {
+      progress.stop();
+    }
     if (g.json) process.stdout.write(`${JSON.stringify(outcome.json, null, 2)}\n`);
-    else if (outcome.text && !g.quiet) process.stdout.write(`${outcome.text}\n`);
+    else if (outcome.text && !g.quiet)
+      process.stdout.write(`${paintStates(outcome.text, colourFor(process.stdout))}\n`);
     process.exitCode = outcome.exitCode ?? 0;
   } catch (err) {
     process.exitCode = reportError(err, g.json === true);

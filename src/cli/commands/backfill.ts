@@ -6,6 +6,7 @@ import { NatalError } from '../../errors.js';
 import { DEFAULT_LIST_LIMIT } from '../../report/lists.js';
 import { count, table, when } from '../format.js';
 import { parseCount, parseId } from '../parse.js';
+import { progressAllowed } from '../progress.js';
 import { globalOptions, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
@@ -168,43 +169,47 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .option('--resume <run>', 'resume an interrupted run', runId)
       .option('--lanes <n>', 'sessions writing at once, on a server (default 2)', parseLanes),
   ).action((id: number, opts: { batchSize?: number; resume?: number; lanes?: number }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
-      const bar = progressBar(process.stderr.isTTY === true && globalOptions(cmd).json !== true);
-      let r;
-      try {
-        r = await registry.apply(id, {
-          batchSize: opts.batchSize,
-          resume: opts.resume,
-          lanes: opts.lanes,
-          onStart: bar.start,
-          onBatch: bar.update,
-        });
-      } finally {
-        bar.stop();
-      }
-      const lines = [
-        `run ${r.run_id}: ${count(r.born)} births in ${r.batches} batch(es)${r.resumed ? ' (resumed)' : ''}; ` +
-          (r.confirmed
-            ? 'confirmed: gap 0 in every collection'
-            : `NOT confirmed: gap ${count(r.gap_after)} remains`),
-        '',
-        table(
-          ['Collection', 'Expected', 'Born', 'Rows', 'Gap after'],
-          r.collections.map((c) => [
-            c.collection,
-            count(c.expected),
-            count(c.born),
-            count(c.rows),
-            count(c.gap_after),
-          ]),
-        ),
-      ];
-      for (const c of r.collections.filter((x) => x.gap_after > 0)) {
-        lines.push(`orphans of ${c.collection}: ${c.orphans.join(', ')}`);
-      }
-      lines.push('', `undo with: natal rollback ${r.run_id}`);
-      return { json: r, text: lines.join('\n'), exitCode: r.confirmed ? 0 : 1 };
-    }),
+    runWithRegistry(
+      cmd,
+      async (registry) => {
+        const bar = progressBar(progressAllowed(globalOptions(cmd)));
+        let r;
+        try {
+          r = await registry.apply(id, {
+            batchSize: opts.batchSize,
+            resume: opts.resume,
+            lanes: opts.lanes,
+            onStart: bar.start,
+            onBatch: bar.update,
+          });
+        } finally {
+          bar.stop();
+        }
+        const lines = [
+          `run ${r.run_id}: ${count(r.born)} births in ${r.batches} batch(es)${r.resumed ? ' (resumed)' : ''}; ` +
+            (r.confirmed
+              ? 'confirmed: gap 0 in every collection'
+              : `NOT confirmed: gap ${count(r.gap_after)} remains`),
+          '',
+          table(
+            ['Collection', 'Expected', 'Born', 'Rows', 'Gap after'],
+            r.collections.map((c) => [
+              c.collection,
+              count(c.expected),
+              count(c.born),
+              count(c.rows),
+              count(c.gap_after),
+            ]),
+          ),
+        ];
+        for (const c of r.collections.filter((x) => x.gap_after > 0)) {
+          lines.push(`orphans of ${c.collection}: ${c.orphans.join(', ')}`);
+        }
+        lines.push('', `undo with: natal rollback ${r.run_id}`);
+        return { json: r, text: lines.join('\n'), exitCode: r.confirmed ? 0 : 1 };
+      },
+      { progress: false },
+    ),
   );
 
   withGlobals(
