@@ -15,6 +15,11 @@ function usageMessage(err: CommanderError): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Output piped into a reader that stops early (`natal ledger | head`): stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   if (argv.length <= 2) {
     process.stdout.write(program.helpInformation());

@@ -15,6 +15,7 @@ import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerWiringCommands } from './commands/wiring.js';
+import { EXAMPLES } from './examples.js';
 
 /** The flags every command takes, wherever they appear on the line. */
 export function withGlobals(cmd: Command): Command {
@@ -64,6 +65,17 @@ export function buildProgram(): Command {
     cmd.commands.forEach(quiet);
   };
   program.commands.forEach(quiet);
+  // Each command's help ends with examples; a required option says so.
+  const explain = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands) {
+      const p = [...path, sub.name()];
+      for (const o of sub.options) if (o.mandatory) o.description = `${o.description} (required)`;
+      const examples = EXAMPLES[p.join(' ')];
+      if (examples) sub.addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}`);
+      explain(sub, p);
+    }
+  };
+  explain(program, []);
   // --verbose turns on what NATAL_DEBUG does, for whatever the command runs.
   program.hook('preAction', (_program, action) => {
     const g = action.optsWithGlobals() as { verbose?: boolean; quiet?: boolean; json?: boolean };
