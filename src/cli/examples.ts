@@ -53,4 +53,5 @@ export const EXAMPLES: Record<string, string[]> = {
   'access grant': ['natal access grant bob reviewer', 'natal access grant oscar operator reader'],
   'access revoke': ['natal access revoke bob reviewer'],
   'access list': ['natal access list --json'],
+  completion: ['natal completion bash', 'natal completion fish'],
 };

@@ -1,5 +1,5 @@
 /** The `natal` command line: every command and its flags (main.ts runs it). */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { NatalError } from '../errors.js';
 import { NATAL_VERSION } from '../paths.js';
 import { registerAccessCommands } from './commands/access.js';
@@ -15,6 +15,7 @@ import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerWiringCommands } from './commands/wiring.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import { EXAMPLES } from './examples.js';
 
 /** The flags every command takes, wherever they appear on the line. */
@@ -60,6 +61,17 @@ export function buildProgram(): Command {
   registerReportCommand(program, withGlobals);
   registerDemoCommand(program, withGlobals);
   registerAccessCommands(program, withGlobals);
+  program
+    .command('completion')
+    .description('print a completion script for bash, zsh or fish: eval "$(natal completion bash)"')
+    .argument('<shell>', 'bash, zsh or fish', (v: string) => {
+      if (!(SHELLS as readonly string[]).includes(v))
+        throw new InvalidArgumentError('give bash, zsh or fish');
+      return v as Shell;
+    })
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell));
+    });
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => undefined });
     cmd.commands.forEach(quiet);
