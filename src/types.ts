@@ -43,4 +43,8 @@ export interface RegistryOptions {
   create?: boolean | undefined;
   /** Environment to read NATAL_DATABASE_URL from (the CLI passes process.env). */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Embedded: wait this long (ms; Infinity: until free) while another process has the data directory. */
+  wait?: number | undefined;
+  /** Told once, with why, when it waits. */
+  onWait?: ((why: string) => void) | undefined;
 }

@@ -225,6 +225,46 @@ describe(
       assert.equal((await (await login(roles.author)).apply(p2)).born, 10);
     });
 
+    test('natal apply --wait waits for the apply that runs, then applies; without it, refused at once', async () => {
+      const q = quoteIdent(schema);
+      const [c1, c2] = [await collection(10), await collection(10)];
+      const approve = async (c: string) => {
+        const plan = await (await login(roles.author)).plan([c]);
+        await (await login(roles.author)).rehearse(plan.plan_id);
+        await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+        await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+        return plan.plan_id;
+      };
+      const [p1, p2] = [await approve(c1), await approve(c2)];
+      const holder = new pg.Client({ connectionString: urlAs(roles.author) });
+      await holder.connect();
+      try {
+        await holder.query(`SELECT ${q}.apply_begin($1, 1000)`, [p1]);
+        const apply = (...flags: string[]) =>
+          natal(['apply', String(p2), ...flags, '--db', urlAs(roles.author), '--schema', schema]);
+        const refused = await apply();
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /another apply is running/);
+        const short = await apply('--wait', '0.5');
+        assert.equal(short.code, 1);
+        assert.match(
+          short.stderr,
+          /another apply is running .*; waiting up to 0\.5 s \(--wait\)\n[\s\S]*another apply is running/,
+        );
+        const started = Date.now();
+        const waiting = apply('--wait', '30');
+        await new Promise((r) => setTimeout(r, 1500));
+        await holder.query(`SELECT ${q}.apply_release()`);
+        const r = await waiting;
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(Date.now() - started >= 1500);
+        assert.match(r.stderr, /waiting up to 30 s \(--wait\)/);
+        assert.match(r.stdout, /10 births/);
+      } finally {
+        await holder.end();
+      }
+    });
+
     test('kill -9 in the middle of an apply, then --resume: exactly the planned births', async () => {
       const c = await collection(60_000);
       const plan = await registry.plan([c]);

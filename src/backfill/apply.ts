@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backend, Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
+import { waitingFor } from '../db/wait.js';
 import { errorMessage, isConnectionLost, NatalError } from '../errors.js';
 
 /** Rows per batch unless told otherwise: measured in docs/BENCHMARKS.md (npm run bench -- backfill). */
@@ -51,6 +52,10 @@ export interface ApplyOptions {
   resume?: number | undefined;
   /** Sessions writing at once (server only; default DEFAULT_LANES). */
   lanes?: number | undefined;
+  /** Wait this long (ms; Infinity: until free) while another apply is running. */
+  wait?: number | undefined;
+  /** Told once, with why, when it waits. */
+  onWait?: ((why: string) => void) | undefined;
   onStart?: (p: ApplyProgress) => void;
   onBatch?: (p: ApplyProgress) => void;
 }
@@ -67,22 +72,26 @@ export async function applyPlan(
   const lanes = db.kind === 'embedded' ? 1 : (options.lanes ?? DEFAULT_LANES);
   const started = performance.now();
   return db.session(async (s) => {
-    const begun = await s
-      .query<{ run_id: number }>(`SELECT ${ns}.apply_begin($1::bigint, $2::int, $3::bigint) AS run_id`, [
-        planId,
-        batchSize,
-        options.resume ?? null,
-      ])
-      .catch((err: unknown) => {
-        // Whether a run began is not known here; a plain apply names it if one did.
-        if (!isConnectionLost(err)) throw err;
-        throw new NatalError(
-          'CONNECTION_LOST',
-          `the connection to the database was lost while the apply of plan ${planId} began (${reason(err)}); ` +
-            `run natal apply ${planId} again: it names the run to resume if one began`,
-          { cause: err },
-        );
-      });
+    const begun = await waitingFor(
+      () =>
+        s.query<{ run_id: number }>(`SELECT ${ns}.apply_begin($1::bigint, $2::int, $3::bigint) AS run_id`, [
+          planId,
+          batchSize,
+          options.resume ?? null,
+        ]),
+      (err) => err.code === 'APPLY_RUNNING' && /^another apply is running/.test(err.message),
+      options.wait,
+      (err) => options.onWait?.(err.message),
+    ).catch((err: unknown) => {
+      // Whether a run began is not known here; a plain apply names it if one did.
+      if (!isConnectionLost(err)) throw err;
+      throw new NatalError(
+        'CONNECTION_LOST',
+        `the connection to the database was lost while the apply of plan ${planId} began (${reason(err)}); ` +
+          `run natal apply ${planId} again: it names the run to resume if one began`,
+        { cause: err },
+      );
+    });
     const runId = Number(begun.rows[0]?.run_id);
     try {
       const state = await s.query<{ expected: number; born: number }>(

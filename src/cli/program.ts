@@ -31,6 +31,12 @@ export function withGlobals(cmd: Command): Command {
         'who is acting: embedded, any name; on a server, a role a superuser session becomes',
       ),
     )
+    .addOption(
+      new Option(
+        '--wait [seconds]',
+        'where another natal holds a lock (an embedded data directory, a running apply), wait for it (without SECONDS: until it is free)',
+      ),
+    )
     .addOption(new Option('-q, --quiet', 'print nothing but errors (the exit code says how it went)'))
     .addOption(
       new Option('--verbose', 'also print every statement sent and its time on stderr (NATAL_DEBUG=1)'),

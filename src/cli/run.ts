@@ -16,6 +16,8 @@ export interface GlobalOptions {
   as?: string;
   quiet?: boolean;
   verbose?: boolean;
+  /** --wait: true (until free) or the seconds given. */
+  wait?: boolean | string;
 }
 
 /** A command's answer: its JSON form, its text form and its exit code. */
@@ -32,6 +34,32 @@ function asDryRun(o: Outcome): Outcome {
       ? { dry_run: true, ...o.json }
       : { dry_run: true, would: o.json };
   return { ...o, json, text: `dry run: nothing was changed; this is what the command would do:\n${o.text}` };
+}
+
+/**
+ * --wait as the library takes it: how long (ms; Infinity without SECONDS) and a line on
+ * stderr when it starts waiting (unless --quiet or --json).
+ */
+export function waitOptions(g: GlobalOptions): { wait?: number; onWait?: (why: string) => void } {
+  if (g.wait === undefined) return {};
+  const given = g.wait === true ? undefined : String(g.wait);
+  const seconds = given === undefined ? Number.POSITIVE_INFINITY : Number(given);
+  if (given !== undefined && !/^\d+(\.\d+)?$/.test(given)) {
+    throw new NatalError(
+      'USAGE',
+      `--wait takes a number of seconds (or nothing: until free), not '${String(g.wait)}'`,
+    );
+  }
+  const say = !g.quiet && !g.json;
+  return {
+    wait: seconds * 1000,
+    onWait: (why) => {
+      if (say)
+        process.stderr.write(
+          `natal: ${why}; waiting${Number.isFinite(seconds) ? ` up to ${seconds} s` : ''} (--wait)\n`,
+        );
+    },
+  };
 }
 
 /** `census`, `collection set`: the command as the user typed it. */
@@ -95,6 +123,7 @@ export async function runWithRegistry(
       as: g.as,
       env: process.env,
       create: options.create === true,
+      ...waitOptions(g),
     });
     if (options.requireReady !== false) await registry.assertReady();
     // A spinner after a second, on a terminal (the apply draws its own bar).

@@ -3,6 +3,7 @@ import { NatalError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { DEFAULT_DATA_DIR, openEmbedded } from './embedded.js';
 import { openServer } from './server.js';
+import { waitingFor } from './wait.js';
 
 export interface ConnectOptions {
   /** A PostgreSQL URL; wins over `dataDir`. Falls back to NATAL_DATABASE_URL. */
@@ -15,6 +16,10 @@ export interface ConnectOptions {
   create?: boolean | undefined;
   /** Server only: the role every session acts as (see openServer). */
   as?: string | undefined;
+  /** Embedded: wait this long (ms; Infinity: until free) for a data directory in use. */
+  wait?: number | undefined;
+  /** Told once when it waits (the CLI says so on stderr). */
+  onWait?: ((why: string) => void) | undefined;
 }
 
 export function connect(options: ConnectOptions = {}): Promise<Backend> {
@@ -25,5 +30,10 @@ export function connect(options: ConnectOptions = {}): Promise<Backend> {
   if (url !== undefined && url !== '' && options.dataDir === undefined) {
     return openServer(url, { as: options.as });
   }
-  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.create === true);
+  return waitingFor(
+    () => openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.create === true),
+    (err) => err.code === 'DATA_DIR_IN_USE',
+    options.wait,
+    (err) => options.onWait?.(err.message),
+  );
 }

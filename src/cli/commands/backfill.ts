@@ -7,7 +7,7 @@ import { DEFAULT_LIST_LIMIT } from '../../report/lists.js';
 import { count, table, when } from '../format.js';
 import { parseCount, parseId } from '../parse.js';
 import { progressAllowed } from '../progress.js';
-import { globalOptions, runWithRegistry } from '../run.js';
+import { globalOptions, runWithRegistry, waitOptions } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
@@ -179,6 +179,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
             batchSize: opts.batchSize,
             resume: opts.resume,
             lanes: opts.lanes,
+            ...waitOptions(globalOptions(cmd)),
             onStart: bar.start,
             onBatch: bar.update,
           });
