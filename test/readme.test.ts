@@ -23,6 +23,7 @@ const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../..
 const GLOBAL_FLAGS = new Set([
   '--quiet',
   '--verbose',
+  '--wait',
   '--db',
   '--data-dir',
   '--schema',
