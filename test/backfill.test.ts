@@ -868,6 +868,9 @@ eachBackend('backfill', (backend) => {
     );
     const rb = await cli('rollback', String(ap.run_id), '--dry-run');
     assert.match(rb.stdout, /would remove 12 births/);
+    // a dry run measures no gap after: no column of dashes for it
+    assert.match(rb.stdout, /\nCollection +Born by run +Would remove\n/);
+    assert.doesNotMatch(rb.stdout, /Gap after| -\n/);
     const frozen = await cli('freeze', 'backfill', '--reason', 'audit');
     assert.equal(frozen.code, 0, frozen.stderr);
     const held = await cli('rollback', String(ap.run_id));

@@ -158,8 +158,12 @@ eachBackend('natal demo', (backend) => {
       assert.ok(existsSync(report));
 
       // A second run in the same data directory replaces what the first made.
-      const text = await natal(['demo', ...target, '--births', String(BIRTHS)]);
-      assert.equal(text.code, 0, text.stderr);
+      const shown = await natal(['demo', ...target, '--births', String(BIRTHS)]);
+      assert.equal(shown.code, 0, shown.stderr);
+      // every line fits 100 columns: long ones wrap, their next lines indented by two spaces
+      const wide = shown.stdout.split('\n').filter((l) => l.length > 100);
+      assert.deepEqual(wide, [], 'lines wider than 100 columns');
+      const text = { stdout: shown.stdout.replace(/\n {2}(?=\S)/g, ' ') };
       assert.match(text.stdout, /BIRTH_REQUIRED\s+74\n/);
       assert.match(
         text.stdout,

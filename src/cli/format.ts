@@ -1,5 +1,6 @@
 /** Plain-text tables and numbers for the CLI's human output. */
 import stringWidth from 'string-width';
+import wrapAnsi from 'wrap-ansi';
 
 /** A count as the CLI shows it: 1,234,567; a count not known (null or undefined) as `-`. */
 export { count } from '../count.js';
@@ -79,4 +80,17 @@ export function fittedRow(
     ),
     hidden: Object.keys(row).slice(kept.length),
   };
+}
+
+/**
+ * `text` wrapped at `width` columns (a terminal's width when narrower), each line after the
+ * first indented by `indent` spaces: the demo's step lines fit 100 columns.
+ */
+export function wrapped(text: string, width = 100, indent = 2): string {
+  const columns =
+    process.stdout.isTTY && process.stdout.columns ? Math.min(width, process.stdout.columns) : width;
+  return wrapAnsi(text, columns - indent)
+    .split('\n')
+    .map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`))
+    .join('\n');
 }

@@ -109,6 +109,8 @@ export async function runWithRegistry(
     schema?: string | undefined;
     /** false: the command draws its own progress (apply). */
     progress?: boolean;
+    /** Its --dry-run is the command's own code, rolled back (see runChange). */
+    rolledBackDryRun?: boolean;
   } = {},
 ): Promise<void> {
   const g = globalOptions(cmd);
@@ -131,9 +133,10 @@ export async function runWithRegistry(
     let outcome: Outcome;
     try {
       // --dry-run (on the commands that change the catalog): the same code, rolled back.
-      outcome = (cmd.opts() as { dryRun?: boolean }).dryRun
-        ? asDryRun(await registry.dryRun(body))
-        : await body(registry);
+      outcome =
+        options.rolledBackDryRun && (cmd.opts() as { dryRun?: boolean }).dryRun
+          ? asDryRun(await registry.dryRun(body))
+          : await body(registry);
     } finally {
       progress.stop();
     }
@@ -146,4 +149,12 @@ export async function runWithRegistry(
   } finally {
     await registry?.close().catch(() => undefined);
   }
+}
+
+/**
+ * runWithRegistry for a command that changes the catalog and takes --dry-run: then the
+ * command's own code runs in a transaction that is rolled back, and says what it would do.
+ */
+export function runChange(cmd: Command, body: (registry: Registry) => Promise<Outcome>): Promise<void> {
+  return runWithRegistry(cmd, body, { rolledBackDryRun: true });
 }

@@ -7,7 +7,7 @@ import { DEFAULT_LIST_LIMIT } from '../../report/lists.js';
 import { count, table, when } from '../format.js';
 import { parseCount, parseId } from '../parse.js';
 import { progressAllowed } from '../progress.js';
-import { globalOptions, runWithRegistry, waitOptions } from '../run.js';
+import { globalOptions, runChange, runWithRegistry, waitOptions } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
@@ -227,10 +227,16 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
           ? `rollback of run ${r.run_id} would remove ${count(r.removed)} births (dry run: nothing changed)`
           : `rolled back run ${r.run_id}: removed ${count(r.removed)} births`,
         '',
-        table(
-          ['Collection', 'Born by run', r.dry_run ? 'Would remove' : 'Removed', 'Gap after'],
-          r.collections.map((c) => [c.collection, count(c.born), count(c.removed), count(c.gap_after)]),
-        ),
+        // (a dry run measures no gap after: its table has no such column)
+        r.dry_run
+          ? table(
+              ['Collection', 'Born by run', 'Would remove'],
+              r.collections.map((c) => [c.collection, count(c.born), count(c.removed)]),
+            )
+          : table(
+              ['Collection', 'Born by run', 'Removed', 'Gap after'],
+              r.collections.map((c) => [c.collection, count(c.born), count(c.removed), count(c.gap_after)]),
+            ),
       ];
       if (r.sample.length) lines.push('', `e.g. ${r.sample.join(', ')}`);
       return { json: r, text: lines.join('\n') };
@@ -244,7 +250,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .requiredOption('--reason <text>', 'why (shown to whoever is refused)')
       .option('--dry-run', 'say what would change, and change nothing'),
   ).action((target: string, opts: { reason?: string }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
+    runChange(cmd, async (registry) => {
       const f = await registry.freeze(target, opts.reason);
       return { json: f, text: `${f.target} frozen by ${f.frozen_by}: ${f.reason}` };
     }),
@@ -256,7 +262,7 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
       .description("lift a freeze of 'backfill' or a collection")
       .option('--dry-run', 'say what would change, and change nothing'),
   ).action((target: string, _o, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
+    runChange(cmd, async (registry) => {
       const u = await registry.unfreeze(target);
       return {
         json: u,

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { assertRole, type Collection } from '../../catalog/collections.js';
 import { NatalError } from '../../errors.js';
 import { table } from '../format.js';
-import { runWithRegistry } from '../run.js';
+import { runChange, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
@@ -146,7 +146,7 @@ export function registerCatalogCommands(program: Command, withGlobals: WithGloba
       opts: { role?: string; owner?: string; species?: string; strict?: boolean },
       cmd: Command,
     ) =>
-      runWithRegistry(cmd, async (registry) => {
+      runChange(cmd, async (registry) => {
         if (
           opts.role === undefined &&
           opts.owner === undefined &&

@@ -3,11 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import wrapAnsi from 'wrap-ansi';
 import { DEFAULT_BIRTHS, DEMO_SCHEMA, type DemoSummary, FULL_BIRTHS, runDemo } from '../../demo/demo.js';
 import { assertBirths } from '../../demo/platform.js';
 import { NatalError } from '../../errors.js';
 import { Registry } from '../../registry.js';
-import { count, table } from '../format.js';
+import { count, table, wrapped } from '../format.js';
 import { globalOptions, runWithRegistry } from '../run.js';
 
 function parseBirths(v: string): number {
@@ -20,42 +21,46 @@ function parseBirths(v: string): number {
 export function demoKeyNumbers(s: DemoSummary): string {
   const r = s.resolvable;
   const resolvable = r.synthetic_id + r.column + r.legacy + r.composite;
+  const rows: [string, string | number][] = [
+    ['BIRTH_REQUIRED', s.birth_required],
+    [
+      'Identity resolvable (after classify)',
+      `${resolvable} (${r.synthetic_id} synthetic_id + ${r.column} column + ${r.legacy} legacy${r.composite ? ` + ${r.composite} composite` : ''})`,
+    ],
+    [
+      'Identity unclassified remaining',
+      `${s.unclassified} (${Object.entries(s.unclassified_collections)
+        .map(([t, why]) => `${t}: ${why}`)
+        .join(', ')})`,
+    ],
+    [
+      'No-table REQUIRED',
+      `${s.no_table} (${Object.entries(s.unclassified_collections)
+        .filter(([, why]) => why === 'no-table')
+        .map(([t]) => t)
+        .join(', ')})`,
+    ],
+    ['Staging (not governed, never born)', Object.keys(s.staging).join(', ')],
+    ['Dry-run eligible collections', s.eligible],
+    ['Collections with non-zero gap', `${s.nonzero_gap} (duplicate risk ${s.duplicate_risk})`],
+    ['Total expected new births', count(s.expected)],
+    [
+      'Rehearsal',
+      `${count(s.born)} born, rerun delta ${s.rerun_delta}, net births ${s.net_births_rehearsal}`,
+    ],
+    ['Real backfill committed', `${count(s.after.born)} (run ${s.run_id}), gap after ${s.after.gap}`],
+    ['birth_registry', `${count(s.registry_births)} before QT-001, ${count(s.after.registry_births)} after`],
+    ['State', s.state],
+  ];
+  // Fits 100 columns: a long value wraps onto rows of its own under it.
+  const itemWidth = Math.max(...rows.map(([item]) => item.length));
   return table(
     ['Item', 'Value'],
-    [
-      ['BIRTH_REQUIRED', s.birth_required],
-      [
-        'Identity resolvable (after classify)',
-        `${resolvable} (${r.synthetic_id} synthetic_id + ${r.column} column + ${r.legacy} legacy${r.composite ? ` + ${r.composite} composite` : ''})`,
-      ],
-      [
-        'Identity unclassified remaining',
-        `${s.unclassified} (${Object.entries(s.unclassified_collections)
-          .map(([t, why]) => `${t}: ${why}`)
-          .join(', ')})`,
-      ],
-      [
-        'No-table REQUIRED',
-        `${s.no_table} (${Object.entries(s.unclassified_collections)
-          .filter(([, why]) => why === 'no-table')
-          .map(([t]) => t)
-          .join(', ')})`,
-      ],
-      ['Staging (not governed, never born)', Object.keys(s.staging).join(', ')],
-      ['Dry-run eligible collections', s.eligible],
-      ['Collections with non-zero gap', `${s.nonzero_gap} (duplicate risk ${s.duplicate_risk})`],
-      ['Total expected new births', count(s.expected)],
-      [
-        'Rehearsal',
-        `${count(s.born)} born, rerun delta ${s.rerun_delta}, net births ${s.net_births_rehearsal}`,
-      ],
-      ['Real backfill committed', `${count(s.after.born)} (run ${s.run_id}), gap after ${s.after.gap}`],
-      [
-        'birth_registry',
-        `${count(s.registry_births)} before QT-001, ${count(s.after.registry_births)} after`,
-      ],
-      ['State', s.state],
-    ],
+    rows.flatMap(([item, value]) =>
+      wrapAnsi(String(value), 100 - itemWidth - 2)
+        .split('\n')
+        .map((line, i) => [i === 0 ? item : '', line]),
+    ),
   );
 }
 
@@ -117,7 +122,7 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
         const steps: string[] = [];
         const log = (line: string) => {
           steps.push(line);
-          if (!g.json && !g.quiet) process.stdout.write(`• ${line}\n`);
+          if (!g.json && !g.quiet) process.stdout.write(`${wrapped(`• ${line}`)}\n`);
         };
         log(`database: ${registry.db.location}`);
         const summary = await runDemo(registry, {
@@ -133,12 +138,14 @@ export function registerDemoCommand(program: Command, withGlobals: (c: Command) 
             '',
             demoKeyNumbers(summary),
             '',
-            `The ${summary.nonzero_gap} backfill targets: ${Object.entries(summary.gaps)
-              .map(([t, gap]) => `${t} ${gap}`)
-              .join(' · ')} = ${count(summary.expected)}.`,
-            `Report: ${summary.report.path}`,
-            ...endNotes(summary, registry.schema, dataDir, g.db ?? process.env.NATAL_DATABASE_URL),
-            `Demo done in ${seconds.toFixed(1)} s.`,
+            ...[
+              `The ${summary.nonzero_gap} backfill targets: ${Object.entries(summary.gaps)
+                .map(([t, gap]) => `${t} ${gap}`)
+                .join(' · ')} = ${count(summary.expected)}.`,
+              `Report: ${summary.report.path}`,
+              ...endNotes(summary, registry.schema, dataDir, g.db ?? process.env.NATAL_DATABASE_URL),
+              `Demo done in ${seconds.toFixed(1)} s.`,
+            ].map((line) => wrapped(line)),
           ].join('\n'),
         };
       },

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { STRATEGIES } from '../../catalog/identity.js';
 import { NatalError } from '../../errors.js';
 import type { IdentityStrategy } from '../../types.js';
-import { runWithRegistry } from '../run.js';
+import { runChange, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
@@ -66,7 +66,7 @@ export function registerIdentityCommands(program: Command, withGlobals: WithGlob
       },
       cmd: Command,
     ) =>
-      runWithRegistry(cmd, async (registry) => {
+      runChange(cmd, async (registry) => {
         if ((opts.strategy === 'column' || opts.strategy === 'legacy') && opts.column === undefined) {
           throw new NatalError('USAGE', `--strategy ${opts.strategy} needs --column COL`);
         }

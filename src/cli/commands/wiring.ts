@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { NatalError } from '../../errors.js';
 import { table, yesNo } from '../format.js';
-import { runWithRegistry } from '../run.js';
+import { runChange, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
 
@@ -14,7 +14,7 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
       .option('--all', 'every governed collection that can be wired; list the others')
       .option('--dry-run', 'say what would change, and change nothing'),
   ).action((tables: string[], opts: { all?: boolean }, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
+    runChange(cmd, async (registry) => {
       if (opts.all && tables.length > 0) throw new NatalError('USAGE', 'give tables or --all, not both');
       if (!opts.all && tables.length === 0)
         throw new NatalError('USAGE', 'name the tables to wire, or give --all');
@@ -39,7 +39,7 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
       .description("remove a collection's auto-birth trigger")
       .option('--dry-run', 'say what would change, and change nothing'),
   ).action((tableName: string, _o, cmd: Command) =>
-    runWithRegistry(cmd, async (registry) => {
+    runChange(cmd, async (registry) => {
       const r = await registry.unwire(tableName);
       return {
         json: r,
