@@ -75,6 +75,68 @@ AS $$
   WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
 $$;
 
+-- The rollbacks of p_code's births, as history events: rolled back (when, by whom, which
+-- run and plan), each after a born event of the birth it removed.
+CREATE OR REPLACE FUNCTION rollback_events(p_code text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT COALESCE(jsonb_agg(e ORDER BY o), '[]')
+  FROM (SELECT jsonb_build_object('event', 'born', 'at', r.started_at, 'operation', 'backfill',
+                                  'origin', NULL, 'actor', r.actor, 'run_id', r.run_id, 'plan_id', r.plan_id) AS e,
+               k.died_at AS at, 1 AS o
+        FROM rollbacks_of(p_code) AS k JOIN backfill_run r ON r.run_id = k.run_id
+        UNION ALL
+        SELECT jsonb_build_object('event', 'rolled back', 'at', k.died_at, 'actor', k.actor,
+                                  'run_id', k.run_id, 'plan_id', r.plan_id),
+               k.died_at, 2
+        FROM rollbacks_of(p_code) AS k LEFT JOIN backfill_run r ON r.run_id = k.run_id) AS x
+$$;
+
+-- What natal knows of a code that has no birth now because a rollback removed it: the
+-- certificate of the birth it had (status rolled_back), with its history; NULL when no
+-- rollback removed one.
+CREATE OR REPLACE FUNCTION rolled_back_certificate(p_code text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  k record;
+  r backfill_run;
+  c collection_registry;
+  sp entity_species;
+  v_row jsonb;
+  readable boolean;
+BEGIN
+  SELECT * INTO k FROM rollbacks_of(p_code) AS x ORDER BY x.died_at DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  SELECT * INTO r FROM backfill_run WHERE run_id = k.run_id;
+  SELECT * INTO c FROM collection_registry WHERE collection_name = k.collection_name;
+  IF FOUND THEN
+    sp := collection_species(c.collection_name);
+    v_row := entity_row(c, p_code);
+    IF v_row IS NOT NULL THEN
+      readable := has_table_privilege(session_user, collection_table(c), 'SELECT');
+    END IF;
+  END IF;
+  RETURN jsonb_build_object(
+    'entity_code', p_code, 'collection_name', k.collection_name, 'species_code', sp.species_code,
+    'composition_level', sp.composition_level, 'dot_origin', NULL, 'born_at', NULL,
+    'operation', 'backfill', 'run_id', k.run_id, 'plan_id', r.plan_id, 'inspection_status', NULL,
+    'rekeyed_from', NULL,
+    -- no birth: a row that is still there is an orphan again
+    'status', 'rolled_back', 'rolled_back_at', k.died_at, 'row_exists', v_row IS NOT NULL,
+    'died_at', NULL, 'death', NULL,
+    'row', CASE WHEN readable THEN v_row END,
+    'history', (SELECT jsonb_agg(e ORDER BY (e->>'at')::timestamptz, e->>'event' <> 'born')
+                FROM jsonb_array_elements(rollback_events(p_code) || COALESCE(
+                  (SELECT jsonb_agg(jsonb_build_object('event', CASE WHEN d.how = 'rekey' THEN 're-keyed' ELSE 'died' END,
+                                                       'at', d.died_at, 'how', d.how, 'origin', d.dot_origin,
+                                                       'actor', d.actor, 'rekeyed_to', d.rekeyed_to))
+                   FROM deaths_of(p_code, k.collection_name) AS d WHERE d.how <> 'rollback'), '[]')) AS e));
+END
+$$;
+
 -- The birth certificate of one entity, or NULL when no birth has that code.
 -- status: alive (its row exists), phantom (its row is gone; until deaths are recorded candidate
 -- birth without a row is one). row: the entity's row when it exists and the caller may read
@@ -100,7 +162,8 @@ BEGIN
   PERFORM assert_natal_role('reader');
   SELECT * INTO b FROM birth_registry WHERE entity_code = p_code;
   IF NOT FOUND THEN
-    RETURN NULL;
+    -- no birth now: one a rollback removed still has its history (0018), else none
+    RETURN rolled_back_certificate(p_code);
   END IF;
   SELECT * INTO c FROM collection_registry WHERE collection_name = b.collection_name;
   IF FOUND THEN
@@ -123,12 +186,14 @@ BEGIN
     v_actor := COALESCE((SELECT s.created_by FROM entity_species s WHERE s.entity_code = p_code),
                         (SELECT r.registered_by FROM collection_registry r WHERE r.entity_code = p_code));
   END IF;
-  -- its recorded deaths (deaths.sql), oldest first
+  -- its recorded deaths (deaths.sql), oldest first; a rollback of an earlier birth of the
+  -- same code is an event of its history too, but not a death
   SELECT jsonb_agg(jsonb_build_object('event', CASE WHEN d.how = 'rekey' THEN 're-keyed' ELSE 'died' END,
                                       'at', d.died_at, 'how', d.how, 'origin', d.dot_origin,
                                       'actor', d.actor, 'rekeyed_to', d.rekeyed_to) ORDER BY d.death_id)
-    INTO deaths FROM deaths_of(p_code, b.collection_name) AS d;
+    INTO deaths FROM deaths_of(p_code, b.collection_name) AS d WHERE d.how <> 'rollback';
   last_death := deaths -> -1;
+  deaths := COALESCE(deaths, '[]') || rollback_events(p_code);
   SELECT jsonb_agg(e ORDER BY (e->>'at')::timestamptz, e->>'event' <> 'born') INTO history
   FROM (
     SELECT jsonb_build_object('event', 'born', 'at', b.born_at, 'operation', b.operation,

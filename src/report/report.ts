@@ -85,7 +85,7 @@ async function lifecycleSince(ctx: Ctx, since: Date): Promise<LifecycleRow[]> {
            SELECT d.collection_name, d.dot_origin, 0,
                   COALESCE(sum(cardinality(d.codes)) FILTER (WHERE d.how <> 'rekey'), 0),
                   COALESCE(sum(cardinality(d.codes)) FILTER (WHERE d.how = 'rekey'), 0)
-           FROM ${ctx.ns}.entity_death d WHERE d.died_at >= $1 GROUP BY 1, 2) AS x
+           FROM ${ctx.ns}.entity_death d WHERE d.died_at >= $1 AND d.how <> 'rollback' GROUP BY 1, 2) AS x
      GROUP BY 1, 2 ORDER BY 1, 2`,
     [since.toISOString()],
   );

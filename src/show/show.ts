@@ -12,7 +12,8 @@ import type { BirthOperation } from '../types.js';
  * alive: its row exists (again, after a death, when a row with its code came back); dead: its
  * row is gone with a recorded death; phantom: its row is gone and no death is recorded.
  */
-export type EntityStatus = 'alive' | 'dead' | 'phantom';
+/** rolled_back: no birth now; a rollback removed the one its backfill run made. */
+export type EntityStatus = 'alive' | 'dead' | 'phantom' | 'rolled_back';
 
 export interface Approver {
   actor: string;
@@ -55,9 +56,10 @@ export interface Entity {
   collection_name: string;
   species_code: string;
   composition_level: string;
-  dot_origin: string;
-  /** Timestamps as PostgreSQL writes them in JSON (ISO 8601 with the offset). */
-  born_at: string;
+  /** null when rolled back (the birth that said it is gone). */
+  dot_origin: string | null;
+  /** Timestamps as PostgreSQL writes them in JSON (ISO 8601 with the offset); null when rolled back. */
+  born_at: string | null;
   operation: BirthOperation;
   run_id: number | null;
   plan_id: number | null;
@@ -71,6 +73,9 @@ export interface Entity {
   /** The row, when it exists and the caller may SELECT from its table; else null. */
   row: Record<string, unknown> | null;
   history: EntityEvent[];
+  /** rolled_back: when the rollback removed its birth, and whether its row is there (an orphan again). */
+  rolled_back_at?: string;
+  row_exists?: boolean;
 }
 
 export type DeathKind = 'delete' | 'truncate' | 'rekey';

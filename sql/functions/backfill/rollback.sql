@@ -28,8 +28,18 @@ BEGIN
   SELECT COALESCE(jsonb_object_agg(x.collection_name, x.n), '{}') INTO counts
   FROM (SELECT b.collection_name, count(*) AS n FROM birth_registry b WHERE b.run_id = p_run AND b.operation = 'backfill' GROUP BY 1) AS x;
   IF NOT p_dry_run THEN
-    DELETE FROM birth_registry b WHERE b.run_id = p_run AND b.operation = 'backfill';
-    GET DIAGNOSTICS left_over = ROW_COUNT;
+    -- The removed codes stay findable (natal show): one 'rollback' row per collection, its
+    -- codes filed by the next inspection like a big death's (0018).
+    WITH removed AS (
+      DELETE FROM birth_registry b WHERE b.run_id = p_run AND b.operation = 'backfill'
+      RETURNING b.collection_name, b.entity_code
+    ), filed AS (
+      INSERT INTO entity_death (collection_name, how, dot_origin, codes, run_id, filed)
+      SELECT x.collection_name, 'rollback', format('natal:rollback of run %s', p_run), array_agg(x.entity_code), p_run, false
+      FROM removed x GROUP BY x.collection_name
+      RETURNING cardinality(codes) AS n
+    )
+    SELECT COALESCE(sum(n), 0) INTO left_over FROM filed;
     IF left_over <> (SELECT COALESCE(sum(v::bigint), 0) FROM jsonb_each_text(counts) AS e(k, v))
        OR EXISTS (SELECT 1 FROM birth_registry b WHERE b.run_id = p_run AND b.operation = 'backfill') THEN
       RAISE EXCEPTION USING ERRCODE = 'NB020', MESSAGE = format('rollback of run %s did not remove exactly its births', p_run),

@@ -173,14 +173,17 @@ AS $$
   SELECT d.collection_name, d.entity_code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, d.rekeyed_to[1]
   FROM entity_death d
   WHERE d.entity_code IS NOT NULL AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+    AND d.how <> 'rollback'
   UNION ALL
   SELECT d.collection_name, dc.entity_code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, dc.rekeyed_to
   FROM entity_death d JOIN entity_death_code dc ON dc.death_id = d.death_id
   WHERE d.filed AND d.entity_code IS NULL AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+    AND d.how <> 'rollback'
   UNION ALL
   SELECT d.collection_name, u.code, d.death_id, d.how, d.died_at, d.dot_origin, d.actor, u.rekeyed_to
   FROM entity_death d, unnest(d.codes, d.rekeyed_to) AS u(code, rekeyed_to)
   WHERE NOT d.filed AND (p_collections IS NULL OR d.collection_name = ANY (p_collections))
+    AND d.how <> 'rollback'
 $$;
 
 -- The deaths of one code in its collection, oldest first (index lookups, and the few big
@@ -202,6 +205,22 @@ AS $$
   FROM entity_death d, unnest(d.codes, d.rekeyed_to) AS u(code, rekeyed_to)
   WHERE NOT d.filed AND d.collection_name = p_collection AND u.code = p_code
   ORDER BY 1
+$$;
+
+-- The rollbacks that removed a birth of p_code, in any collection, oldest first: the
+-- collection, when, by whom and which run (the code's own index rows, and the few unfiled).
+CREATE OR REPLACE FUNCTION rollbacks_of(p_code text)
+RETURNS TABLE (collection_name text, died_at timestamptz, actor text, run_id bigint)
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT d.collection_name, d.died_at, d.actor, d.run_id
+  FROM entity_death_code dc JOIN entity_death d ON d.death_id = dc.death_id
+  WHERE dc.entity_code = p_code AND d.how = 'rollback'
+  UNION ALL
+  SELECT d.collection_name, d.died_at, d.actor, d.run_id
+  FROM entity_death d
+  WHERE NOT d.filed AND d.how = 'rollback' AND p_code = ANY (d.codes)
+  ORDER BY 2
 $$;
 
 -- Records the re-key of one row (natal_birth_update): the old code dies "re-keyed to" the new.

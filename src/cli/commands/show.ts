@@ -74,19 +74,46 @@ function lifeEvents(e: Entity): [string, string][] {
   return out;
 }
 
-/** The birth certificate as text; the row's columns fit `width` (a terminal's). */
-export function certificate(e: Entity, width: number | undefined): string {
-  const lines: [string, string][] = [
+/** What natal knows of a code whose birth a rollback removed. */
+function rolledBack(e: Entity): [string, string][] {
+  const back = [...e.history].reverse().find((h) => h.event === 'rolled back') as
+    { at: string; actor?: unknown } | undefined;
+  return [
     ['code', e.entity_code],
     ['collection', e.collection_name],
     ['species', `${e.species_code} (level ${e.composition_level})`],
-    ['origin', e.dot_origin],
-    ['born', e.born_at],
-    ['how', howBorn(e)],
-    ['inspection', inspection(e)],
-    ['exists', existence(e)],
-    ...lifeEvents(e),
+    ['how', `born by backfill run ${e.run_id} of plan ${e.plan_id}, which was rolled back`],
+    [
+      'rolled back',
+      `${e.rolled_back_at ?? back?.at ?? '?'}${back?.actor ? `, by ${String(back.actor)}` : ''} (natal ledger --run ${e.run_id})`,
+    ],
+    [
+      'exists',
+      e.row_exists
+        ? `no birth now; its row is there, an orphan again (natal census ${e.collection_name} --orphans)`
+        : 'no birth now, and no row',
+    ],
   ];
+}
+
+/** The birth certificate as text; the row's columns fit `width` (a terminal's). */
+export function certificate(e: Entity, width: number | undefined): string {
+  const lines: [string, string][] =
+    e.status === 'rolled_back'
+      ? rolledBack(e)
+      : [
+          ['code', e.entity_code],
+          ['collection', e.collection_name],
+          ['species', `${e.species_code} (level ${e.composition_level})`],
+          ['origin', e.dot_origin ?? '-'],
+          ['born', e.born_at ?? '-'],
+          ['how', howBorn(e)],
+          ['inspection', inspection(e)],
+          ['exists', existence(e)],
+          ...lifeEvents(e),
+        ];
+  if (e.status !== 'rolled_back' && e.history.some((h) => h.event === 'rolled back'))
+    lines.push(['rolled back', 'an earlier birth of this code was rolled back (natal show --json: history)']);
   const label = Math.max(...lines.map(([l]) => l.length));
   const out = lines.map(([l, v]) => `${l.padEnd(label)}  ${v}`);
   if (e.row) {
