@@ -38,17 +38,20 @@ function progressBar(enabled: boolean) {
     stream: process.stderr,
     hideCursor: true,
     etaBuffer: 20,
+    // births and rates as the tables write them (1,234,567)
+    formatValue: (v: number, _o: unknown, type: string) =>
+      type === 'value' || type === 'total' ? count(v) : String(v),
   });
   const started = Date.now();
   let first = 0;
   return {
     start: (p: ApplyProgress) => {
       first = p.born;
-      bar.start(Math.max(p.expected, 1), p.born, { rate: 0, collection: '' });
+      bar.start(Math.max(p.expected, 1), p.born, { rate: count(0), collection: '' });
     },
     update: (p: ApplyProgress) => {
       const rate = Math.round((p.born - first) / Math.max((Date.now() - started) / 1000, 0.001));
-      bar.update(p.born, { rate, collection: p.collection });
+      bar.update(p.born, { rate: count(rate), collection: p.collection });
     },
     stop: () => bar.stop(),
   };
