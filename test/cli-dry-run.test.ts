@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import type { Registry } from '../src/registry.js';
-import { eachBackend } from './helpers/backends.js';
+import { eachBackend, SERVER_URL } from './helpers/backends.js';
 import { natal } from './helpers/cli.js';
 
 eachBackend('cli --dry-run', (backend) => {
@@ -79,8 +80,16 @@ eachBackend('cli --dry-run', (backend) => {
     });
   });
   after(async () => {
-    const role = admin;
-    if (role) await on((r) => r.db.exec(`DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}`));
+    // its own connection: the backend's registries may be closed by now
+    if (!admin) return;
+    const c = new pg.Client({ connectionString: SERVER_URL });
+    await c.connect();
+    try {
+      await c.query(`DROP OWNED BY ${quoteIdent(admin)}`);
+      await c.query(`DROP ROLE ${quoteIdent(admin)}`);
+    } finally {
+      await c.end();
+    }
   });
 
   test('wire and unwire --dry-run say what they would do and change nothing', async () => {
