@@ -277,4 +277,39 @@ eachBackend('deaths and re-keys', (backend) => {
       state: 'COMPLETE',
     });
   });
+
+  test('a strict partitioned table: a row moved with a new code born first; its old code dies re-keyed', async () => {
+    await write(`INSERT INTO ${w.a}.orders VALUES (7, 'ITM-S7', 'o'), (8, 'ITM-S8', 'o')`);
+    await w.registry.setCollection(name('orders'), { strict: true });
+    try {
+      // the new code is born first, as the gateway does (an import here)
+      await w.sql(
+        `INSERT INTO ${w.ns}.birth_registry (entity_code, collection_name, species_code, composition_level,
+           dot_origin, governance_role, operation)
+         VALUES ('ITM-S7b', $1, 'SPE-ITM', 'atom', 'test', 'governed', 'import')`,
+        [name('orders')],
+      );
+      await write(`UPDATE ${w.a}.orders SET id = 1007, code = 'ITM-S7b' WHERE id = 7`);
+      const old = await w.registry.show('ITM-S7');
+      assert.deepEqual([old.status, old.death?.how, old.death?.rekeyed_to], ['dead', 'rekey', 'ITM-S7b']);
+      assert.equal((await w.registry.show('ITM-S7b')).status, 'alive');
+      // moved keeping its code, and an update of another column: no death
+      await write(`UPDATE ${w.a}.orders SET id = 1008 WHERE id = 8`);
+      await write(`UPDATE ${w.a}.orders SET v = 'x'`);
+      assert.equal((await w.registry.show('ITM-S8')).status, 'alive');
+      // a new code not born first is refused, and nothing is recorded
+      await assert.rejects(
+        write(`UPDATE ${w.a}.orders SET code = 'ITM-S8c' WHERE id = 1008`),
+        /no prior birth/,
+      );
+      assert.equal((await w.registry.show('ITM-S8')).status, 'alive');
+      const [n] = await w.sql(
+        `SELECT count(*)::int AS n FROM ${w.ns}.recorded_deaths(ARRAY[$1]) WHERE entity_code IN ('ITM-S7', 'ITM-S8')`,
+        [name('orders')],
+      );
+      assert.equal(n?.n, 1);
+    } finally {
+      await w.registry.setCollection(name('orders'), { strict: false });
+    }
+  });
 });

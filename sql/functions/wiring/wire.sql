@@ -62,6 +62,28 @@ BEGIN
     rekeyed_from_code := NULL;
   END IF;$rk$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c));
   END IF;
+  -- A strict partitioned table's UPDATE (natal_birth_recoded): nothing to birth (every code
+  -- it brought was born first, or it is refused), but a row it moved with a new code is a
+  -- re-key all the same: the old code dies "re-keyed to" the new, as on a table that is not
+  -- strict (below). Only when the statement brought a code none of its rows had (a hash
+  -- anti-join; an UPDATE of other columns stops there).
+  IF c.strict_mode AND kind = 'statement' AND partitioned THEN
+    rekey_sql := format($rk$
+  -- (nested: an INSERT's trigger has no natal_old, and a statement is planned when reached)
+  IF TG_OP = 'UPDATE' THEN
+    IF EXISTS (SELECT 1 FROM (SELECT %1$s AS code FROM natal_new AS n
+                              EXCEPT SELECT %1$s FROM natal_old AS n) AS x WHERE x.code IS NOT NULL) THEN
+      INSERT INTO %2$I.entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
+      SELECT %3$L, 'rekey', %4$s, array_agg(o.code ORDER BY o.i), array_agg(w.code ORDER BY o.i), false
+      FROM (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_old AS n) AS o
+      JOIN (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_new AS n) AS w ON w.i = o.i
+      WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
+        AND NOT EXISTS (SELECT 1 FROM %2$I.entity_death d
+                        WHERE d.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
+      HAVING count(*) > 0;
+    END IF;
+  END IF;$rk$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c));
+  END IF;
   IF c.strict_mode THEN
     body := format($body$
 DECLARE
