@@ -124,6 +124,11 @@ describe(
           .map(([p, role]) => ({ login: login(p), roles: [role] }))
           .sort((x, y) => x.login.localeCompare(y.login)),
       );
+      // natal's own roles are not logins: admin given to natal_reader would make every reader one
+      await assert.rejects(
+        (await as('alice')).grantAccess(`${schema}_reader`, ['admin']),
+        /is one of natal's own roles, not a login/,
+      );
       await rejects(
         (await as('oscar')).grantAccess(login('oscar'), ['admin']),
         'NOT_PERMITTED',
@@ -357,6 +362,39 @@ describe(
         /may not insert into/,
       );
       await rejects(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
+    });
+
+    test('a table owner’s row-level security runs nothing as natal’s definer and hides no row from a census', async () => {
+      // As the table's owner (no natal role): a policy whose function writes who runs it,
+      // forced on the owner and so on natal's definer, who acts on the owner's tables.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.spy (who text);
+        CREATE FUNCTION ${a}.seen(p text) RETURNS boolean LANGUAGE plpgsql AS
+          $$ BEGIN INSERT INTO ${a}.spy VALUES (current_user); RETURN false; END $$;
+        ALTER TABLE ${a}.rules ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE ${a}.rules FORCE ROW LEVEL SECURITY;
+        CREATE POLICY hide ON ${a}.rules USING (${a}.seen(code));
+        RESET ROLE`);
+      try {
+        const olga = await as('olga');
+        await assert.rejects(olga.census([`${app}.rules`]), /row-level security/);
+        await assert.rejects(olga.show('DOM-001'), /row-level security/);
+        assert.deepEqual((await dba.query(`SELECT who FROM ${a}.spy`)).rows, [], 'the policy never ran');
+        // no policy at all: FORCE alone would hide every row; refused too, not a census without a gap
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)}; DROP POLICY hide ON ${a}.rules; RESET ROLE`);
+        await assert.rejects(olga.census([`${app}.rules`]), /row-level security/);
+      } finally {
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          DROP POLICY IF EXISTS hide ON ${a}.rules;
+          ALTER TABLE ${a}.rules NO FORCE ROW LEVEL SECURITY;
+          ALTER TABLE ${a}.rules DISABLE ROW LEVEL SECURITY;
+          RESET ROLE`);
+      }
+      // as it was: counted
+      const [{ n }] = (await dba.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${a}.rules`)).rows as [
+        { n: number },
+      ];
+      assert.equal((await (await as('olga')).census([`${app}.rules`])).collections[0]?.rows, n);
     });
 
     test('the hash chain shows what a superuser rewrote', async () => {

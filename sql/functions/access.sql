@@ -93,6 +93,14 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB009', MESSAGE = format('role %s does not exist', p_login),
       HINT = 'create it first: CREATE ROLE name LOGIN';
   END IF;
+  -- natal's own roles are not people: granting admin to natal_reader would make every reader
+  -- an admin, unseen by natal access list
+  IF p_login IN (natal_role('admin'), natal_role('operator'), natal_role('reviewer'), natal_role('reader'),
+                 natal_role('writer'), natal_role('definer')) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB009',
+      MESSAGE = format('%s is one of natal''s own roles, not a login: natal''s roles are given to people', p_login),
+      HINT = 'natal access grant LOGIN ROLE…, with the login of a person or an application';
+  END IF;
   was := pg_has_role(p_login::name, natal_role(p_role), 'MEMBER')
          AND EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
                      WHERE g.rolname = natal_role(p_role) AND u.rolname = p_login);

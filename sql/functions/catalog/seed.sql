@@ -50,6 +50,28 @@ BEGIN
   PERFORM rewire_if_wired(w.collection_name) FROM wired_trigger w ORDER BY w.collection_name;
   PERFORM regenerate_create_entity();
   PERFORM chain_fill();
+  PERFORM definers_without_row_security();
   PERFORM apply_privileges();
+END
+$$;
+
+-- Every function of natal's that runs with its definer's rights runs with row_security off:
+-- natal's definer reads and writes application tables (census, backfill, show, the
+-- gateway), and a table's owner could otherwise put a row-level security policy on it
+-- (FORCE ROW LEVEL SECURITY) whose expression runs as natal's definer, or that hides rows
+-- from a census. Off, PostgreSQL refuses such a query instead ("query would be affected by
+-- row-level security policy"). The functions natal generates per collection get the same
+-- setting when they are made (install_function, regenerate_create_entity).
+CREATE OR REPLACE FUNCTION definers_without_row_security() RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+           WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace AND p.prosecdef
+             AND NOT COALESCE(p.proconfig, '{}') @> ARRAY['row_security=off'] LOOP
+    EXECUTE format('ALTER FUNCTION %s SET row_security = off', f);
+  END LOOP;
 END
 $$;

@@ -257,7 +257,9 @@ AS $$
 BEGIN
   EXECUTE format('CREATE OR REPLACE FUNCTION %I.%I(%s) RETURNS %s LANGUAGE plpgsql %s %s AS %L',
                  natal_schema(), p_name, p_signature, p_returns,
-                 CASE WHEN p_definer THEN format('SECURITY DEFINER SET search_path = %I, pg_temp', natal_schema())
+                 -- (row_security off: no table's row-level security policy runs as natal's definer, nor
+                 -- hides rows from it; a table whose policies would apply is an error instead)
+                 CASE WHEN p_definer THEN format('SECURITY DEFINER SET search_path = %I, pg_temp SET row_security = off', natal_schema())
                       ELSE '' END,
                  CASE WHEN p_probes THEN 'SET enable_seqscan = off' ELSE '' END, p_body);
   EXECUTE format('REVOKE ALL ON FUNCTION %I.%I(%s) FROM PUBLIC', natal_schema(), p_name, p_signature);
