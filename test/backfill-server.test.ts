@@ -46,6 +46,15 @@ describe(
     const count = async (sql: string, params: unknown[] = []) =>
       Number((await admin.query<{ n: string }>(sql, params)).rows[0]?.n);
 
+    /** A plan of collection `c` taken through the gate by its three people; its id. */
+    async function approve(c: string): Promise<number> {
+      const plan = await (await login(roles.author)).plan([c]);
+      await (await login(roles.author)).rehearse(plan.plan_id);
+      await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
+      await (await login(roles.owner)).approve(plan.plan_id, 'permit');
+      return plan.plan_id;
+    }
+
     async function login(role: string): Promise<Registry> {
       const r = await Registry.open({ db: urlAs(role), schema });
       opened.push(r);
@@ -169,13 +178,6 @@ describe(
     test('one apply at a time: a running apply refuses a second; a key anyone takes, here or in another database, blocks nothing', async () => {
       const q = quoteIdent(schema);
       const [c1, c2] = [await collection(10), await collection(10)];
-      const approve = async (c: string) => {
-        const plan = await (await login(roles.author)).plan([c]);
-        await (await login(roles.author)).rehearse(plan.plan_id);
-        await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
-        await (await login(roles.owner)).approve(plan.plan_id, 'permit');
-        return plan.plan_id;
-      };
       const [p1, p2] = [await approve(c1), await approve(c2)];
       // natal 0.1's key, and any other, taken by a role that is not natal's: nothing blocks.
       const outsider = new pg.Client({ connectionString: urlAs(roles.owner) });
@@ -228,13 +230,6 @@ describe(
     test('natal apply --wait waits for the apply that runs, then applies; without it, refused at once', async () => {
       const q = quoteIdent(schema);
       const [c1, c2] = [await collection(10), await collection(10)];
-      const approve = async (c: string) => {
-        const plan = await (await login(roles.author)).plan([c]);
-        await (await login(roles.author)).rehearse(plan.plan_id);
-        await (await login(roles.reviewer)).approve(plan.plan_id, 'review');
-        await (await login(roles.owner)).approve(plan.plan_id, 'permit');
-        return plan.plan_id;
-      };
       const [p1, p2] = [await approve(c1), await approve(c2)];
       const holder = new pg.Client({ connectionString: urlAs(roles.author) });
       await holder.connect();

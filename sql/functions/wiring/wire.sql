@@ -73,16 +73,9 @@ BEGIN
   IF TG_OP = 'UPDATE' THEN
     IF EXISTS (SELECT 1 FROM (SELECT %1$s AS code FROM natal_new AS n
                               EXCEPT SELECT %1$s FROM natal_old AS n) AS x WHERE x.code IS NOT NULL) THEN
-      INSERT INTO %2$I.entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
-      SELECT %3$L, 'rekey', %4$s, array_agg(o.code ORDER BY o.i), array_agg(w.code ORDER BY o.i), false
-      FROM (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_old AS n) AS o
-      JOIN (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_new AS n) AS w ON w.i = o.i
-      WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
-        AND NOT EXISTS (SELECT 1 FROM %2$I.entity_death d
-                        WHERE d.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
-      HAVING count(*) > 0;
+      %2$s
     END IF;
-  END IF;$rk$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c));
+  END IF;$rk$, code_sql, moved_rekeys_sql(c, code_sql));
   END IF;
   IF c.strict_mode THEN
     body := format($body$
@@ -190,17 +183,10 @@ $body$, insert_sql, rows_sql,
     ON CONFLICT (entity_code) DO NOTHING;
     GET DIAGNOSTICS moved = ROW_COUNT;
     IF moved > 0 THEN
-      INSERT INTO %3$I.entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
-      SELECT %4$L, 'rekey', %5$s, array_agg(o.code ORDER BY o.i), array_agg(w.code ORDER BY o.i), false
-      FROM (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_old AS n) AS o
-      JOIN (SELECT row_number() OVER () AS i, %2$s AS code FROM natal_new AS n) AS w ON w.i = o.i
-      WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
-        AND NOT EXISTS (SELECT 1 FROM %3$I.entity_death d
-                        WHERE d.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
-      HAVING count(*) > 0;
+      %3$s
     END IF;
     RETURN NULL;
-  END IF;$upd$, insert_sql, code_sql, natal_schema(), c.collection_name, death_origin_sql(c)) ELSE '' END,
+  END IF;$upd$, insert_sql, code_sql, moved_rekeys_sql(c, code_sql)) ELSE '' END,
         CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
              WHEN partitioned THEN E'\n  moved bigint;' ELSE '' END,
         rekey_sql);
@@ -249,6 +235,23 @@ $$;
 -- only natal's definer may: it runs with the definer's rights (p_definer) and natal's own
 -- search_path, pg_temp last, so no object of the caller's can stand in for one of natal's.
 -- The gateway functions run inside create_entity, which does the same for them.
+-- The statement that records the re-keys of an UPDATE of a partitioned table (in
+-- natal_birth_recoded, strict or not): its rows' old and new codes, paired in the order the
+-- transition tables keep them; the old code of each row whose code changed dies "re-keyed
+-- to" the new one, unless natal_birth_update recorded it already in this transaction.
+CREATE OR REPLACE FUNCTION moved_rekeys_sql(c collection_registry, code_sql text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format($q$INSERT INTO %2$I.entity_death (collection_name, how, dot_origin, codes, rekeyed_to, filed)
+      SELECT %3$L, 'rekey', %4$s, array_agg(o.code ORDER BY o.i), array_agg(w.code ORDER BY o.i), false
+      FROM (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_old AS n) AS o
+      JOIN (SELECT row_number() OVER () AS i, %1$s AS code FROM natal_new AS n) AS w ON w.i = o.i
+      WHERE o.code IS NOT NULL AND o.code IS DISTINCT FROM w.code
+        AND NOT EXISTS (SELECT 1 FROM %2$I.entity_death d
+                        WHERE d.entity_code = o.code AND d.died_xid = txid_current() AND d.how = 'rekey')
+      HAVING count(*) > 0;$q$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c))
+$$;
+
 CREATE OR REPLACE FUNCTION install_function(p_name name, p_signature text, p_returns text, p_body text,
                                  p_probes boolean, p_definer boolean)
 RETURNS void
