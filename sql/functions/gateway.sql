@@ -8,8 +8,8 @@ BEGIN
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'NB004',
       MESSAGE = format('collection %s is frozen by %s since %s: %s', p_collection, f.frozen_by,
-                       f.frozen_at, f.reason),
-      HINT = 'ask them, then: natal unfreeze TABLE';
+                       to_char(f.frozen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), f.reason),
+      HINT = format('ask them, then: natal unfreeze %s', p_collection);
   END IF;
 END
 $$;

@@ -6,7 +6,7 @@
 import { listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
 import { resolveCollections } from '../catalog/names.js';
-import { type Check, preflight } from '../census/preflight.js';
+import { type Check, type Preflight, preflight } from '../census/preflight.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
 import { NATAL_VERSION } from '../paths.js';
@@ -59,9 +59,12 @@ export async function makePlan(
     throw new NatalError('NOTHING_TO_PLAN', 'nothing to plan: no governed collection is registered');
   }
   const checks = await preflight(ctx, names);
-  const eligible = checks.filter((p) => p.result === 'READY').map((p) => p.collection);
+  // A collection named and frozen is planned all the same, so that the gate refuses it with
+  // who froze it and why; unnamed, a frozen collection is left out like any other not ready.
+  const named = (p: Preflight) => tables.length > 0 && p.failed[0]?.check === 'not frozen';
+  const eligible = checks.filter((p) => p.result === 'READY' || named(p)).map((p) => p.collection);
   const notEligible = checks
-    .filter((p) => p.result !== 'READY')
+    .filter((p) => p.result !== 'READY' && !named(p))
     .map((p) => ({ collection: p.collection, failed: p.failed }));
   if (eligible.length === 0) {
     throw new NatalError(

@@ -20,6 +20,8 @@ export async function wireCollections(tx: Ctx, inputs: string[]): Promise<WireRe
   const wired: WireResult[] = [];
   for (const input of inputs) {
     const name = await resolveCollection(tx, input);
+    // A frozen collection is held as it is: natal neither wires nor unwires it.
+    await tx.db.query(`SELECT ${tx.ns}.assert_not_frozen($1)`, [name]);
     const { rows } = await trustingTableOwner(tx.db, tx.schema, () =>
       tx.db.query<{ kind: 'statement' | 'row' }>(`SELECT ${tx.ns}.wire($1) AS kind`, [name]),
     );
@@ -58,6 +60,7 @@ export async function unwireCollection(
   input: string,
 ): Promise<{ collection_name: string; was_wired: boolean }> {
   const name = await resolveCollection(ctx, input);
+  await ctx.db.query(`SELECT ${ctx.ns}.assert_not_frozen($1)`, [name]);
   const { rows } = await ctx.db.query<{ was: boolean }>(`SELECT ${ctx.ns}.unwire($1) AS was`, [name]);
   return { collection_name: name, was_wired: rows[0]?.was === true };
 }

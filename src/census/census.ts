@@ -2,6 +2,7 @@
  * The census: for each collection its rows, births, gap (orphans) and phantoms, computed
  * inside the database; readiness per collection and overall.
  */
+import { listFreezes } from '../backfill/freeze.js';
 import { type Collection, listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
 import { resolveCollection, resolveCollections } from '../catalog/names.js';
@@ -13,6 +14,7 @@ import type { GovernanceRole, IdentityStrategy } from '../types.js';
 export type CollectionState =
   | 'NO_TABLE'
   | 'UNCLASSIFIED'
+  | 'FROZEN'
   | 'NOT_WIRED'
   | 'DUPLICATE_RISK'
   | 'PREFLIGHT_READY'
@@ -88,6 +90,15 @@ export interface CensusRow {
   /** The open backfill plan the collection is in (PLANNED … APPLY_RUNNING), and its running run. */
   plan_id: number | null;
   run_id: number | null;
+  /** The collection's freeze (natal freeze): held as it is on purpose, by whom and why. */
+  frozen: Frozen | null;
+}
+
+/** A collection held on purpose: natal freeze TABLE --reason … */
+export interface Frozen {
+  frozen_by: string;
+  frozen_at: Date;
+  reason: string;
 }
 
 export interface CensusTotals {
@@ -263,10 +274,13 @@ function stateOf(
   functional: boolean,
   risky: boolean,
   stage: BackfillStage | undefined,
+  frozen: boolean,
 ): CollectionState {
   if (c.governance_role !== 'governed') return c.governance_role === 'staging' ? 'STAGING' : 'EXCLUDED';
   if (!c.has_table) return 'NO_TABLE';
   if (c.birth_code_strategy === 'unclassified') return 'UNCLASSIFIED';
+  // Held on purpose (natal freeze): not a step to take, unless it is complete anyway.
+  if (frozen && !(functional && !risky && counts.gap === 0 && counts.phantoms === 0)) return 'FROZEN';
   if (!functional) return 'NOT_WIRED';
   // Two rows sharing one code are not complete, even with no gap.
   if (risky) return 'DUPLICATE_RISK';
@@ -276,9 +290,21 @@ function stateOf(
   return stage ?? 'PREFLIGHT_READY';
 }
 
-/** The registry's overall state, from its governed collections. */
+/**
+ * The registry's overall state, from its governed collections. Frozen collections are held
+ * on purpose: the state is that of the others, and a complete rest says how many are held.
+ */
 export function overallState(rows: CensusRow[]): string {
-  const governed = rows.filter((r) => r.governance_role === 'governed');
+  const all = rows.filter((r) => r.governance_role === 'governed');
+  const frozen = all.filter((r) => r.state === 'FROZEN').length;
+  const state = overallOf(all.filter((r) => r.state !== 'FROZEN'));
+  if (frozen === 0) return state;
+  return ['COMPLETE', 'COMPLETE_WITH_PHANTOMS', 'NOTHING_GOVERNED'].includes(state)
+    ? `COMPLETE_EXCEPT_${frozen}_FROZEN`
+    : state;
+}
+
+function overallOf(governed: CensusRow[]): string {
   // Nothing requires birth (yet): not complete, there is nothing to be complete.
   if (governed.length === 0) return 'NOTHING_GOVERNED';
   const unresolved = governed.filter((r) => r.state === 'UNCLASSIFIED' || r.state === 'NO_TABLE').length;
@@ -323,6 +349,12 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
     ctx,
     collections.map((c) => c.collection_name),
   );
+  const frozen = new Map(
+    (await listFreezes(ctx)).map((f) => [
+      f.target,
+      { frozen_by: f.frozen_by, frozen_at: f.frozen_at, reason: f.reason },
+    ]),
+  );
   const rows: CensusRow[] = collections.map((c) => {
     const counts = byName.get(c.collection_name) as Counts;
     // Where the table exists but the identity is unknown, natal cannot tell births from phantoms.
@@ -334,6 +366,7 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       functional.has(c.collection_name),
       risky.has(c.collection_name),
       staged?.stage,
+      frozen.has(c.collection_name),
     );
     const inPlan = staged !== undefined && state === staged.stage;
     return {
@@ -348,6 +381,7 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       state,
       plan_id: inPlan ? staged.plan_id : null,
       run_id: inPlan ? staged.run_id : null,
+      frozen: frozen.get(c.collection_name) ?? null,
     };
   });
   const governed = rows.filter((r) => r.governance_role === 'governed');

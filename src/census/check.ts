@@ -29,6 +29,19 @@ export interface CensusCheck {
   /** How many governed collections were checked. */
   governed: number;
   failing: CheckFailure[];
+  /**
+   * Governed collections held on purpose (natal freeze) and not complete: they do not fail
+   * the check, and are listed with who froze them, why, and their gap and phantoms.
+   */
+  frozen: HeldCollection[];
+}
+
+export interface HeldCollection {
+  collection: string;
+  frozen_by: string;
+  reason: string;
+  orphans: number | null;
+  phantoms: number | null;
 }
 
 /** What to do next about a governed collection in `state` (empty when there is nothing to do). */
@@ -45,6 +58,9 @@ export function nextStep(r: CensusRow): string {
     APPLY_READY: `in plan ${plan}, approved: natal apply ${plan}`,
     APPLY_RUNNING: `plan ${plan} is being applied${r.run_id ? ` (run ${r.run_id}); if it stopped: natal apply ${plan} --resume ${r.run_id}` : ''}`,
     COMPLETE_WITH_PHANTOMS: `natal census ${r.collection} --phantoms lists them`,
+    FROZEN: r.frozen
+      ? `none: held on purpose by ${r.frozen.frozen_by} (${r.frozen.reason}); natal unfreeze ${r.collection} to go on`
+      : '',
   };
   return steps[r.state] ?? '';
 }
@@ -56,9 +72,10 @@ const STATE_REASON: Record<string, CheckReason> = {
   DUPLICATE_RISK: 'duplicate_risk',
 };
 
-/** Why `r` fails the check (nothing when it passes). */
+/** Why `r` fails the check (nothing when it passes, or is held on purpose). */
 function reasonsOf(r: CensusRow): CheckReason[] {
   const reasons: CheckReason[] = [];
+  if (r.state === 'FROZEN') return reasons;
   const blocked = STATE_REASON[r.state];
   if (blocked) reasons.push(blocked);
   if ((r.gap ?? 0) > 0) reasons.push('orphans');
@@ -84,7 +101,16 @@ export function checkCensus(c: Census): CensusCheck {
       },
     ];
   });
-  return { ok: failing.length === 0, governed: governed.length, failing };
+  const frozen = governed
+    .filter((r) => r.state === 'FROZEN' && r.frozen)
+    .map((r) => ({
+      collection: r.collection,
+      frozen_by: r.frozen?.frozen_by as string,
+      reason: r.frozen?.reason as string,
+      orphans: r.gap,
+      phantoms: r.phantoms,
+    }));
+  return { ok: failing.length === 0, governed: governed.length, failing, frozen };
 }
 
 const plural = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
@@ -102,9 +128,23 @@ export function checkLine(f: CheckFailure): string {
   return `${f.collection} ${f.state}: ${f.reasons.map((r) => words[r]).join(', ')}; next: ${f.next}`;
 }
 
-/** The check's text: one line per failing collection, or one line saying all is well. */
+/**
+ * The check's text: one line per failing collection, or one line saying all is well; then
+ * one line for the collections held on purpose, which the check does not fail.
+ */
 export function checkText(check: CensusCheck): string {
-  if (!check.ok) return check.failing.map(checkLine).join('\n');
-  const n = check.governed;
-  return `ok: ${count(n)} governed collection${n === 1 ? '' : 's'} complete${n === 0 ? ' (none is governed yet)' : ''}`;
+  const n = check.governed - check.frozen.length;
+  const held = check.frozen.length
+    ? [
+        `${plural(check.frozen.length, 'collection')} frozen on purpose, not checked: ${check.frozen
+          .map((f) => f.collection)
+          .join(', ')} (natal freezes says why)`,
+      ]
+    : [];
+  const head = check.ok
+    ? [
+        `ok: ${count(n)} governed collection${n === 1 ? '' : 's'} complete${check.governed === 0 ? ' (none is governed yet)' : ''}`,
+      ]
+    : check.failing.map(checkLine);
+  return [...head, ...held].join('\n');
 }

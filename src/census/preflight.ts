@@ -1,4 +1,5 @@
 /** Preflight: the seed's checks before a collection may be backfilled. */
+import { listFreezes } from '../backfill/freeze.js';
 import { type Collection, listCollections } from '../catalog/collections.js';
 import { isNatalCatalog } from '../catalog/identity.js';
 import { resolveCollections } from '../catalog/names.js';
@@ -34,6 +35,7 @@ export async function preflight(ctx: Ctx, inputs: string[] = []): Promise<Prefli
       )
     ).map((t) => [t.collection_name, t]),
   );
+  const freezes = new Map((await listFreezes(ctx)).map((f) => [f.target, f]));
   const risks = await duplicateRisk(
     ctx,
     collections.map((c) => c.collection_name),
@@ -46,7 +48,16 @@ export async function preflight(ctx: Ctx, inputs: string[] = []): Promise<Prefli
     const t = c.collection_name;
     const trigger = inventory.get(t);
     const risk = risks.filter((r) => r.collections.includes(t));
+    const frozen = freezes.get(t);
     const checks: Check[] = [
+      {
+        // Held on purpose: the freeze says who and why; the other checks still say what is missing.
+        check: 'not frozen',
+        ok: frozen === undefined,
+        fix: frozen
+          ? `held on purpose by ${frozen.frozen_by} (${frozen.reason}); natal unfreeze ${t} to go on`
+          : '',
+      },
       {
         check: 'in the species map',
         ok: c.species_code !== null,

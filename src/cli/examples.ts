@@ -45,6 +45,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'natal freeze shop.orders --reason audit --dry-run',
   ],
   unfreeze: ['natal unfreeze backfill'],
+  freezes: ['natal freezes', 'natal freezes --json'],
   ledger: ['natal ledger --plan 3', 'natal ledger --verify --json', 'natal ledger --limit 50'],
   plans: ['natal plans', 'natal plans --limit 5 --json'],
   runs: ['natal runs --plan 3'],

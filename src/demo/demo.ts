@@ -119,8 +119,12 @@ async function walk(
       c.table_schema === app,
   );
   const wired = await registry.wire(resolved);
+  // Left on the old triggers on purpose, and recorded so: status, census --check and the
+  // report say why instead of telling the user to wire them.
+  const reason = "stays on the platform's old birth triggers while dot-birth-trigger-setup is frozen";
+  for (const c of unwired) await registry.freeze(c.collection_name, reason);
   step(
-    `wire: natal's auto-birth trigger on the ${wired.length} collections just identified (their new rows are born from now on); ${unwired.length} Stage 1 collections stay on the platform's old triggers (dot-birth-trigger-setup is frozen), so natal does not wire them`,
+    `wire: natal's auto-birth trigger on the ${wired.length} collections just identified (their new rows are born from now on); ${unwired.length} Stage 1 collections stay on the platform's old triggers (dot-birth-trigger-setup is frozen): natal freezes them with that reason, so nothing asks to wire them`,
   );
   const planned = await registry.census();
   step(statusLine('status', planned, short));

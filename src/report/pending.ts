@@ -103,11 +103,13 @@ export function notDoneOf(
   }
   out.push(...gaps);
   for (const x of notEligible) {
+    // Frozen on purpose: nothing to do while the freeze stands; it says who and why.
+    const held = x.failed[0]?.check === 'not frozen' ? x.failed[0].fix : undefined;
     out.push({
       plan_id: id,
       what: `${x.collection} not planned`,
-      why: `failed preflight: ${x.failed.map((f) => f.check).join('; ')}`,
-      next: x.failed[0]?.fix ?? null,
+      why: held ? `frozen: ${held}` : `failed preflight: ${x.failed.map((f) => f.check).join('; ')}`,
+      next: held ? null : (x.failed[0]?.fix ?? null),
     });
   }
   for (const run of r.runs.filter((x) => x.status === 'running')) {

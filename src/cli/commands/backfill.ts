@@ -249,7 +249,9 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
   withGlobals(
     program
       .command('freeze <target>')
-      .description("freeze 'backfill' or a collection: plan, apply and rollback refuse it")
+      .description(
+        "freeze 'backfill' or a collection: plan, apply and rollback refuse it (a collection: wire, unwire and the gateway too); census and status show a frozen collection as held on purpose",
+      )
       .requiredOption('--reason <text>', 'why (shown to whoever is refused)')
       .option('--dry-run', 'say what would change, and change nothing'),
   ).action((target: string, opts: { reason?: string }, cmd: Command) =>
@@ -272,6 +274,22 @@ export function registerBackfillCommands(program: Command, withGlobals: WithGlob
         text: u.was_frozen ? `${u.target} unfrozen` : `${u.target} was not frozen; nothing changed`,
       };
     }),
+  );
+
+  withGlobals(program.command('freezes').description('what is frozen: by whom, since when and why')).action(
+    (_o, cmd: Command) =>
+      runWithRegistry(cmd, async (registry) => {
+        const list = await registry.freezes();
+        return {
+          json: list,
+          text: list.length
+            ? table(
+                ['target', 'frozen by', 'since', 'reason'],
+                list.map((f) => [f.target, f.frozen_by, when(f.frozen_at), f.reason]),
+              )
+            : 'nothing is frozen',
+        };
+      }),
   );
 
   withGlobals(

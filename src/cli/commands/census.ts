@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Census, CensusRow } from '../../census/census.js';
 import { checkCensus, checkText, nextStep } from '../../census/check.js';
 import { NatalError } from '../../errors.js';
-import { count, table } from '../format.js';
+import { count, table, wrapped } from '../format.js';
 import { parseCount } from '../parse.js';
 import { runWithRegistry } from '../run.js';
 
@@ -175,6 +175,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       const phantoms = governed.filter((r) => r.state === 'COMPLETE_WITH_PHANTOMS');
       const ready = governed.filter((r) => r.state === 'PREFLIGHT_READY');
       const dying = governed.filter((r) => (r.deaths ?? 0) > 0);
+      const held = heldOnPurpose(governed);
       const listed = (title: string, rs: CensusRow[]) =>
         rs.length
           ? [
@@ -193,14 +194,17 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
             ? 'No collection is governed: nothing requires birth (natal collection set TABLE --role governed).'
             : c.state === 'COMPLETE'
               ? 'Every governed collection is complete: no gap, no phantom.'
-              : blocked.length === 0
-                ? ready.length
-                  ? `Nothing blocks: ${ready.length} collection(s) with a gap, ready for a backfill plan: natal plan`
-                  : 'Nothing blocks.'
-                : '',
+              : c.state.startsWith('COMPLETE_EXCEPT_')
+                ? 'Every governed collection not frozen is complete.'
+                : blocked.length === 0
+                  ? ready.length
+                    ? `Nothing blocks: ${ready.length} collection(s) with a gap, ready for a backfill plan: natal plan`
+                    : 'Nothing blocks.'
+                  : '',
         ...listed('What blocks progress', blocked),
         ...listed('In a backfill plan', inPlan),
         ...listed('Complete, with phantoms', phantoms),
+        ...held,
         ...(dying.length
           ? [
               `Deaths recorded (${dying.length} collection(s)):`,
@@ -214,4 +218,25 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       return { json: c, text: lines.join('\n') };
     }),
   );
+}
+
+/**
+ * The governed collections frozen on purpose and not complete, one line per freeze reason
+ * (a demo or a migration holds dozens for one reason): who, why, which, and how to go on.
+ */
+function heldOnPurpose(governed: CensusRow[]): string[] {
+  const groups = new Map<string, CensusRow[]>();
+  for (const r of governed.filter((x) => x.state === 'FROZEN' && x.frozen)) {
+    const key = `${r.frozen?.frozen_by}\u0000${r.frozen?.reason}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  if (groups.size === 0) return [];
+  const n = [...groups.values()].reduce((a, g) => a + g.length, 0);
+  return [
+    `Frozen on purpose (${n}; nothing to do while they are: natal unfreeze TABLE to go on):`,
+    ...[...groups.entries()].map(([key, rs]) => {
+      const [by, reason] = key.split('\u0000');
+      return `  ${wrapped(`FROZEN by ${by}: ${reason}: ${rs.map((r) => r.collection).join(', ')}`, 98, 4)}`;
+    }),
+  ];
 }
