@@ -364,6 +364,114 @@ describe(
       await rejects(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
     });
 
+    test('a table owner’s code runs as the table owner when the gateway inserts, never as natal’s definer', async () => {
+      // As the table's owner (no natal role): a trigger that tries to forge a birth, and a
+      // column default that writes down whose rights it runs with. The gateway inserts the
+      // row; natal's definer acts on the owner's tables, but the owner's code must not act
+      // with natal's rights.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.seen (who text, forged boolean);
+        CREATE FUNCTION ${a}.spy() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            BEGIN
+              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                                dot_origin, governance_role, operation)
+              VALUES ('DOM-966', '${app}.rules', 'SPE-DOM', 'atom', 'forged', 'governed', 'gateway');
+              INSERT INTO ${a}.seen VALUES (current_user, true);
+            EXCEPTION WHEN insufficient_privilege THEN
+              INSERT INTO ${a}.seen VALUES (current_user, false);
+            END;
+            RETURN NEW;
+          END $$;
+        CREATE FUNCTION ${a}.who() RETURNS text LANGUAGE sql AS $$ SELECT current_user::text $$;
+        CREATE TRIGGER spy BEFORE INSERT ON ${a}.rules FOR EACH ROW EXECUTE FUNCTION ${a}.spy();
+        ALTER TABLE ${a}.rules ADD COLUMN made_by text DEFAULT ${a}.who();
+        RESET ROLE`);
+      try {
+        const c = await sqlAs('app');
+        const made = await c.query(`SELECT ${q}.create_entity($1, '{"name": "watched"}', 'app') AS b`, [
+          `${app}.rules`,
+        ]);
+        const code = made.rows[0]?.b.entity_code as string;
+        assert.deepEqual((await dba.query(`SELECT who, forged FROM ${a}.seen`)).rows, [
+          { who: appOwner, forged: false },
+        ]);
+        assert.deepEqual((await dba.query(`SELECT made_by FROM ${a}.rules WHERE code = $1`, [code])).rows, [
+          { made_by: appOwner },
+        ]);
+        assert.equal(
+          (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code = 'DOM-966'`)).rowCount,
+          0,
+          'no forged birth',
+        );
+        // The owner cannot turn the function natal made for this into one that runs as natal.
+        const fn = (
+          await dba.query<{ f: string }>(
+            `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
+             WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
+               AND p.proname = ${q}.gateway_row_function($3)`,
+            [schema, appOwner, `${app}.rules`],
+          )
+        ).rows[0]?.f;
+        assert.ok(fn, 'the gateway’s insert is a function of the table’s owner');
+        // Without a natal role the owner cannot even name it (no USAGE on natal's schema); with
+        // one, it can alter its properties, and the gateway then refuses to insert.
+        await rejects(
+          dba.query(`SET ROLE ${quoteIdent(appOwner)}; ALTER FUNCTION ${fn} SECURITY INVOKER`),
+          '42501',
+          /permission denied for schema/,
+        );
+        await dba.query('RESET ROLE');
+        await registry.grantAccess(appOwner, ['reader']);
+        // … and point its search_path at its own schema, where a type and an operator that
+        // natal's check could use would run their code as natal's definer: evidence of it
+        // is a sequence's value, which no rollback undoes.
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          CREATE SEQUENCE ${a}.evidence;
+          CREATE FUNCTION ${a}.caught(t text) RETURNS boolean LANGUAGE sql AS
+            $$ SELECT pg_catalog.setval('${a}.evidence', 666) > 0 OR current_user::text <> '${appOwner}' $$;
+          CREATE DOMAIN ${a}.jsonb AS pg_catalog.jsonb CHECK (${a}.caught('domain'));
+          CREATE FUNCTION ${a}.cat(text, text) RETURNS text LANGUAGE sql AS
+            $$ SELECT CASE WHEN ${a}.caught('op') THEN $1 OPERATOR(pg_catalog.||) $2 END $$;
+          CREATE OPERATOR ${a}.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = ${a}.cat);
+          ALTER FUNCTION ${fn} SECURITY INVOKER SET search_path = ${a}, pg_catalog;
+          RESET ROLE`);
+        assert.match(
+          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.rules`)?.problem ??
+            '',
+          /gateway insert altered/,
+          'natal triggers sees it',
+        );
+        await rejects(
+          c.query(`SELECT ${q}.create_entity($1, '{"name": "again"}', 'app')`, [`${app}.rules`]),
+          'NB025',
+          /altered/,
+        );
+        await rejects(
+          dba.query(
+            `SET ROLE ${quoteIdent(appOwner)}; CREATE OR REPLACE FUNCTION ${fn.replace(/\(.*$/, '')}(p_data jsonb, v_code text, v_origin text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'`,
+          ),
+          '42501',
+          /permission denied for schema/,
+        );
+        await dba.query('RESET ROLE');
+        assert.equal((await dba.query(`SELECT 1 FROM ${a}.seen WHERE forged`)).rowCount, 0);
+        assert.deepEqual(
+          (await dba.query(`SELECT last_value::int AS v, is_called FROM ${a}.evidence`)).rows,
+          [{ v: 1, is_called: false }],
+          'nothing of the owner’s ran inside natal’s check',
+        );
+      } finally {
+        await dba.query('RESET ROLE');
+        await registry.revokeAccess(appOwner, ['reader']).catch(() => undefined);
+        await dba.query(
+          `DROP TRIGGER IF EXISTS spy ON ${a}.rules; ALTER TABLE ${a}.rules DROP COLUMN IF EXISTS made_by;
+           DROP OPERATOR IF EXISTS ${a}.|| (text, text); DROP DOMAIN IF EXISTS ${a}.jsonb`,
+        );
+        await (await as('alice')).wire([`${app}.rules`]);
+      }
+    });
+
     test('a table owner’s row-level security runs nothing as natal’s definer and hides no row from a census', async () => {
       // As the table's owner (no natal role): a policy whose function writes who runs it,
       // forced on the owner and so on natal's definer, who acts on the owner's tables.

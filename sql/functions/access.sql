@@ -136,6 +136,7 @@ LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 DECLARE
   s text := quote_ident(natal_schema());
+  fn text;
 BEGIN
   IF NOT roles_managed() THEN
     RETURN;
@@ -149,6 +150,12 @@ BEGIN
   EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON FUNCTION %s.create_entity(text, jsonb, text) TO %I', s, natal_role('writer'));
+  -- but not the gateway's row inserts, which run as their table's owner: natal's definer
+  -- alone calls them (install_gateway_row)
+  FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p
+            WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace AND p.proname ~ '^gateway_row_[0-9a-f]{16}$' LOOP
+    EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', fn, natal_role('reader'));
+  END LOOP;
   -- (and what natal create reads first: whether natal is installed, and the collection's name)
   EXECUTE format('GRANT SELECT ON %s.natal_migrations, %s.natal_definitions, %s.collection_registry TO %I',
                  s, s, s, natal_role('writer'));

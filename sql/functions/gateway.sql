@@ -71,9 +71,6 @@ DECLARE
   sp entity_species := collection_species(p_collection);
   ns text := quote_ident(natal_schema());
   probe text;
-  key_sql text;
-  insert_cols text;
-  insert_vals text;
   known text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
@@ -93,24 +90,10 @@ BEGIN
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
   WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
     AND NOT a.attisdropped;
-  SELECT format('jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
-    INTO key_sql
-  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
-  -- A static INSERT (planned once per session): every insertable column, taking the value
-  -- from the JSON when the key is there and the column's own default when it is not.
-  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
-         string_agg(CASE
-                      WHEN a.attname = c.birth_code_column THEN 'v_code'
-                      WHEN a.attname = '_dot_origin' THEN 'v_origin'
-                      ELSE format('CASE WHEN p_data ? %L THEN r.%I ELSE %s END', a.attname, a.attname,
-                                  CASE WHEN a.attidentity = 'd'
-                                         THEN format('nextval(%L::regclass)', pg_get_serial_sequence(rel::text, a.attname))
-                                       ELSE COALESCE(pg_get_expr(d.adbin, d.adrelid), 'NULL') END)
-                    END, ', ' ORDER BY a.attnum),
-         format('%L', array_agg(a.attname::text ORDER BY a.attnum))
-    INTO insert_cols, insert_vals, known
+  -- the columns the gateway can set: the keys p_data may have
+  SELECT format('%L', array_agg(a.attname::text ORDER BY a.attnum))
+    INTO known
   FROM pg_attribute a
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
     AND a.attgenerated = '' AND a.attidentity <> 'a';
   RETURN format($body$
@@ -121,11 +104,12 @@ DECLARE
   v_n bigint;
   v_next text;
   v_key jsonb;
+  v_row jsonb;
   v_row_code text;
 BEGIN
   -- 0. the caller's own right: the entity is inserted with natal's, so only by a session
   -- whose role could insert it itself
-  IF NOT has_table_privilege(session_user, %14$s::oid, 'INSERT') THEN
+  IF NOT has_table_privilege(session_user, %11$s::oid, 'INSERT') THEN
     RAISE EXCEPTION USING ERRCODE = 'NB025',
       MESSAGE = format('%%s may not insert into %%s', session_user, %2$L),
       HINT = 'the table''s owner grants INSERT on it to the application''s role';
@@ -141,10 +125,10 @@ BEGIN
       MESSAGE = 'entity data sets the code column ' || %3$L || '; the gateway assigns the code',
       HINT = 'leave it out';
   END IF;
-  IF (p_data - %12$s::text[]) <> '{}'::jsonb THEN
+  IF (p_data - %10$s::text[]) <> '{}'::jsonb THEN
     RAISE EXCEPTION USING ERRCODE = 'NB009',
       MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
-                       (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %12$s::text[]) AS k)),
+                       (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %10$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
   END IF;
   -- 2. next code, never reused and never one that exists in the registry or the table,
@@ -171,10 +155,12 @@ BEGIN
     PERFORM %1$s.sync_code_sequence(%4$L);
   END LOOP;
   -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
-  -- birth made and leaves it: ON CONFLICT DO NOTHING)
-  INSERT INTO %6$s AS t (%11$s)
-  SELECT %10$s FROM jsonb_populate_record(NULL::%6$s, p_data) AS r
-  RETURNING %13$s, (t.%3$I)::text INTO v_key, v_row_code;
+  -- birth made and leaves it: ON CONFLICT DO NOTHING), inserted with the rights of the
+  -- table's owner, so that the table's own code (triggers, defaults, checks) never runs as
+  -- natal's definer (gateway_row_source)
+  v_row := %1$s.%12$I(p_data, v_code, v_origin);
+  v_key := v_row->'key';
+  v_row_code := v_row->>'code';
   -- 5. match check
   -- (as text: a char(n) column pads the value, its text does not)
   IF v_row_code IS DISTINCT FROM v_code THEN
@@ -191,7 +177,94 @@ END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    insert_vals, insert_cols, known, key_sql, rel::oid);
+    known, rel::oid, gateway_row_function(c.collection_name));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION gateway_row_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('gateway_row_' || left(md5(p_collection), 16))::name $$;
+
+-- The gateway's insert of the entity row, as a function of the table's owner (SECURITY
+-- DEFINER, owned by that role: install_gateway_row): a trigger, a column default, a check or
+-- an index expression on the table runs with the owner's rights, as for any insert the owner
+-- makes, and never with natal's. The owner can alter the function's properties, not its
+-- body (that takes CREATE on natal's schema): the first statement refuses to run as anyone
+-- but the owner, with operators named in pg_catalog so that no search_path set on the
+-- function can change what it compares.
+CREATE OR REPLACE FUNCTION gateway_row_source(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
+  insert_cols text;
+  insert_vals text;
+  key_sql text;
+BEGIN
+  SELECT format('pg_catalog.jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
+    INTO key_sql
+  FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
+  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+         string_agg(CASE
+                      WHEN a.attname = c.birth_code_column THEN 'v_code'
+                      WHEN a.attname = '_dot_origin' THEN 'v_origin'
+                      ELSE format('CASE WHEN p_data OPERATOR(pg_catalog.?) %L THEN r.%I ELSE %s END', a.attname, a.attname,
+                                  CASE WHEN a.attidentity = 'd'
+                                         THEN format('pg_catalog.nextval(%L::pg_catalog.regclass)', pg_get_serial_sequence(rel::text, a.attname))
+                                       ELSE COALESCE(pg_get_expr(d.adbin, d.adrelid), 'NULL') END)
+                    END, ', ' ORDER BY a.attnum)
+    INTO insert_cols, insert_vals
+  FROM pg_attribute a
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attgenerated = '' AND a.attidentity <> 'a';
+  -- Everything before and in the check is immune to a search_path set on the function: the
+  -- variable's type and the operator are named in pg_catalog, the messages are literals.
+  RETURN format($body$
+DECLARE
+  v pg_catalog.jsonb;
+BEGIN
+  IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %8$L, HINT = %9$L;
+  END IF;
+  INSERT INTO %2$s AS t (%4$s)
+  SELECT %5$s FROM pg_catalog.jsonb_populate_record(NULL::%2$s, p_data) AS r
+  RETURNING pg_catalog.jsonb_build_object('key', %6$s, 'code', (t.%7$I)::text) INTO v;
+  RETURN v;
+END
+$body$, owner, rel, c.collection_name, insert_cols, insert_vals, key_sql, c.birth_code_column,
+    format('natal''s gateway insert into %s was altered: it runs as the table''s owner, %s, or not at all',
+           rel, owner),
+    format('natal wire %s makes it again', c.collection_name));
+END
+$$;
+
+-- Makes the gateway's row function for a collection, owned by its table's owner, callable
+-- by natal's definer only. (The owner is given CREATE on natal's schema for the moment of
+-- the change of owner, which PostgreSQL requires, and loses it in the same transaction.)
+CREATE OR REPLACE FUNCTION install_gateway_row(p_collection text) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
+  fn text := format('%I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
+BEGIN
+  EXECUTE format('DROP FUNCTION IF EXISTS %s', fn);
+  EXECUTE format('CREATE FUNCTION %s.%I(p_data jsonb, v_code text, v_origin text) RETURNS jsonb '
+                 'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L',
+                 quote_ident(natal_schema()), gateway_row_function(c.collection_name),
+                 gateway_row_source(p_collection));
+  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
+  IF owner <> current_user THEN
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', natal_schema(), owner);
+    EXECUTE format('ALTER FUNCTION %s OWNER TO %I', fn, owner);
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', natal_schema(), owner);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, current_user);
+  END IF;
 END
 $$;
 

@@ -17,6 +17,7 @@ DECLARE
   want_error text;
   gw_want text;
   gw_have text;
+  gw_row_ok boolean;
   upd_want text;
   upd_have text;
 BEGIN
@@ -57,6 +58,14 @@ BEGIN
     END IF;
     SELECT p.prosrc INTO gw_have FROM pg_proc p
     WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)));
+    -- the gateway's row insert: the table owner's, as natal made it (gateway_row_source)
+    gw_row_ok := gw_want IS NULL OR EXISTS (
+      SELECT 1 FROM pg_proc p JOIN pg_class k ON k.oid = rel
+      WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text,text)', natal_schema(),
+                                           gateway_row_function(c.collection_name)))
+        AND p.prosecdef AND p.proowner = k.relowner
+        AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
+        AND p.prosrc = gateway_row_source(c.collection_name));
     problem := CASE
       WHEN c.governance_role <> 'governed' AND present THEN
         'wired but ' || c.governance_role::text || ': it should not be'
@@ -69,6 +78,8 @@ BEGIN
         'points at a function that is not natal''s (' || t_proname || ')'
       WHEN t_enabled = 'D' THEN 'disabled'
       WHEN upd_have IS NULL THEN 'update trigger missing or disabled: run natal wire'
+      WHEN NOT gw_row_ok THEN
+        'gateway insert altered or missing (its function must be the table owner''s, as natal made it): run natal wire'
       WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
            OR gw_have IS DISTINCT FROM gw_want OR upd_have IS DISTINCT FROM upd_want THEN
         'stale configuration: the collection changed since it was wired; run natal wire'

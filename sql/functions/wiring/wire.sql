@@ -413,9 +413,11 @@ BEGIN
   -- natal's own catalog tables are written by natal, not through the gateway.
   gw := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(p_collection) END;
   IF gw IS NOT NULL THEN
+    PERFORM install_gateway_row(p_collection);
     PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false);
   ELSE
     EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
   END IF;
   -- and the update trigger, row-level, firing only when identity columns change
   SELECT s.body INTO upd FROM auto_birth_source(p_collection, 'row') s;
@@ -465,6 +467,7 @@ BEGIN
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
   DELETE FROM wired_trigger WHERE collection_name = c.collection_name;
   PERFORM regenerate_create_entity();
   RETURN was;
