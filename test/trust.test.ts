@@ -472,6 +472,60 @@ describe(
       }
     });
 
+    test('a cast of a table owner’s type never runs as natal’s definer: such columns are refused, and a column re-made with one stops natal’s trigger', async () => {
+      // As the table's owner (no natal role): a type of its own with a cast to text that
+      // records (in a sequence: no rollback undoes it) when it runs as anyone but the owner.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE SEQUENCE ${a}.cast_evidence;
+        CREATE TYPE ${a}.xcode AS ENUM ('DOM-700', 'DOM-701', 'DOM-702');
+        CREATE FUNCTION ${a}.xtext(v ${a}.xcode) RETURNS text LANGUAGE plpgsql AS $$
+          BEGIN
+            IF current_user::text <> '${appOwner}' THEN PERFORM pg_catalog.setval('${a}.cast_evidence', 666); END IF;
+            RETURN pg_catalog.textin(pg_catalog.enum_out(v));
+          END $$;
+        CREATE CAST (${a}.xcode AS text) WITH FUNCTION ${a}.xtext(${a}.xcode) AS IMPLICIT;
+        CREATE TABLE ${a}.typed (id int PRIMARY KEY, code ${a}.xcode UNIQUE);
+        CREATE TABLE ${a}.remade (id int PRIMARY KEY, code text UNIQUE);
+        GRANT INSERT ON ${a}.remade TO ${quoteIdent(login('app'))};
+        RESET ROLE`);
+      const evidence = async () =>
+        (await dba.query(`SELECT last_value::int AS v FROM ${a}.cast_evidence`)).rows[0]?.v as number;
+      const alice = await as('alice');
+      // A code column of the owner's type: refused when registered.
+      await rejects(
+        alice.addCollection({ table: `${app}.typed`, species: 'SPE-DOM', codeColumn: 'code' }),
+        'IDENTITY_UNCLASSIFIED',
+        /type its table's owner created/,
+      );
+      // A text code column, wired; then dropped and added again with the owner's type.
+      await alice.addCollection({ table: `${app}.remade`, species: 'SPE-DOM', codeColumn: 'code' });
+      await alice.wire([`${app}.remade`]);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        ALTER TABLE ${a}.remade DROP COLUMN code CASCADE;
+        ALTER TABLE ${a}.remade ADD COLUMN code ${a}.xcode;
+        RESET ROLE`);
+      await rejects(
+        dba.query(`SET ROLE ${quoteIdent(appOwner)}; INSERT INTO ${a}.remade VALUES (1, 'DOM-701')`),
+        'NB006',
+        /changed its type since natal wired it/,
+      );
+      await dba.query('RESET ROLE');
+      const c = await sqlAs('app');
+      await rejects(
+        c.query(`SELECT ${q}.create_entity($1, '{"id": 2}', 'app')`, [`${app}.remade`]),
+        'NB006',
+        /changed its type since natal wired it/,
+      );
+      assert.equal(await evidence(), 1, 'the owner’s cast never ran as natal');
+      assert.match(
+        (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.remade`)?.problem ??
+          '',
+        /type its table's owner created/,
+        'natal triggers says why it cannot be wired',
+      );
+      await assert.rejects(alice.wire([`${app}.remade`]), /type its table's owner created/);
+    });
+
     test('a table owner’s row-level security runs nothing as natal’s definer and hides no row from a census', async () => {
       // As the table's owner (no natal role): a policy whose function writes who runs it,
       // forced on the owner and so on natal's definer, who acts on the owner's tables.

@@ -71,10 +71,12 @@ DECLARE
   sp entity_species := collection_species(p_collection);
   ns text := quote_ident(natal_schema());
   probe text;
+  probed text;
+  n_probed bigint;
   known text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
-     OR c.governance_role <> 'governed' THEN
+     OR c.governance_role <> 'governed' OR entity_code_sql(c, 't') IS NULL THEN
     RETURN NULL;
   END IF;
   -- The new code must not be in the code column of this table, nor of any other collection
@@ -89,7 +91,18 @@ BEGIN
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
   WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
-    AND NOT a.attisdropped;
+    AND NOT a.attisdropped AND trusted_type(a.atttypid);
+  -- … and each probe reads its column only while it has the type it had at wiring: checked
+  -- at each call, before the probe's plan can be made again for a new type
+  SELECT format('(%s)', string_agg(format('(%s::pg_catalog.oid, %L::pg_catalog.name, %s::pg_catalog.oid)',
+                                          a.attrelid::int, a.attname, a.atttypid::int), ', ')),
+         count(*)
+    INTO probed, n_probed
+  FROM collection_registry o
+  JOIN species_collection_map m ON m.collection_name = o.collection_name
+  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
+    AND NOT a.attisdropped AND trusted_type(a.atttypid);
   -- the columns the gateway can set: the keys p_data may have
   SELECT format('%L', array_agg(a.attname::text ORDER BY a.attnum))
     INTO known
@@ -130,6 +143,14 @@ BEGIN
       MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
                        (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %10$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
+  END IF;
+  -- (the code columns probed below have the types they had at wiring: no cast of a table
+  -- owner's type runs here)
+  IF (SELECT count(*) FROM pg_catalog.pg_attribute a
+      WHERE (a.attrelid, a.attname, a.atttypid) IN %13$s) OPERATOR(pg_catalog.<>) %14$s THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('a code column the gateway of %%s probes changed its type since natal wired it', %2$L),
+      HINT = format('natal wire %%s', %2$L);
   END IF;
   -- 2. next code, never reused and never one that exists in the registry or the table,
   -- and 3. birth first, in one statement (which births nothing while a freeze stands).
@@ -177,7 +198,7 @@ END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    known, rel::oid, gateway_row_function(c.collection_name));
+    known, rel::oid, gateway_row_function(c.collection_name), probed, n_probed);
 END
 $$;
 

@@ -1,3 +1,75 @@
+-- Whether natal converts values of type p_type with its own rights: PostgreSQL's own types,
+-- an extension's (a superuser's), and domains over them. A type a table's owner created can
+-- carry a cast of the owner's (CREATE CAST … WITH FUNCTION, to text or from it), which a
+-- conversion in natal's definer code would then run with natal's rights.
+CREATE OR REPLACE FUNCTION trusted_type(p_type oid) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  t pg_type;
+BEGIN
+  LOOP
+    SELECT * INTO t FROM pg_type y WHERE y.oid = p_type;
+    IF NOT FOUND THEN
+      RETURN false;
+    END IF;
+    EXIT WHEN t.typtype <> 'd';
+    p_type := t.typbasetype;  -- (a cast from a domain is never used: its base type's is)
+  END LOOP;
+  RETURN p_type < 16384 OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = t.typowner);
+END
+$$;
+
+-- The columns natal reads of a collection's rows with its own rights: the identity, the
+-- table's primary key (the backfill's ranges, show by key, inspection) and _dot_origin.
+CREATE OR REPLACE FUNCTION read_columns(c collection_registry) RETURNS name[]
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT COALESCE(c.birth_code_key_columns, '{}') || ARRAY[c.birth_code_column, '_dot_origin']::name[]
+         || COALESCE(key_columns(collection_table(c)), '{}')
+$$;
+
+-- The first of `cols` in `rel` whose type natal does not convert (trusted_type), as
+-- 'column (type)'; NULL when there is none.
+CREATE OR REPLACE FUNCTION untrusted_column(rel regclass, cols name[]) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format('%I (%s)', a.attname, format_type(a.atttypid, a.atttypmod))
+  FROM pg_attribute a
+  WHERE a.attrelid = rel AND a.attname = ANY (cols) AND a.attnum > 0 AND NOT a.attisdropped
+    AND NOT trusted_type(a.atttypid)
+  ORDER BY a.attnum LIMIT 1
+$$;
+
+-- An expression of natal's generated code (a trigger's, made once at wiring) guarded by the
+-- types its columns had then: evaluated only while each column it reads still has its type,
+-- else the statement is refused. A column dropped and added again with a type of its
+-- owner's could otherwise bring the owner's cast into natal's trigger.
+CREATE OR REPLACE FUNCTION typed_guard_sql(c collection_registry, alias text, expr text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT CASE WHEN count(*) = 0 THEN expr ELSE
+    format('CASE WHEN %s THEN %s ELSE %I.column_type_changed(%L) END',
+           string_agg(format('pg_catalog.pg_typeof(%I.%I) OPERATOR(pg_catalog.=) %s::pg_catalog.regtype',
+                             alias, a.attname, a.atttypid::int), ' AND ' ORDER BY a.attnum),
+           expr, natal_schema(), c.collection_name) END
+  FROM pg_attribute a
+  WHERE a.attrelid = collection_table(c) AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attname = ANY (read_columns(c))
+$$;
+
+-- (VOLATILE: a planner estimating a plan would evaluate a stable function of constants)
+CREATE OR REPLACE FUNCTION column_type_changed(p_collection text) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
+AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'NB006',
+    MESSAGE = format('a column natal reads of %s (its identity, key or _dot_origin) changed its type since natal wired it',
+                     p_collection),
+    HINT = format('natal wire %s', p_collection);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION key_text_sql(rel regclass, col name, alias text) RETURNS text
 LANGUAGE sql STABLE
 AS $$
@@ -38,6 +110,10 @@ BEGIN
   IF rel IS NOT NULL AND (
        (c.birth_code_column IS NOT NULL AND NOT has_column(rel, c.birth_code_column))
        OR EXISTS (SELECT 1 FROM unnest(c.birth_code_key_columns) AS k WHERE NOT has_column(rel, k))) THEN
+    RETURN NULL;
+  END IF;
+  -- and when one of the columns natal reads is of a type it does not convert (trusted_type)
+  IF rel IS NOT NULL AND untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
     RETURN NULL;
   END IF;
   IF cardinality(c.birth_code_key_columns) = 1 AND rel IS NOT NULL THEN
@@ -114,7 +190,8 @@ BEGIN
     WHERE s.code_prefix = p_prefix AND r.birth_code_strategy IN ('column', 'legacy')
   LOOP
     rel := collection_table(c);
-    CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column);
+    CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column)
+                  OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL;
     EXECUTE format('SELECT max((regexp_match((%I)::text, $1))[1]::numeric) FROM %s',
                    c.birth_code_column, rel)
       INTO found USING pattern;
@@ -144,7 +221,8 @@ DECLARE
 BEGIN
   IF p_collection IS NOT NULL THEN
     SELECT * INTO c FROM collection_registry WHERE collection_name = p_collection;
-    IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL THEN
+    IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL
+       AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL THEN
       probe := format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%I)::text = $1)',
                       collection_table(c), c.birth_code_column);
     END IF;

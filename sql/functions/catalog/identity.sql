@@ -94,6 +94,12 @@ AS $$
 DECLARE
   dup record;
 BEGIN
+  IF untrusted_column(rel, ARRAY[col]) IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('column %s of %s is of a type its table''s owner created: natal converts no such column with its rights (a cast of the owner''s would run as natal)',
+                       untrusted_column(rel, ARRAY[col]), p_collection),
+      HINT = 'choose a column of one of PostgreSQL''s own types (or an extension''s)';
+  END IF;
   EXECUTE format($q$
     SELECT count(*) AS codes, sum(n) AS rows, (array_agg(v ORDER BY n DESC, v))[1] AS example,
            max(n) AS most

@@ -38,6 +38,7 @@ BEGIN
   IF code_sql IS NULL THEN
     RETURN NULL;
   END IF;
+  code_sql := typed_guard_sql(c, 'n', code_sql);
   RETURN format($body$
 DECLARE
   small boolean;

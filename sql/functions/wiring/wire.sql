@@ -37,12 +37,19 @@ BEGIN
       MESSAGE = format('collection %s is not in the species map', p_collection),
       HINT = 'map it: natal collection set TABLE --species CODE';
   END IF;
+  IF untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('collection %s: column %s is of a type its table''s owner created, and natal converts no such column with its rights (a cast of the owner''s would run as natal)',
+                       p_collection, untrusted_column(rel, read_columns(c))),
+      HINT = 'give the identity, the primary key and _dot_origin PostgreSQL''s own types (or an extension''s)';
+  END IF;
   IF code_sql IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('collection %s has no identity (unclassified: %s)', p_collection,
                        COALESCE(c.birth_code_reason, 'unknown')),
       HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
   END IF;
+  code_sql := typed_guard_sql(c, 'n', code_sql);
   -- A partitioned table takes the statement path too: a statement trigger with a transition
   -- table on the parent sees every row the statement routed to a partition. Its partitions
   -- get the same function as statement triggers of their own (wire_partitions), for inserts
@@ -130,7 +137,7 @@ $body$, code_sql, rows_sql, births, c.collection_name,
              ELSE $v$'passed'::inspection_status$v$ END,
         CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
              ELSE 'now()' END,
-        code_sql, dot_origin_sql(c, 'n'),
+        code_sql, typed_guard_sql(c, 'n', dot_origin_sql(c, 'n')),
         CASE WHEN kind = 'row' THEN ', rekeyed_from' ELSE '' END,
         CASE WHEN kind = 'row' THEN ', rekeyed_from_code' ELSE '' END);
     body := format($body$
