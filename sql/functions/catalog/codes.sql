@@ -49,18 +49,20 @@ CREATE OR REPLACE FUNCTION typed_guard_sql(c collection_registry, alias text, ex
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT CASE WHEN count(*) = 0 THEN expr ELSE
-    format('CASE WHEN %s THEN %s ELSE %I.column_type_changed(%L) END',
+    format('CASE WHEN %s THEN %s ELSE %I.column_type_changed(%L, pg_catalog.pg_typeof(%I.%I)) END',
            string_agg(format('pg_catalog.pg_typeof(%I.%I) OPERATOR(pg_catalog.=) %s::pg_catalog.regtype',
                              alias, a.attname, a.atttypid::int), ' AND ' ORDER BY a.attnum),
-           expr, natal_schema(), c.collection_name) END
+           expr, natal_schema(), c.collection_name, alias, min(a.attname)) END
   FROM pg_attribute a
   WHERE a.attrelid = collection_table(c) AND a.attnum > 0 AND NOT a.attisdropped
     AND a.attname = ANY (read_columns(c))
 $$;
 
--- (VOLATILE: a planner estimating a plan would evaluate a stable function of constants)
-CREATE OR REPLACE FUNCTION column_type_changed(p_collection text) RETURNS text
-LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
+-- (p_type, a column's type at run time, is there so that the call is never a function of
+-- constants, which a planner estimating a plan would evaluate; and STABLE, not VOLATILE,
+-- so that the expression it is in can still be hashed and joined on)
+CREATE OR REPLACE FUNCTION column_type_changed(p_collection text, p_type regtype) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 BEGIN
   RAISE EXCEPTION USING ERRCODE = 'NB006',
