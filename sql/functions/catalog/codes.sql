@@ -42,10 +42,10 @@ AS $$
 $$;
 
 -- An expression of natal's generated code (a trigger's, made once at wiring) guarded by the
--- types its columns had then: evaluated only while each column it reads still has its type,
+-- types the columns it reads (`cols`) had then: evaluated only while each column it reads still has its type,
 -- else the statement is refused. A column dropped and added again with a type of its
 -- owner's could otherwise bring the owner's cast into natal's trigger.
-CREATE OR REPLACE FUNCTION typed_guard_sql(c collection_registry, alias text, expr text) RETURNS text
+CREATE OR REPLACE FUNCTION typed_guard_sql(c collection_registry, alias text, expr text, cols name[]) RETURNS text
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT CASE WHEN count(*) = 0 THEN expr ELSE
@@ -55,8 +55,13 @@ AS $$
            expr, natal_schema(), c.collection_name, alias, min(a.attname)) END
   FROM pg_attribute a
   WHERE a.attrelid = collection_table(c) AND a.attnum > 0 AND NOT a.attisdropped
-    AND a.attname = ANY (read_columns(c))
+    AND a.attname = ANY (cols)
 $$;
+
+-- The columns a code expression (entity_code_sql) reads: the code column and the key.
+CREATE OR REPLACE FUNCTION code_columns(c collection_registry) RETURNS name[]
+LANGUAGE sql STABLE
+AS $$ SELECT COALESCE(c.birth_code_key_columns, '{}') || ARRAY[c.birth_code_column]::name[] $$;
 
 -- (p_type, a column's type at run time, is there so that the call is never a function of
 -- constants, which a planner estimating a plan would evaluate; and STABLE, not VOLATILE,

@@ -38,7 +38,7 @@ BEGIN
   IF code_sql IS NULL THEN
     RETURN NULL;
   END IF;
-  code_sql := typed_guard_sql(c, 'n', code_sql);
+  code_sql := typed_guard_sql(c, 'n', code_sql, code_columns(c));
   RETURN format($body$
 DECLARE
   small boolean;

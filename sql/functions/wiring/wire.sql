@@ -49,7 +49,7 @@ BEGIN
                        COALESCE(c.birth_code_reason, 'unknown')),
       HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
   END IF;
-  code_sql := typed_guard_sql(c, 'n', code_sql);
+  code_sql := typed_guard_sql(c, 'n', code_sql, code_columns(c));
   -- A partitioned table takes the statement path too: a statement trigger with a transition
   -- table on the parent sees every row the statement routed to a partition. Its partitions
   -- get the same function as statement triggers of their own (wire_partitions), for inserts
@@ -137,7 +137,7 @@ $body$, code_sql, rows_sql, births, c.collection_name,
              ELSE $v$'passed'::inspection_status$v$ END,
         CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
              ELSE 'now()' END,
-        code_sql, typed_guard_sql(c, 'n', dot_origin_sql(c, 'n')),
+        code_sql, typed_guard_sql(c, 'n', dot_origin_sql(c, 'n'), ARRAY['_dot_origin']::name[]),
         CASE WHEN kind = 'row' THEN ', rekeyed_from' ELSE '' END,
         CASE WHEN kind = 'row' THEN ', rekeyed_from_code' ELSE '' END);
     body := format($body$
