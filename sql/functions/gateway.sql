@@ -81,23 +81,17 @@ BEGIN
   END IF;
   -- The new code must not be in the code column of this table, nor of any other collection
   -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
+  -- Each probe reads its column only while it has the type it had at wiring (`probed`):
+  -- checked at each call, before the probe's plan can be made again for a new type.
   SELECT string_agg(format('NOT EXISTS (SELECT 1 FROM %s t WHERE %s)', collection_table(o),
                            CASE WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 THEN format('t.%I = v_next', o.birth_code_column)
                                 ELSE format('(t.%I)::text = v_next', o.birth_code_column) END),
-                    ' AND ' ORDER BY o.collection_name)
-    INTO probe
-  FROM collection_registry o
-  JOIN species_collection_map m ON m.collection_name = o.collection_name
-  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
-  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
-    AND NOT a.attisdropped AND trusted_type(a.atttypid);
-  -- … and each probe reads its column only while it has the type it had at wiring: checked
-  -- at each call, before the probe's plan can be made again for a new type
-  SELECT format('(%s)', string_agg(format('(%s::pg_catalog.oid, %L::pg_catalog.name, %s::pg_catalog.oid)',
+                    ' AND ' ORDER BY o.collection_name),
+         format('(%s)', string_agg(format('(%s::pg_catalog.oid, %L::pg_catalog.name, %s::pg_catalog.oid)',
                                           a.attrelid::int, a.attname, a.atttypid::int), ', ')),
          count(*)
-    INTO probed, n_probed
+    INTO probe, probed, n_probed
   FROM collection_registry o
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column

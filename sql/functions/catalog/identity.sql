@@ -93,11 +93,12 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
   dup record;
+  untrusted text := untrusted_column(rel, ARRAY[col]);
 BEGIN
-  IF untrusted_column(rel, ARRAY[col]) IS NOT NULL THEN
+  IF untrusted IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('column %s of %s is of a type its table''s owner created: natal converts no such column with its rights (a cast of the owner''s would run as natal)',
-                       untrusted_column(rel, ARRAY[col]), p_collection),
+                       untrusted, p_collection),
       HINT = 'choose a column of one of PostgreSQL''s own types (or an extension''s)';
   END IF;
   EXECUTE format($q$

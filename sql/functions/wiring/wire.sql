@@ -10,6 +10,7 @@ DECLARE
   rel regclass := collection_table(c);
   sp entity_species := collection_species(p_collection);
   code_sql text := entity_code_sql(c, 'n');
+  untrusted text := untrusted_column(rel, read_columns(c));
   rows_sql text;
   births text := format('%I.birth_registry', natal_schema());
   small_bound constant integer := 4096;
@@ -37,10 +38,10 @@ BEGIN
       MESSAGE = format('collection %s is not in the species map', p_collection),
       HINT = 'map it: natal collection set TABLE --species CODE';
   END IF;
-  IF untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
+  IF untrusted IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('collection %s: column %s is of a type its table''s owner created, and natal converts no such column with its rights (a cast of the owner''s would run as natal)',
-                       p_collection, untrusted_column(rel, read_columns(c))),
+                       p_collection, untrusted),
       HINT = 'give the identity, the primary key and _dot_origin PostgreSQL''s own types (or an extension''s)';
   END IF;
   IF code_sql IS NULL THEN
