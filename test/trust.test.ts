@@ -500,16 +500,27 @@ describe(
       // A text code column, wired; then dropped and added again with the owner's type.
       await alice.addCollection({ table: `${app}.remade`, species: 'SPE-DOM', codeColumn: 'code' });
       await alice.wire([`${app}.remade`]);
+      // rows born before the change, for the deletes below
+      await dba.query(`INSERT INTO ${a}.remade SELECT g, 'REMADE-' || g FROM generate_series(100, 199) AS g`);
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         ALTER TABLE ${a}.remade DROP COLUMN code CASCADE;
         ALTER TABLE ${a}.remade ADD COLUMN code ${a}.xcode;
+        UPDATE ${a}.remade SET code = 'DOM-700'; -- (natal_birth_update went with the column)
         RESET ROLE`);
-      await rejects(
-        dba.query(`SET ROLE ${quoteIdent(appOwner)}; INSERT INTO ${a}.remade VALUES (1, 'DOM-701')`),
-        'NB006',
-        /changed its type since natal wired it/,
-      );
-      await dba.query('RESET ROLE');
+      // one row (its types checked per row), a statement of 5,000 rows and a DELETE of 100
+      // (checked once per statement, from the catalog)
+      for (const statement of [
+        `INSERT INTO ${a}.remade VALUES (1, 'DOM-701')`,
+        `INSERT INTO ${a}.remade SELECT g, 'DOM-701' FROM generate_series(1000, 5999) AS g`,
+        `DELETE FROM ${a}.remade`,
+      ]) {
+        await rejects(
+          dba.query(`SET ROLE ${quoteIdent(appOwner)}; ${statement}`),
+          'NB006',
+          /changed its type since natal wired it/,
+        );
+        await dba.query('RESET ROLE');
+      }
       const c = await sqlAs('app');
       await rejects(
         c.query(`SELECT ${q}.create_entity($1, '{"id": 2}', 'app')`, [`${app}.remade`]),

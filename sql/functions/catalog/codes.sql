@@ -58,6 +58,35 @@ AS $$
     AND a.attname = ANY (cols)
 $$;
 
+-- The same guard for a whole statement, as a PL/pgSQL statement that a trigger runs once
+-- before the queries that read a transition table with unguarded expressions: a big
+-- statement then pays one catalog lookup, not a pg_typeof per row and column. The types come
+-- from the catalog, never from a query's cached plan: a query planned after the change (with
+-- the new type's cast) is only reached when the catalog still says the types are the ones
+-- at wiring. Ordered by name, as a partition may have its columns in another order.
+CREATE OR REPLACE FUNCTION typed_check_sql(c collection_registry, cols name[]) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT CASE WHEN count(*) = 0 THEN '' ELSE
+    format(E'\n  IF %1$I.column_types(TG_RELID, %2$L) IS DISTINCT FROM %3$L THEN\n' ||
+           E'    PERFORM %1$I.column_type_changed(%4$L, NULL);\n  END IF;',
+           natal_schema(), array_agg(a.attname ORDER BY a.attname)::text,
+           array_agg(a.atttypid::int ORDER BY a.attname)::text, c.collection_name) END
+  FROM pg_attribute a
+  WHERE a.attrelid = collection_table(c) AND a.attnum > 0 AND NOT a.attisdropped
+    AND a.attname = ANY (cols)
+$$;
+
+-- The types of rel's columns named in cols, in the order typed_check_sql expects.
+CREATE OR REPLACE FUNCTION column_types(rel oid, cols name[]) RETURNS integer[]
+LANGUAGE sql STABLE
+AS $$
+  SELECT array_agg(a.atttypid::integer ORDER BY a.attname)
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0
+    AND NOT a.attisdropped AND a.attname OPERATOR(pg_catalog.=) ANY (cols)
+$$;
+
 -- The columns a code expression (entity_code_sql) reads: the code column and the key.
 CREATE OR REPLACE FUNCTION code_columns(c collection_registry) RETURNS name[]
 LANGUAGE sql STABLE

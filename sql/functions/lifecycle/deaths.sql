@@ -33,6 +33,8 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   code_sql text := entity_code_sql(c, 'n');
+  -- unguarded, for the big statement, whose types are checked once (typed_check_sql)
+  raw_code_sql text := code_sql;
   deaths text := format('%I.entity_death', natal_schema());
 BEGIN
   IF code_sql IS NULL THEN
@@ -55,15 +57,16 @@ BEGIN
     INSERT INTO %6$s (collection_name, how, dot_origin, codes, entity_code, filed)
     SELECT %1$L, 'delete', %2$s, ARRAY[x.code], x.code, true
     FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL;
-  ELSE
+  ELSE%7$s
     INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
     SELECT %1$L, 'delete', %2$s, array_agg(x.code), false
-    FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
+    FROM (SELECT %8$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
     HAVING count(*) > 0;
   END IF;
   RETURN NULL;
 END
-$body$, c.collection_name, death_origin_sql(c), code_sql, NULL, death_small_bound(), deaths);
+$body$, c.collection_name, death_origin_sql(c), code_sql, NULL, death_small_bound(), deaths,
+    replace(typed_check_sql(c, code_columns(c)), E'\n  ', E'\n    '), raw_code_sql);
 END
 $$;
 

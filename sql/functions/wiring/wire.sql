@@ -10,12 +10,18 @@ DECLARE
   rel regclass := collection_table(c);
   sp entity_species := collection_species(p_collection);
   code_sql text := entity_code_sql(c, 'n');
+  -- the code expression unguarded, for the queries that run after the statement's check
+  -- (typed_check_sql: the types checked once, not per row)
+  raw_code_sql text := code_sql;
+  types_check text;
   untrusted text := untrusted_column(rel, read_columns(c));
   rows_sql text;
   births text := format('%I.birth_registry', natal_schema());
   small_bound constant integer := 4096;
   partitioned boolean;
+  insert_head text;
   insert_sql text;
+  insert_raw_sql text;
   -- the update trigger (kind 'row'): the old code dies "re-keyed to" the new one, which is
   -- born "re-keyed from" it (deaths.sql)
   rekey_sql text := '';
@@ -51,6 +57,7 @@ BEGIN
       HINT = 'give it one: natal collection add TABLE --code-column COL, or natal identity set';
   END IF;
   code_sql := typed_guard_sql(c, 'n', code_sql, code_columns(c));
+  types_check := typed_check_sql(c, code_columns(c) || ARRAY['_dot_origin']::name[]);
   -- A partitioned table takes the statement path too: a statement trigger with a transition
   -- table on the parent sees every row the statement routed to a partition. Its partitions
   -- get the same function as statement triggers of their own (wire_partitions), for inserts
@@ -126,10 +133,10 @@ $body$, code_sql, rows_sql, births, c.collection_name,
     -- code starts with the collection's own prefix. A column's code passes when it starts
     -- with one of accepted_code_prefixes; else the birth stays pending, and inspection fails
     -- it with its reason.
-    insert_sql := format($ins$INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
-                      governance_role, operation, inspection_status, inspected_at%10$s)
-    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s%11$s
-    FROM (SELECT %8$s AS code, %9$s AS origin FROM $ins$,
+    insert_head := format($ins$INSERT INTO %1$s (entity_code, collection_name, species_code, composition_level, dot_origin,
+                      governance_role, operation, inspection_status, inspected_at%8$s)
+    SELECT x.code, %2$L, %3$L, %4$L, x.origin, 'governed', %5$L, %6$s, %7$s%9$s
+    FROM (SELECT $ins$,
         births, c.collection_name, sp.species_code, sp.composition_level,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
         CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
@@ -138,9 +145,12 @@ $body$, code_sql, rows_sql, births, c.collection_name,
              ELSE $v$'passed'::inspection_status$v$ END,
         CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
              ELSE 'now()' END,
-        code_sql, typed_guard_sql(c, 'n', dot_origin_sql(c, 'n'), ARRAY['_dot_origin']::name[]),
         CASE WHEN kind = 'row' THEN ', rekeyed_from' ELSE '' END,
         CASE WHEN kind = 'row' THEN ', rekeyed_from_code' ELSE '' END);
+    -- guarded per row (a small statement), and unguarded, after the statement's check
+    insert_sql := insert_head || format('%s AS code, %s AS origin FROM ', code_sql,
+                                        typed_guard_sql(c, 'n', dot_origin_sql(c, 'n'), ARRAY['_dot_origin']::name[]));
+    insert_raw_sql := insert_head || format('%s AS code, %s AS origin FROM ', raw_code_sql, dot_origin_sql(c, 'n'));
     body := format($body$
 DECLARE
   small boolean := %3$s;%6$s
@@ -150,12 +160,12 @@ BEGIN%5$s%4$s%7$s
     WHERE x.code IS NOT NULL
     ON CONFLICT (entity_code) DO NOTHING;
     RETURN NULL;
-  END IF;
+  END IF;%8$s
   BEGIN
-    %1$s%2$s) AS x
+    %9$s%2$s) AS x
     WHERE x.code IS NOT NULL;
   EXCEPTION WHEN unique_violation THEN
-    %1$s%2$s) AS x
+    %9$s%2$s) AS x
     WHERE x.code IS NOT NULL
     ON CONFLICT (entity_code) DO NOTHING;
   END;
@@ -185,7 +195,7 @@ $body$, insert_sql, rows_sql,
         -- order, so the n-th old row is the n-th new one; a death that natal_birth_update
         -- recorded in this transaction is not recorded twice.
         CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
-  IF TG_OP = 'UPDATE' THEN
+  IF TG_OP = 'UPDATE' THEN%4$s
     %1$snatal_new AS n) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
     ON CONFLICT (entity_code) DO NOTHING;
@@ -194,10 +204,10 @@ $body$, insert_sql, rows_sql,
       %3$s
     END IF;
     RETURN NULL;
-  END IF;$upd$, insert_sql, code_sql, moved_rekeys_sql(c, code_sql)) ELSE '' END,
+  END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check) ELSE '' END,
         CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
              WHEN partitioned THEN E'\n  moved bigint;' ELSE '' END,
-        rekey_sql);
+        rekey_sql, types_check, insert_raw_sql);
   END IF;
 END
 $$;
