@@ -15,6 +15,8 @@ function findPackageRoot(): string {
 
 export const PACKAGE_ROOT = findPackageRoot();
 export const SQL_DIR = join(PACKAGE_ROOT, 'sql');
+/** The dashboard's own static files (natal serve). */
+export const WEB_DIR = join(PACKAGE_ROOT, 'web');
 
 export const NATAL_VERSION: string = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }

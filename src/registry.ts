@@ -39,12 +39,20 @@ import { type Preflight, preflight } from './census/preflight.js';
 import { type AccessEntry, changeAccess, listAccess } from './access/access.js';
 import { type ChainVerification, verifyChain } from './backfill/chain.js';
 import { type ApplyOptions, type ApplyResult, applyPlan } from './backfill/apply.js';
-import { type Approval, type ApprovalKind, approve, currentActor } from './backfill/approve.js';
+import {
+  type Approval,
+  type ApprovalCheck,
+  type ApprovalKind,
+  approvalCheck,
+  approve,
+  currentActor,
+} from './backfill/approve.js';
 import { type Freeze, freeze, listFreezes, unfreeze } from './backfill/freeze.js';
 import { type LedgerRow, ledger } from './backfill/ledger.js';
 import { getPlan, makePlan, type Plan, type PlanResult } from './backfill/plan.js';
 import { type Rehearsal, rehearse } from './backfill/rehearse.js';
 import { type RollbackResult, rollbackRun } from './backfill/rollback.js';
+import { type BirthsOnDay, birthsPerDay } from './report/births.js';
 import { buildReport, type Report, type ReportSelection } from './report/report.js';
 import { type ListOptions, listPlans, listRuns, type PlanListing, type RunListing } from './report/lists.js';
 import { type Ctx, makeCtx } from './context.js';
@@ -298,6 +306,16 @@ export class Registry {
 
   approve(planId: number, kind: ApprovalKind, note?: string): Promise<Approval> {
     return approve(this.ctx, planId, kind, note);
+  }
+
+  /** Whether this registry's actor may review (or permit) the plan now; if not, the gate's reason. */
+  approvalCheck(planId: number, kind: ApprovalKind): Promise<ApprovalCheck> {
+    return approvalCheck(this.ctx, planId, kind);
+  }
+
+  /** Births per day of the last `days` days, by origin (the `top` origins apart, the rest as other). */
+  birthsPerDay(days = 30, top = 6): Promise<BirthsOnDay[]> {
+    return birthsPerDay(this.ctx, days, top);
   }
 
   /** The gated apply, in committed keyset batches; `resume` continues a killed run. */

@@ -32,6 +32,22 @@ export async function approve(
   return { ...a, approval_id: Number(a.approval_id), plan_id: Number(a.plan_id) };
 }
 
+/** Whether the acting role may give the plan its review or permit now, and if not why (the gate's own words). */
+export interface ApprovalCheck {
+  allowed: boolean;
+  reason?: string;
+  hint?: string | null;
+}
+
+/** Asks the gate without approving: the refusal approve() would meet, or allowed. Writes nothing. */
+export async function approvalCheck(ctx: Ctx, planId: number, kind: ApprovalKind): Promise<ApprovalCheck> {
+  const { rows } = await ctx.db.query<{ c: ApprovalCheck }>(
+    `SELECT ${ctx.ns}.approval_check($1::bigint, $2::${ctx.ns}.approval_kind) AS c`,
+    [planId, kind],
+  );
+  return rows[0]?.c as ApprovalCheck;
+}
+
 /** Who the database says is acting on this connection. */
 export async function currentActor(ctx: Ctx): Promise<string> {
   const { rows } = await ctx.db.query<{ actor: string }>(`SELECT ${ctx.ns}.actor() AS actor`);

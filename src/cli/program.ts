@@ -13,6 +13,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerPreflightCommand } from './commands/preflight.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerSchemaCommands } from './commands/schema.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerWiringCommands } from './commands/wiring.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerPreflightCommand(program, withGlobals);
   registerCensusCommands(program, withGlobals);
   registerBackfillCommands(program, withGlobals);
+  registerServeCommand(program, withGlobals);
   registerReportCommand(program, withGlobals);
   registerDemoCommand(program, withGlobals);
   registerAccessCommands(program, withGlobals);

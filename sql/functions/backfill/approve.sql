@@ -98,18 +98,16 @@ BEGIN
 END
 $$;
 
--- A review (by a natal reviewer other than the plan's author) or a permit (by an owner of
--- collections in the plan; every collection needs its owner's), bound to the plan's
--- fingerprint. The author, the reviewer and the permitter are three different roles.
-CREATE OR REPLACE FUNCTION approve_plan(p_plan bigint, p_kind approval_kind, p_note text DEFAULT NULL)
-RETURNS backfill_approval
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+-- The gate of a review (by a natal reviewer other than the plan's author) or a permit (by an
+-- owner of collections in the plan; every collection needs its owner's): raises the refusal
+-- p_actor would meet, in the gate's order. The author, the reviewer and the permitter are
+-- three different roles.
+CREATE OR REPLACE FUNCTION assert_may_approve(p backfill_plan, p_kind approval_kind, v_actor text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
-  p backfill_plan := find_plan(p_plan);
-  v_actor text := actor();
+  p_plan bigint := p.plan_id;
   why text;
-  a backfill_approval;
 BEGIN
   PERFORM assert_natal_role('reader');
   PERFORM assert_plan_intact(p);
@@ -141,6 +139,20 @@ BEGIN
   END IF;
   -- Who may approve is settled; now whether the plan may be: only once it is rehearsed.
   PERFORM assert_rehearsed(p, CASE p_kind WHEN 'review' THEN 'reviewed' ELSE 'permitted' END);
+END
+$$;
+
+-- A review or a permit, bound to the plan's fingerprint, once the gate lets it through.
+CREATE OR REPLACE FUNCTION approve_plan(p_plan bigint, p_kind approval_kind, p_note text DEFAULT NULL)
+RETURNS backfill_approval
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p backfill_plan := find_plan(p_plan);
+  v_actor text := actor();
+  a backfill_approval;
+BEGIN
+  PERFORM assert_may_approve(p, p_kind, v_actor);
   -- Approving twice keeps the first approval (its time and note) as it was.
   INSERT INTO backfill_approval (plan_id, kind, actor, fingerprint, note)
   VALUES (p_plan, p_kind, v_actor, p.fingerprint, p_note)
@@ -150,6 +162,28 @@ BEGIN
     SELECT * INTO a FROM backfill_approval x WHERE x.plan_id = p_plan AND x.kind = p_kind AND x.actor = v_actor;
   END IF;
   RETURN a;
+END
+$$;
+
+-- Whether the session's actor may give plan p_plan its review or permit now, without
+-- giving it: {"allowed": true}, or the gate's own refusal {"allowed": false, "reason",
+-- "hint"} (the page's Review and Permit buttons, disabled with the reason). Readable by
+-- natal's readers; writes nothing.
+CREATE OR REPLACE FUNCTION approval_check(p_plan bigint, p_kind approval_kind) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  msg text;
+  hint text;
+BEGIN
+  PERFORM assert_may_approve(find_plan(p_plan), p_kind, actor());
+  RETURN jsonb_build_object('allowed', true);
+EXCEPTION WHEN OTHERS THEN
+  IF SQLSTATE NOT LIKE 'NB%' THEN
+    RAISE;
+  END IF;
+  GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  RETURN jsonb_build_object('allowed', false, 'reason', msg, 'hint', NULLIF(hint, ''));
 END
 $$;
 

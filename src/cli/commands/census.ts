@@ -1,7 +1,8 @@
 /** `natal census` and `natal status`. */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { Census, CensusRow } from '../../census/census.js';
-import { checkCensus, checkText, nextStep } from '../../census/check.js';
+import type { Census } from '../../census/census.js';
+import { checkCensus, checkText } from '../../census/check.js';
+import { type HeldGroup, statusSummary } from '../../report/status.js';
 import { NatalError } from '../../errors.js';
 import { count, table, wrapped } from '../format.js';
 import { parseCount } from '../parse.js';
@@ -163,54 +164,24 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
   ).action((_o, cmd: Command) =>
     runWithRegistry(cmd, async (registry) => {
       const c = await registry.census();
-      const governed = c.collections.filter((r) => r.governance_role === 'governed');
-      const next = (r: CensusRow): string =>
-        r.state === 'COMPLETE_WITH_PHANTOMS'
-          ? `no gap; ${count(r.phantoms ?? 0)} birth(s) whose rows are gone: natal census ${r.collection} --phantoms`
-          : nextStep(r);
-      const blocked = governed.filter((r) =>
-        ['NO_TABLE', 'UNCLASSIFIED', 'NOT_WIRED', 'DUPLICATE_RISK'].includes(r.state),
-      );
-      const inPlan = governed.filter((r) => r.plan_id !== null);
-      const phantoms = governed.filter((r) => r.state === 'COMPLETE_WITH_PHANTOMS');
-      const ready = governed.filter((r) => r.state === 'PREFLIGHT_READY');
-      const dying = governed.filter((r) => (r.deaths ?? 0) > 0);
-      const held = heldOnPurpose(governed);
-      const listed = (title: string, rs: CensusRow[]) =>
-        rs.length
-          ? [
-              `${title} (${rs.length}):`,
-              ...rs.map((r) => `  ${r.state.padEnd(22)} ${r.collection}: ${next(r)}`),
-            ]
-          : [];
+      const summary = statusSummary(c, count);
       const lines = [
         `natal status — ${registry.schema} at ${registry.db.location}`,
         '',
         keyNumbers(c),
         '',
-        c.collections.length === 0
-          ? 'Nothing is registered yet: add a species (natal species add CODE --prefix PREFIX --level LEVEL), then a collection (natal collection add TABLE --species CODE).'
-          : c.state === 'NOTHING_GOVERNED'
-            ? 'No collection is governed: nothing requires birth (natal collection set TABLE --role governed).'
-            : c.state === 'COMPLETE'
-              ? 'Every governed collection is complete: no gap, no phantom.'
-              : c.state.startsWith('COMPLETE_EXCEPT_')
-                ? 'Every governed collection not frozen is complete.'
-                : blocked.length === 0
-                  ? ready.length
-                    ? `Nothing blocks: ${ready.length} collection(s) with a gap, ready for a backfill plan: natal plan`
-                    : 'Nothing blocks.'
-                  : '',
-        ...listed('What blocks progress', blocked),
-        ...listed('In a backfill plan', inPlan),
-        ...listed('Complete, with phantoms', phantoms),
-        ...held,
-        ...(dying.length
+        summary.headline,
+        ...summary.groups.flatMap((g) => [
+          `${g.title} (${g.items.length}):`,
+          ...g.items.map((r) => `  ${r.state.padEnd(22)} ${r.collection}: ${r.next}`),
+        ]),
+        ...heldOnPurpose(summary.held),
+        ...(summary.deaths.length
           ? [
-              `Deaths recorded (${dying.length} collection(s)):`,
-              ...dying.map(
+              `Deaths recorded (${summary.deaths.length} collection(s)):`,
+              ...summary.deaths.map(
                 (r) =>
-                  `  ${r.collection}: ${count(r.births)} births, ${count(r.deaths ?? 0)} dead: natal census ${r.collection} --deaths`,
+                  `  ${r.collection}: ${count(r.births)} births, ${count(r.deaths)} dead: natal census ${r.collection} --deaths`,
               ),
             ]
           : []),
@@ -224,19 +195,13 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
  * The governed collections frozen on purpose and not complete, one line per freeze reason
  * (a demo or a migration holds dozens for one reason): who, why, which, and how to go on.
  */
-function heldOnPurpose(governed: CensusRow[]): string[] {
-  const groups = new Map<string, CensusRow[]>();
-  for (const r of governed.filter((x) => x.state === 'FROZEN' && x.frozen)) {
-    const key = `${r.frozen?.frozen_by}\u0000${r.frozen?.reason}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  if (groups.size === 0) return [];
-  const n = [...groups.values()].reduce((a, g) => a + g.length, 0);
+function heldOnPurpose(held: HeldGroup[]): string[] {
+  if (held.length === 0) return [];
+  const n = held.reduce((a, g) => a + g.collections.length, 0);
   return [
     `Frozen on purpose (${n}; nothing to do while they are: natal unfreeze TABLE to go on):`,
-    ...[...groups.entries()].map(([key, rs]) => {
-      const [by, reason] = key.split('\u0000');
-      return `  ${wrapped(`FROZEN by ${by}: ${reason}: ${rs.map((r) => r.collection).join(', ')}`, 98, 4)}`;
-    }),
+    ...held.map(
+      (g) => `  ${wrapped(`FROZEN by ${g.frozen_by}: ${g.reason}: ${g.collections.join(', ')}`, 98, 4)}`,
+    ),
   ];
 }
