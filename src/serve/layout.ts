@@ -58,6 +58,7 @@ export function layout(title: string, viewer: Viewer | null, active: string, bod
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · natal</title>
         <link rel="stylesheet" href="/static/natal.css" />
+        ${viewer ? html`<meta name="csrf-token" content="${viewer.csrf}" />` : ''}
         <script src="/static/chart.umd.min.js" defer></script>
         <script src="/static/natal.js" defer></script>
       </head>

@@ -1,0 +1,240 @@
+/**
+ * `natal serve` over HTTP, as a browser and a monitoring scraper use it: pages with their
+ * numbers rendered on the server, the JSON API in the CLI's shapes, /metrics, and the gate's
+ * buttons — the review and the permit made on the page are the logged-in role's, refused by
+ * the same SQL gate as from the CLI, and only with the form's CSRF token. On a server, as
+ * login roles holding only their natal role; embedded, as the one user --as names.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { serveDashboard, type Served } from '../src/serve/server.js';
+import { eachBackend, SERVER_URL } from './helpers/backends.js';
+import { type DashboardFixture, dashboardFixture } from './helpers/dashboard.js';
+import { WebClient } from './helpers/web.js';
+
+eachBackend('natal serve', (backend) => {
+  const server = backend.name === 'server';
+  let f: DashboardFixture;
+  before(async () => {
+    f = await dashboardFixture(backend);
+  });
+  after(async () => {
+    await f?.cleanup();
+  });
+
+  /** The dashboard, embedded as `as`, on a server for whoever logs in. */
+  const start = (as?: string, sessionMinutes?: number): Promise<Served> =>
+    serveDashboard({
+      ...(server ? { db: SERVER_URL } : { dataDir: f.dataDir, as }),
+      schema: f.schema,
+      port: 0,
+      sessionMinutes,
+    });
+  /** A browser logged in as `who` (embedded: the server is already that one user). */
+  const browser = async (s: Served, who: string): Promise<WebClient> => {
+    const w = new WebClient(s.url);
+    if (server) {
+      const r = await w.login(who, f.password);
+      assert.equal(r.status, 302, r.body);
+    }
+    return w;
+  };
+  const approvals = async () => {
+    const r = await f.open();
+    try {
+      const [p] = (await r.plans()).filter((x) => x.plan_id === f.planId);
+      return { reviewed: p?.reviewed_by ?? [], permitted: p?.permitted_by ?? [] };
+    } finally {
+      await r.close();
+    }
+  };
+
+  test('pages carry their numbers in the HTML; the API has the CLI’s shapes; /metrics the census', async () => {
+    // (embedded, natal serve holds the data directory: the census is taken before)
+    const r = await f.open();
+    const census = JSON.parse(JSON.stringify(await r.census())) as {
+      totals: Record<string, unknown>;
+      collections: { collection: string; births: number; gap: number }[];
+    };
+    await r.close();
+    const s = await start(f.people.owner);
+    try {
+      const w = await browser(s, f.people.owner);
+      const overview = await w.get('/');
+      assert.equal(overview.status, 200, overview.body);
+      assert.match(overview.body, /<td>Gap \(orphans\)<\/td><td class="n">3,000<\/td>/);
+      assert.match(overview.body, new RegExp(`Overall state: <span class="state [a-z]+">`));
+      const api = JSON.parse((await w.get('/api/census')).body) as typeof census;
+      assert.deepEqual(api.totals, census.totals);
+      assert.deepEqual(api.collections, census.collections);
+      const plan = JSON.parse((await w.get(`/api/plans/${f.planId}`)).body) as {
+        plans: { plan_id: number; state: string }[];
+      };
+      assert.deepEqual(
+        plan.plans.map((p) => [p.plan_id, p.state]),
+        [[f.planId, 'DRYRUN_PROVEN']],
+      );
+      const entity = JSON.parse((await w.get(`/api/entities/${encodeURIComponent(f.bornCode)}`)).body) as {
+        entity_code: string;
+        status: string;
+      };
+      assert.deepEqual([entity.entity_code, entity.status], [f.bornCode, 'alive']);
+      const unknown = await w.get('/api/entities/NOPE-1');
+      assert.equal(unknown.status, 404);
+      assert.match(JSON.parse(unknown.body).error.message, /NOPE-1/);
+      const page = await w.get(`/collections/${encodeURIComponent(f.table)}`);
+      assert.equal(page.status, 200);
+      assert.match(page.body, /gap \(orphans\)<\/th><td>3,000<\/td>/);
+      // the search box: a table and its key leads to the entity's page
+      const found = await w.get(`/entities?q=${encodeURIComponent(`${f.table} ${f.rows + 1}`)}`);
+      assert.equal(found.location, `/entities/${encodeURIComponent(f.bornCode)}`);
+      assert.match(
+        (await w.get(found.location ?? '')).body,
+        /<th>status<\/th><td><span class="state good">alive<\/span>/,
+      );
+
+      const metrics = await new WebClient(s.url).get('/metrics');
+      assert.equal(metrics.status, 200, metrics.body);
+      assert.match(metrics.type ?? '', /^text\/plain; version=0\.0\.4/);
+      const births = census.collections.find((c) => c.collection === f.table)?.births;
+      assert.ok(
+        metrics.body.includes(`natal_gap{collection="${f.table}",role="governed"} 3000\n`),
+        metrics.body,
+      );
+      assert.ok(metrics.body.includes(`natal_births{collection="${f.table}",role="governed"} ${births}\n`));
+      assert.match(
+        metrics.body,
+        new RegExp(`natal_plan_open\\{plan="${f.planId}",state="DRYRUN_PROVEN"\\} 1`),
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the author’s Review button is disabled with the gate’s reason; a form without its token changes nothing', async () => {
+    const s = await start(f.people.author);
+    try {
+      const w = await browser(s, f.people.author);
+      const page = await w.get(`/plans/${f.planId}`);
+      assert.equal(page.status, 200, page.body);
+      assert.match(page.body, /<button disabled title="[^"]*" data-gate="review">Review<\/button>/);
+      assert.match(
+        page.body,
+        new RegExp(`data-why="review">${f.people.author} wrote plan ${f.planId} and cannot review it`),
+      );
+      // pressing it anyway (a crafted POST with the session's token): the SQL gate refuses
+      const tokenOf = WebClient.csrf((await w.get('/')).body);
+      const pressed = await w.post(`/plans/${f.planId}/review`, { _csrf: tokenOf, note: 'mine' });
+      assert.equal(pressed.status, 409);
+      assert.match(pressed.body, /wrote plan \d+ and cannot review it/);
+    } finally {
+      await s.close();
+    }
+    const r = await start(f.people.reviewer);
+    try {
+      const w = await browser(r, f.people.reviewer);
+      await w.get(`/plans/${f.planId}`);
+      const forged = await w.post(`/plans/${f.planId}/review`, { note: 'no token' });
+      assert.equal(forged.status, 403);
+      assert.match(forged.body, /CSRF/);
+      const wrong = await w.post(`/plans/${f.planId}/review`, { _csrf: 'x'.repeat(32), note: 'bad token' });
+      assert.equal(wrong.status, 403);
+    } finally {
+      await r.close();
+    }
+    assert.deepEqual(await approvals(), { reviewed: [], permitted: [] });
+  });
+
+  test('the reviewer reviews on the page and the owner permits: the approvals are theirs', async () => {
+    let s = await start(f.people.reviewer);
+    try {
+      const w = await browser(s, f.people.reviewer);
+      const page = await w.get(`/plans/${f.planId}`);
+      assert.match(page.body, /<button data-gate="review">Review<\/button>/);
+      // a reviewer is not the owner: Permit is disabled, with the gate's reason
+      assert.match(
+        page.body,
+        new RegExp(
+          `data-why="permit">a permit comes from an owner of the plan&#39;s collections \\(${f.people.owner}\\)`,
+        ),
+      );
+      const done = await w.post(`/plans/${f.planId}/review`, {
+        _csrf: WebClient.csrf(page.body),
+        note: 'looked at it',
+      });
+      assert.equal(done.status, 302, done.body);
+      assert.match((await w.get(done.location ?? '')).body, new RegExp(`Reviewed by ${f.people.reviewer}`));
+    } finally {
+      await s.close();
+    }
+    assert.deepEqual(await approvals(), { reviewed: [f.people.reviewer], permitted: [] });
+    s = await start(f.people.owner);
+    try {
+      const w = await browser(s, f.people.owner);
+      const page = await w.get(`/plans/${f.planId}`);
+      assert.match(page.body, /<button data-gate="permit">Permit<\/button>/);
+      const done = await w.post(`/plans/${f.planId}/permit`, {
+        _csrf: WebClient.csrf(page.body),
+        note: 'go',
+      });
+      assert.equal(done.status, 302, done.body);
+      const after = await w.get(done.location ?? '');
+      assert.match(after.body, /APPLY_READY/);
+      assert.match(after.body, new RegExp(`<b>PERMIT</b> by ${f.people.owner}`));
+    } finally {
+      await s.close();
+    }
+    assert.deepEqual(await approvals(), { reviewed: [f.people.reviewer], permitted: [f.people.owner] });
+    // the ledger page shows the chain verified
+    s = await start(f.people.owner);
+    try {
+      const w = await browser(s, f.people.owner);
+      const ledger = await w.get(`/ledger?plan=${f.planId}`);
+      assert.match(ledger.body, /Hash chain verified: \d+ rows, head [0-9a-f]{64}\./);
+      assert.match(ledger.body, /<td>REHEARSAL<\/td>/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  if (server) {
+    test('logins: a role that may not log in and one that does not exist are refused; sessions expire; cookies are HttpOnly and SameSite=Strict', async () => {
+      const s = await start(undefined, 0.01);
+      try {
+        const anon = new WebClient(s.url);
+        const first = await anon.get('/');
+        assert.equal(first.status, 302);
+        assert.equal(first.location, '/login');
+        const api = await anon.get('/api/census');
+        assert.equal(api.status, 401);
+        assert.equal(JSON.parse(api.body).error.code, 'NOT_LOGGED_IN');
+        for (const role of [f.people.nologin, `${f.schema}_nobody`]) {
+          const r = await new WebClient(s.url).login(role, 'whatever');
+          assert.equal(r.status, 401, `${role}: ${r.body}`);
+          assert.match(r.body, /Not logged in: .*(not permitted to log in|does not exist)/);
+        }
+        // a login form posted without its own token is refused
+        const stale = await new WebClient(s.url).post('/login', {
+          role: f.people.owner,
+          password: f.password,
+        });
+        assert.equal(stale.status, 403);
+        const w = new WebClient(s.url);
+        const ok = await w.login(f.people.owner, f.password);
+        assert.equal(ok.status, 302);
+        const cookie = ok.setCookies.find((c) => c.startsWith('natal_session='));
+        assert.match(cookie ?? '', /HttpOnly/);
+        assert.match(cookie ?? '', /SameSite=Strict/);
+        assert.doesNotMatch(ok.body + ok.setCookies.join(), new RegExp(f.password));
+        assert.equal((await w.get('/')).status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 900)); // 0.01 min idle
+        const expired = await w.get('/');
+        assert.equal(expired.status, 302);
+        assert.equal(expired.location, '/login?expired=1');
+        assert.match((await w.get('/login?expired=1')).body, /Your session expired/);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
