@@ -75,6 +75,7 @@ export function layout(title: string, viewer: Viewer | null, active: string, bod
                   </nav>
                   <form class="search" action="/entities" method="get" role="search">
                     <input
+                      type="search"
                       name="q"
                       placeholder="code, or table key"
                       aria-label="find an entity: its code, or its table and key"

@@ -122,6 +122,7 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
   const failure = (c: Context, s: Session, title: string, active: string, err: unknown) =>
     page(c, s, title, active, html`<p class="flash bad" role="alert">${firstLine(err)}</p>`, statusOf(err));
 
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/static/:file', (c) => {
     const f = files.get(c.req.param('file'));
     if (!f) return c.text('not found', 404);
@@ -134,7 +135,9 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
   // -- who you are ----------------------------------------------------------------------
   app.get('/login', (c) => {
     if (embedded) return c.redirect('/');
-    const t = token();
+    // (the same token while it lasts: another tab, or the browser's own requests, must not
+    // make an open login form stale)
+    const t = getCookie(c, LOGIN_COOKIE) ?? token();
     setCookie(c, LOGIN_COOKIE, t, { ...COOKIE, maxAge: 600 });
     const why = c.req.query('expired') ? 'Your session expired: log in again.' : null;
     return page(c, null, 'Log in', '', loginPage(t, why, where));
@@ -179,7 +182,8 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
   // Every other page needs a session: embedded, one is made for the browser; on a server,
   // the login page. The JSON API answers 401 instead.
   app.use('*', async (c, next) => {
-    if (c.req.path === '/metrics' || c.req.path.startsWith('/static/')) return next();
+    if (c.req.path === '/metrics' || c.req.path === '/favicon.ico' || c.req.path.startsWith('/static/'))
+      return next();
     const { session, expired } = sessions.get(getCookie(c, SESSION_COOKIE));
     if (session) {
       c.set('session', session);
