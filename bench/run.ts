@@ -5,6 +5,7 @@
  */
 import { benchBackfill } from './backfill.js';
 import { benchCensus } from './census.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDeaths } from './deaths.js';
 import { type Figure, report } from './harness.js';
 import { benchInspect } from './inspect.js';
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   inspect: benchInspect,
   show: benchShow,
   deaths: benchDeaths,
+  dashboard: benchDashboard,
 };
 
 const name = process.argv[2];
