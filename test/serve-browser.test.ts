@@ -173,7 +173,7 @@ eachBackend('natal serve in a browser', (backend) => {
       'a role that may not log in is refused; an expired session returns to the login page',
       { skip: missing },
       async () => {
-        const s = await start(undefined, 0.02);
+        const s = await start(undefined, 0.05);
         try {
           const page = await (await browser.newContext()).newPage();
           await page.goto(`${s.url}/plans`);
@@ -186,7 +186,7 @@ eachBackend('natal serve in a browser', (backend) => {
             .getByText(/Not logged in: .*not permitted to log in/)
             .waitFor();
           const logged = await visit(s, f.people.owner);
-          await new Promise((resolve) => setTimeout(resolve, 1500)); // 0.02 min idle
+          await new Promise((resolve) => setTimeout(resolve, 4000)); // 0.05 min (3 s) idle: ample under a loaded machine
           await logged.reload();
           await logged.waitForURL(/\/login\?expired=1$/);
           await logged.getByRole('alert').getByText('Your session expired: log in again.').waitFor();

@@ -199,7 +199,7 @@ eachBackend('natal serve', (backend) => {
 
   if (server) {
     test('logins: a role that may not log in and one that does not exist are refused; sessions expire; cookies are HttpOnly and SameSite=Strict', async () => {
-      const s = await start(undefined, 0.01);
+      const s = await start(undefined, 0.02);
       try {
         const anon = new WebClient(s.url);
         const first = await anon.get('/');
@@ -227,7 +227,7 @@ eachBackend('natal serve', (backend) => {
         assert.match(cookie ?? '', /SameSite=Strict/);
         assert.doesNotMatch(ok.body + ok.setCookies.join(), new RegExp(f.password));
         assert.equal((await w.get('/')).status, 200);
-        await new Promise((resolve) => setTimeout(resolve, 900)); // 0.01 min idle
+        await new Promise((resolve) => setTimeout(resolve, 2000)); // 0.02 min (1.2 s) idle
         const expired = await w.get('/');
         assert.equal(expired.status, 302);
         assert.equal(expired.location, '/login?expired=1');

@@ -46,6 +46,10 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   unfreeze: ['natal unfreeze backfill'],
   freezes: ['natal freezes', 'natal freezes --json'],
+  serve: [
+    'natal serve --db postgres://localhost/app',
+    'natal serve --data-dir ./.natal --as gina --port 8080',
+  ],
   ledger: ['natal ledger --plan 3', 'natal ledger --verify --json', 'natal ledger --limit 50'],
   plans: ['natal plans', 'natal plans --limit 5 --json'],
   runs: ['natal runs --plan 3'],

@@ -36,6 +36,8 @@ export function sameToken(a: string | undefined, b: string | undefined): boolean
 
 export class Sessions {
   private readonly live = new Map<string, Session>();
+  /** Sessions ended by their idle time, kept an hour so that the page can say why. */
+  private readonly expiredAt = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   /**
@@ -67,8 +69,9 @@ export class Sessions {
   get(id: string | undefined): { session?: Session; expired: boolean } {
     if (!id) return { expired: false };
     const s = this.live.get(id);
-    if (!s) return { expired: false };
+    if (!s) return { expired: this.expiredAt.has(id) };
     if (s.expires <= Date.now()) {
+      this.expiredAt.set(s.id, Date.now());
       void this.end(s.id);
       return { expired: true };
     }
@@ -92,7 +95,12 @@ export class Sessions {
 
   private async sweep(): Promise<void> {
     const now = Date.now();
-    for (const s of [...this.live.values()]) if (s.expires <= now) await this.end(s.id);
+    for (const [id, at] of this.expiredAt) if (at < now - 3_600_000) this.expiredAt.delete(id);
+    for (const s of [...this.live.values()]) {
+      if (s.expires > now) continue;
+      this.expiredAt.set(s.id, now);
+      await this.end(s.id);
+    }
   }
 
   async closeAll(): Promise<void> {

@@ -5,7 +5,13 @@ import type { Entity } from '../../show/show.js';
 import { type Html, state, when } from '../layout.js';
 
 function value(v: unknown): string {
-  return v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (v === null || v === undefined) return '—';
+  // a plan's reviews and permits: who, and when
+  if (Array.isArray(v) && v.every((x) => x && typeof x === 'object' && 'actor' in x))
+    return v
+      .map((x: { actor: string; at?: string }) => (x.at ? `${x.actor} (${when(x.at)})` : x.actor))
+      .join(', ');
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 export function entityPage(e: Entity): Html {
