@@ -47,4 +47,6 @@ export interface RegistryOptions {
   wait?: number | undefined;
   /** Told once, with why, when it waits. */
   onWait?: ((why: string) => void) | undefined;
+  /** Server: at most this many connections at once (default 10). */
+  connections?: number | undefined;
 }

@@ -6,6 +6,7 @@
  * login roles holding only their natal role; embedded, as the one user --as names.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { serveDashboard, type Served } from '../src/serve/server.js';
 import { eachBackend, SERVER_URL } from './helpers/backends.js';
@@ -197,7 +198,89 @@ eachBackend('natal serve', (backend) => {
     }
   });
 
+  test('a request naming another host, a form from another origin and an oversized body are refused; pages carry security headers', async () => {
+    const s = await start(f.people.owner);
+    try {
+      const port = new URL(s.url).port;
+      const raw = (headers: Record<string, string>, method = 'GET', body?: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: method === 'GET' ? '/' : `/plans/${f.planId}/review`,
+              method,
+              headers,
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      // DNS rebinding: a page elsewhere reaching 127.0.0.1 through a name of its own
+      const rebound = await raw({ host: `rebind.example:${port}` });
+      assert.deepEqual(
+        [rebound.status, rebound.body],
+        [403, `natal serve answers to localhost only, not to rebind.example:${port}\n`],
+      );
+      const w = new WebClient(s.url);
+      const home = await w.get('/');
+      assert.equal(home.status, server ? 302 : 200);
+      const form = { 'content-type': 'application/x-www-form-urlencoded', host: `127.0.0.1:${port}` };
+      const cross = await raw({ ...form, origin: 'http://evil.example' }, 'POST', 'note=x');
+      assert.equal(cross.status, 403);
+      const huge = await raw(
+        { ...form, 'content-length': String(100_000) },
+        'POST',
+        `note=${'x'.repeat(99_995)}`,
+      );
+      assert.equal(huge.status, 413);
+      const headers = await fetch(s.url + (server ? '/login' : '/'));
+      assert.match(
+        headers.headers.get('content-security-policy') ?? '',
+        /default-src 'self'.*frame-ancestors 'none'/,
+      );
+      assert.equal(headers.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(headers.headers.get('cache-control'), 'no-store');
+    } finally {
+      await s.close();
+    }
+  });
+
   if (server) {
+    test('a login is the role typed and nothing else: a user in the URL, a control character, an empty password', async () => {
+      // the URL natal serve was given names another user in its query (node-postgres would let it win)
+      const s = await serveDashboard({
+        db: `${SERVER_URL}?user=${f.people.reviewer}`,
+        schema: f.schema,
+        port: 0,
+      });
+      try {
+        const w = new WebClient(s.url);
+        assert.equal((await w.login(f.people.owner, f.password)).status, 302);
+        assert.match((await w.get('/')).body, new RegExp(`">${f.people.owner}</span>`));
+        for (const [role, password, why] of [
+          [
+            `${f.people.owner}\u0000options\u0000-c statement_timeout=1`,
+            f.password,
+            'a role name has no control characters',
+          ],
+          [f.people.owner, '', 'Give the role&#39;s password.'],
+          ['r'.repeat(64), f.password, 'a role name has at most 63 bytes'],
+        ] as const) {
+          const r = await new WebClient(s.url).login(role, password);
+          assert.equal(r.status, 400, role);
+          assert.ok(r.body.includes(why), r.body);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
     test('logins: a role that may not log in and one that does not exist are refused; sessions expire; cookies are HttpOnly and SameSite=Strict', async () => {
       const s = await start(undefined, 0.02);
       try {

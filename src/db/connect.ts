@@ -20,6 +20,8 @@ export interface ConnectOptions {
   wait?: number | undefined;
   /** Told once when it waits (the CLI says so on stderr). */
   onWait?: ((why: string) => void) | undefined;
+  /** Server: at most this many connections at once. */
+  connections?: number | undefined;
 }
 
 export function connect(options: ConnectOptions = {}): Promise<Backend> {
@@ -28,7 +30,7 @@ export function connect(options: ConnectOptions = {}): Promise<Backend> {
     throw new NatalError('INVALID_ARGUMENT', 'give either a server URL (db) or a data directory, not both');
   }
   if (url !== undefined && url !== '' && options.dataDir === undefined) {
-    return openServer(url, { as: options.as });
+    return openServer(url, { as: options.as, max: options.connections });
   }
   return waitingFor(
     () => openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.create === true),

@@ -9,7 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { secureHeaders } from 'hono/secure-headers';
 import { html } from 'hono/html';
 import { errorMessage, NatalError } from '../errors.js';
 import { WEB_DIR } from '../paths.js';
@@ -51,6 +53,17 @@ export interface Served {
 const SESSION_COOKIE = 'natal_session';
 const LOGIN_COOKIE = 'natal_login';
 const COOKIE = { httpOnly: true, sameSite: 'Strict', path: '/' } as const;
+/** The names a browser on this machine reaches a loopback address by. */
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+/** How long /metrics answers from its last census (a scrape costs a census otherwise). */
+const METRICS_TTL_MS = 15_000;
+/** A database role's name: what PostgreSQL takes (63 bytes), no control characters. */
+function badRoleName(login: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(login)) return 'a role name has no control characters';
+  if (Buffer.byteLength(login) > 63) return 'a role name has at most 63 bytes';
+  return undefined;
+}
 
 /** The static files: natal's own (web/) and Chart.js's built bundle. */
 async function staticFiles(): Promise<Map<string, { body: string; type: string }>> {
@@ -114,6 +127,45 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
 
   const app = new Hono<{ Variables: { session: Session } }>();
 
+  // Requests that name another host are refused while natal listens on a loopback address (a
+  // web page elsewhere must not reach it through a DNS name it points at 127.0.0.1); a form
+  // posted from another origin is refused everywhere.
+  const loopbackOnly = LOOPBACK.includes(o.host ?? '127.0.0.1');
+  app.use('*', async (c, next) => {
+    const host = c.req.header('host') ?? '';
+    if (loopbackOnly && !LOOPBACK.includes(host.replace(/:\d+$/, ''))) {
+      return c.text(`natal serve answers to localhost only, not to ${host || 'no host'}\n`, 403);
+    }
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const origin = c.req.header('origin');
+      if ((origin && origin !== `http://${host}`) || c.req.header('sec-fetch-site') === 'cross-site') {
+        return c.text('a form posted from another site is refused\n', 403);
+      }
+    }
+    return next();
+  });
+  app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('the request is too large\n', 413) }));
+  app.use(
+    '*',
+    secureHeaders({
+      // (same-origin, not no-referrer: with no referrer the browser posts the page's forms
+      // with `Origin: null`, which the check above refuses)
+      referrerPolicy: 'same-origin',
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  );
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.req.path.startsWith('/static/')) c.header('cache-control', 'no-store');
+  });
+
   const viewerOf = (s: Session): Viewer => ({ login: s.login, csrf: s.csrf, embedded, where });
   const run = <T>(s: Session, fn: (r: Registry) => Promise<T>): Promise<T> =>
     embedded ? onLane(() => fn(s.registry)) : sessions.run(s, fn);
@@ -153,19 +205,31 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
     if (!sameToken(String(body._csrf ?? ''), getCookie(c, LOGIN_COOKIE))) {
       return page(c, null, 'Log in', '', loginPage(t, 'The login form was stale: try again.', where), 403);
     }
-    if (!login) return page(c, null, 'Log in', '', loginPage(t, 'Give a database role.', where), 400);
+    const refused = !login
+      ? 'Give a database role.'
+      : (badRoleName(login) ??
+        // (an empty password would let the server's own stored one answer: PGPASSWORD, .pgpass)
+        (password === '' ? "Give the role's password." : undefined));
+    if (refused) return page(c, null, 'Log in', '', loginPage(t, refused, where, login), 400);
     let registry: Registry | undefined;
+    let actor: string;
     try {
+      // The typed role and password, and nothing else: a user or password in the URL's
+      // query would win over them (node-postgres reads both), so they go.
       const url = new URL(o.db as string);
+      url.searchParams.delete('user');
+      url.searchParams.delete('password');
       url.username = encodeURIComponent(login);
       url.password = encodeURIComponent(password);
-      registry = await Registry.open({ db: url.toString(), schema: own.schema });
+      registry = await Registry.open({ db: url.toString(), schema: own.schema, connections: 2 });
       await registry.assertReady();
+      // the name the server knows the session by, not the one typed
+      actor = await registry.actor();
     } catch (err) {
       await registry?.close().catch(() => undefined);
       return page(c, null, 'Log in', '', loginPage(t, `Not logged in: ${firstLine(err)}`, where, login), 401);
     }
-    const s = sessions.create(login, registry);
+    const s = sessions.create(actor, registry);
     deleteCookie(c, LOGIN_COOKIE, COOKIE);
     setCookie(c, SESSION_COOKIE, s.id, COOKIE);
     return c.redirect('/');
@@ -466,11 +530,22 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
     }),
   );
 
+  // One census at a time for every scraper, reused for METRICS_TTL_MS.
+  let metrics: { at: number; text: Promise<string> } | undefined;
+  const metricsNow = (): Promise<string> => {
+    if (metrics && Date.now() - metrics.at < METRICS_TTL_MS) return metrics.text;
+    const text = (embedded ? onLane : <T>(f: () => Promise<T>) => f())(async () =>
+      metricsText(await own.census(), await own.plans({ limit: 100 }), await own.runs({ limit: 100 })),
+    );
+    metrics = { at: Date.now(), text };
+    text.catch(() => {
+      metrics = undefined;
+    });
+    return text;
+  };
   app.get('/metrics', async (c) => {
     try {
-      const text = await (embedded ? onLane : <T>(f: () => Promise<T>) => f())(async () =>
-        metricsText(await own.census(), await own.plans({ limit: 100 }), await own.runs({ limit: 100 })),
-      );
+      const text = await metricsNow();
       return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     } catch (err) {
       return c.text(`# natal: ${firstLine(err)}\n`, statusOf(err));

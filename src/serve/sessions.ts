@@ -22,6 +22,9 @@ export interface Session {
   queue: Promise<unknown>;
 }
 
+const MAX_PER_LOGIN = 5;
+const MAX_SESSIONS = 200;
+
 export function token(): string {
   return randomBytes(24).toString('base64url');
 }
@@ -53,6 +56,14 @@ export class Sessions {
   }
 
   create(login: string, registry: Registry): Session {
+    // At most MAX_PER_LOGIN sessions of one login (on a server: each is a pool of
+    // connections) and MAX_SESSIONS in all: the oldest ends first.
+    const mine = [...this.live.values()].filter((x) => x.login === login);
+    if (this.ownsRegistry && mine.length >= MAX_PER_LOGIN && mine[0]) void this.end(mine[0].id);
+    if (this.live.size >= MAX_SESSIONS) {
+      const oldest = this.live.keys().next().value;
+      if (oldest !== undefined) void this.end(oldest);
+    }
     const s: Session = {
       id: token(),
       login,
