@@ -24,7 +24,7 @@ eachBackend('natal serve in a browser', (backend) => {
   before(async () => {
     if (missing) return;
     // on a server, enough rows that the apply runs for a few seconds in batches of 200
-    f = await dashboardFixture(backend, server ? 60_000 : 2_000);
+    f = await dashboardFixture(backend, server ? 60_000 : 20_000);
     browser = await launchBrowser();
   });
   after(async () => {
@@ -196,6 +196,30 @@ eachBackend('natal serve in a browser', (backend) => {
       },
     );
   } else {
+    test(
+      'embedded: the plan applied from its page (natal serve holds the database), followed live to its end',
+      { skip: missing },
+      async () => {
+        const s = await start(f.people.author);
+        try {
+          const page = await visit(s, f.people.author);
+          await page.goto(`${s.url}/plans/${f.planId}`);
+          await page.getByLabel('rows per batch').fill('50');
+          await page.locator('button[data-gate="apply"]').click();
+          await page.locator('[data-run-progress]').waitFor();
+          assert.match((await page.locator('.progress-text').textContent()) ?? '', /of 20,000 births/);
+          await page.locator('.facts .state', { hasText: 'VERIFIED' }).waitFor({ timeout: 120_000 });
+          assert.equal(await page.locator('button[data-gate="apply"]').count(), 0);
+          assert.match(
+            (await page.content()).replace(/\s+/g, ' '),
+            /natal rollback \d+ would remove <b>20,000<\/b> births/,
+          );
+        } finally {
+          await s.close();
+        }
+      },
+    );
+
     test(
       'embedded: the page names the one user and says separation of duties is advisory',
       { skip: missing },

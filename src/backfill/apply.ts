@@ -147,6 +147,10 @@ export async function applyPlan(
           batches += next.rows.length;
           born += written.reduce((a, w) => a + Number(w.rows[0]?.born), 0);
           options.onBatch?.({ run_id: runId, collection: last.collection_name, born, expected });
+          // PGlite runs in this thread and answers at once, so an await chain never gives the
+          // event loop a turn: yield one between batches (natal serve answers its pages, a
+          // progress bar redraws).
+          if (db.kind === 'embedded') await new Promise((resolve) => setImmediate(resolve));
         }
       });
       const finished = await s.query<{

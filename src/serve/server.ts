@@ -126,6 +126,9 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
   };
 
   const app = new Hono<{ Variables: { session: Session } }>();
+  /** Embedded: the applies this process is running, by plan, and how the last one of a plan failed. */
+  const applying = new Map<number, Promise<void>>();
+  const lastApplyError = new Map<number, string>();
 
   // Requests that name another host are refused while natal listens on a loopback address (a
   // web page elsewhere must not reach it through a DNS name it points at 127.0.0.1); a form
@@ -364,6 +367,8 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
         review: await r.approvalCheck(id, 'review'),
         permit: await r.approvalCheck(id, 'permit'),
         rollbacks,
+        // embedded, the page holds the database: an apply runs here (on a server, from the CLI)
+        canApply: embedded && report.plans[0]?.state === 'APPLY_READY' && !applying.has(id),
         ...(flash ? { flash } : {}),
       };
     });
@@ -376,10 +381,13 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
       return failure(c, s, title, '/plans', new NatalError('USAGE', 'a plan is a number'));
     const done = c.req.query('done');
     try {
+      const stopped = lastApplyError.get(id);
       const flash =
         done === 'review' || done === 'permit'
           ? { ok: true, text: `${done === 'review' ? 'Reviewed' : 'Permitted'} by ${s.login}.` }
-          : undefined;
+          : stopped
+            ? { ok: false, text: `The apply stopped: ${stopped}` }
+            : undefined;
       return page(c, s, title, '/plans', planPage(await planView(s, id, flash), viewerOf(s)));
     } catch (err) {
       return failure(c, s, title, '/plans', err);
@@ -426,6 +434,69 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
       }
     });
   }
+
+  // Embedded only: the apply of a plan, run by this process in the background (the page's
+  // own queries take their turns between its batches) and followed on the plan's page.
+  app.post('/plans/:id/apply', async (c) => {
+    const s = c.get('session');
+    const id = positiveInt(c.req.param('id'));
+    const title = `Plan ${c.req.param('id')}`;
+    const body = await c.req.parseBody();
+    if (!sameToken(String(body._csrf ?? ''), s.csrf)) {
+      return failure(
+        c,
+        s,
+        title,
+        '/plans',
+        new NatalError(
+          'NOT_PERMITTED',
+          'the form was stale (no valid CSRF token): reload the page and try again',
+        ),
+      );
+    }
+    if (id === undefined)
+      return failure(c, s, title, '/plans', new NatalError('USAGE', 'a plan is a number'));
+    if (!embedded) {
+      return failure(
+        c,
+        s,
+        title,
+        '/plans',
+        new NatalError('USAGE', `on a server, apply from the CLI (natal apply ${id}); this page follows it`),
+      );
+    }
+    const batch = String(body.batch_size ?? '').trim();
+    const batchSize = batch === '' ? undefined : positiveInt(batch);
+    if (batch !== '' && (batchSize === undefined || batchSize < 1 || batchSize > 10_000_000)) {
+      return failure(
+        c,
+        s,
+        title,
+        '/plans',
+        new NatalError('USAGE', 'rows per batch is a whole number from 1 to 10000000'),
+      );
+    }
+    if (applying.has(id)) return c.redirect(`/plans/${id}`);
+    lastApplyError.delete(id);
+    // Back to the page once the run has begun (or been refused), so that it shows the run.
+    const started = await new Promise<{ ok: boolean; text: string }>((resolve) => {
+      const run = own
+        .apply(id, { batchSize, onStart: (p) => resolve({ ok: true, text: `Run ${p.run_id} started.` }) })
+        .then((r) => {
+          resolve({ ok: true, text: `Run ${r.run_id} done.` });
+        })
+        .catch((err: unknown) => {
+          lastApplyError.set(id, firstLine(err));
+          resolve({ ok: false, text: firstLine(err) });
+        })
+        .finally(() => applying.delete(id));
+      applying.set(id, run);
+    });
+    if (!started.ok) {
+      return page(c, s, title, '/plans', planPage(await planView(s, id, started), viewerOf(s)), 409);
+    }
+    return c.redirect(`/plans/${id}`);
+  });
 
   app.get('/ledger', async (c) => {
     const s = c.get('session');
@@ -572,6 +643,7 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await sessions.closeAll();
+      // (an apply still running ends with the database: its run is resumable, natal apply --resume)
       await lane;
       await own.close();
     },

@@ -87,6 +87,8 @@ export interface PlanView {
   review: ApprovalCheck;
   permit: ApprovalCheck;
   rollbacks: { run_id: number; result?: RollbackResult; refused?: string }[];
+  /** Embedded: the page may start the apply (the plan is ready and none is running). */
+  canApply?: boolean;
   /** What the last action on the page did, or why it was refused. */
   flash?: { ok: boolean; text: string };
 }
@@ -147,6 +149,20 @@ export function planPage(v: PlanView, viewer: Viewer): Html {
         <h2>The gate</h2>
         ${gateButton('review', p.plan_id, v.review, viewer)}
         ${gateButton('permit', p.plan_id, v.permit, viewer)}
+        ${
+          v.canApply
+            ? html`<form class="gate" method="post" action="/plans/${p.plan_id}/apply">
+                <input type="hidden" name="_csrf" value="${viewer.csrf}" />
+                <input
+                  name="batch_size"
+                  placeholder="rows per batch (50000)"
+                  aria-label="rows per batch"
+                  inputmode="numeric"
+                />
+                <button data-gate="apply">Apply</button>
+              </form>`
+            : ''
+        }
         <h3>Reviews and permits</h3>
         ${
           approvals.length
