@@ -252,6 +252,22 @@ eachBackend('natal serve', (backend) => {
   });
 
   if (server) {
+    test('a port in use is a one-line refusal, and natal’s connection is given back', async () => {
+      const s = await start();
+      try {
+        await assert.rejects(
+          serveDashboard({ db: SERVER_URL, schema: f.schema, port: Number(new URL(s.url).port) }),
+          (err: Error & { code?: string }) =>
+            err.code === 'USAGE' &&
+            new RegExp(
+              `^port ${new URL(s.url).port} on 127\\.0\\.0\\.1 is in use; give another with --port`,
+            ).test(err.message),
+        );
+      } finally {
+        await s.close();
+      }
+    });
+
     test('a login is the role typed and nothing else: a user in the URL, a control character, an empty password', async () => {
       // the URL natal serve was given names another user in its query (node-postgres would let it win)
       const s = await serveDashboard({

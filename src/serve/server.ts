@@ -625,11 +625,25 @@ export async function serveDashboard(o: ServeOptions): Promise<Served> {
 
   app.notFound((c) => c.text('not found', 404));
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: o.port ?? 8787, hostname: o.host ?? '127.0.0.1' }, () =>
-      resolve(s),
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: o.port ?? 8787, hostname: o.host ?? '127.0.0.1' }, () =>
+        resolve(s),
+      );
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await sessions.closeAll();
+    await own.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new NatalError(
+      'USAGE',
+      code === 'EADDRINUSE'
+        ? `port ${o.port ?? 8787} on ${o.host ?? '127.0.0.1'} is in use; give another with --port (0: any free one)`
+        : `cannot listen on ${o.host ?? '127.0.0.1'}:${o.port ?? 8787}: ${errorMessage(err)}`,
     );
-  });
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (o.port ?? 8787);
   const host = o.host ?? '127.0.0.1';
