@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { serveDashboard, type Served } from '../src/serve/server.js';
+import type { Served } from '../src/serve/server.js';
 import { eachBackend, SERVER_URL } from './helpers/backends.js';
 import { browserMissing, launchBrowser } from './helpers/browser.js';
 import { NATAL_BIN } from './helpers/cli.js';
@@ -32,13 +32,7 @@ eachBackend('natal serve in a browser', (backend) => {
     await f?.cleanup();
   });
 
-  const start = (as?: string, sessionMinutes?: number): Promise<Served> =>
-    serveDashboard({
-      ...(server ? { db: SERVER_URL } : { dataDir: f.dataDir, as }),
-      schema: f.schema,
-      port: 0,
-      sessionMinutes,
-    });
+  const start = (as?: string, sessionMinutes?: number): Promise<Served> => f.serve(as, sessionMinutes);
 
   /** A fresh browser context (no cookies), logged in as `who` on a server. */
   const visit = async (s: Served, who: string): Promise<Page> => {

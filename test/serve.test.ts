@@ -24,13 +24,7 @@ eachBackend('natal serve', (backend) => {
   });
 
   /** The dashboard, embedded as `as`, on a server for whoever logs in. */
-  const start = (as?: string, sessionMinutes?: number): Promise<Served> =>
-    serveDashboard({
-      ...(server ? { db: SERVER_URL } : { dataDir: f.dataDir, as }),
-      schema: f.schema,
-      port: 0,
-      sessionMinutes,
-    });
+  const start = (as?: string, sessionMinutes?: number): Promise<Served> => f.serve(as, sessionMinutes);
   /** A browser logged in as `who` (embedded: the server is already that one user). */
   const browser = async (s: Served, who: string): Promise<WebClient> => {
     const w = new WebClient(s.url);

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { quoteIdent } from '../../src/db/ident.js';
 import { Registry } from '../../src/registry.js';
+import { serveDashboard, type Served } from '../../src/serve/server.js';
 import { SERVER_URL, type TestBackend } from './backends.js';
 
 export interface DashboardFixture {
@@ -23,6 +24,8 @@ export interface DashboardFixture {
   bornCode: string;
   /** Opens the registry as a superuser (server) or as `as` (embedded). */
   open(as?: string): Promise<Registry>;
+  /** natal serve on it, on any free port: embedded as `as`, on a server for whoever logs in. */
+  serve(as?: string, sessionMinutes?: number): Promise<Served>;
   cleanup(): Promise<void>;
 }
 
@@ -97,6 +100,13 @@ export async function dashboardFixture(backend: TestBackend, rows = 3000): Promi
     rows,
     bornCode,
     open,
+    serve: (as, sessionMinutes) =>
+      serveDashboard({
+        ...(server ? { db: SERVER_URL } : { dataDir, as }),
+        schema,
+        port: 0,
+        sessionMinutes,
+      }),
     async cleanup() {
       if (!su) return;
       await su.query(`DROP SCHEMA IF EXISTS ${a} CASCADE`);
