@@ -88,19 +88,23 @@ RETURNS boolean
 LANGUAGE plpgsql SECURITY INVOKER SET search_path FROM CURRENT
 AS $$
 DECLARE
-  prints jsonb := census_fingerprints();
+  prints jsonb;
   kept jsonb;
 BEGIN
   IF NOT census_keeping()
      OR current_setting('transaction_isolation') NOT IN ('repeatable read', 'serializable')
      OR current_setting('transaction_read_only')::boolean
-     OR EXISTS (SELECT 1 FROM jsonb_each(prints) p
-                WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key
-                   OR EXISTS (SELECT 1 FROM unnest(ARRAY['rows', 'births', 'gap', 'phantoms']) AS f
-                              WHERE jsonb_typeof(p_collections -> p.key -> f) IS DISTINCT FROM 'number'))
      OR NOT EXISTS (SELECT 1 FROM pg_trigger t
                     WHERE t.tgrelid = 'birth_registry'::regclass AND t.tgname = 'natal_census_change'
                       AND t.tgenabled = 'A') THEN
+    RETURN false;
+  END IF;
+  -- (the fingerprints cost a few milliseconds a collection: made only when they can be kept)
+  prints := census_fingerprints();
+  IF EXISTS (SELECT 1 FROM jsonb_each(prints) p
+             WHERE jsonb_typeof(p.value) <> 'string' OR NOT p_collections ? p.key
+                OR EXISTS (SELECT 1 FROM unnest(ARRAY['rows', 'births', 'gap', 'phantoms']) AS f
+                           WHERE jsonb_typeof(p_collections -> p.key -> f) IS DISTINCT FROM 'number')) THEN
     RETURN false;
   END IF;
   SELECT jsonb_object_agg(p.key, (p_collections -> p.key) || jsonb_build_object('fingerprint', p.value))
@@ -167,7 +171,8 @@ LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = 
 AS $$
 DECLARE
   base census_baseline;
-  prints jsonb := census_fingerprints();
+  -- (made once the kept census is known to be there: it costs a few milliseconds a collection)
+  prints jsonb;
   codes text[];
   owners text[];
   other bigint;
@@ -181,6 +186,7 @@ BEGIN
   IF NOT FOUND OR NOT census_keeping() THEN
     RETURN NULL;
   END IF;
+  prints := census_fingerprints();
   -- The same collections, the same tables and identities, every trigger firing.
   IF prints IS DISTINCT FROM (SELECT COALESCE(jsonb_object_agg(c.key, c.value -> 'fingerprint'), '{}')
                               FROM jsonb_each(base.collections) c)
@@ -259,9 +265,11 @@ AS $$
 DECLARE
   k jsonb := census_kept(p_since_limit);
 BEGIN
-  IF (k ->> 'births_since')::bigint > 0
-     AND census_keep(k -> 'collections', k -> 'risk', (k ->> 'registry_births')::bigint) THEN
-    k := k || jsonb_build_object('taken_at', now());
+  -- (nested: with no kept census, k is NULL, and SQL's AND would still call census_keep)
+  IF k IS NOT NULL AND (k ->> 'births_since')::bigint > 0 THEN
+    IF census_keep(k -> 'collections', k -> 'risk', (k ->> 'registry_births')::bigint) THEN
+      k := k || jsonb_build_object('taken_at', now());
+    END IF;
   END IF;
   RETURN k;
 END
