@@ -51,6 +51,7 @@ eachBackend('natal serve', (backend) => {
       totals: Record<string, unknown>;
       collections: { collection: string; births: number; gap: number }[];
     };
+    const ready = (await r.preflight()).filter((p) => p.result === 'READY').length;
     await r.close();
     const s = await start(f.people.owner);
     try {
@@ -58,6 +59,13 @@ eachBackend('natal serve', (backend) => {
       const overview = await w.get('/');
       assert.equal(overview.status, 200, overview.body);
       assert.match(overview.body, /<td>Gap \(orphans\)<\/td><td class="n">3,000<\/td>/);
+      assert.ok(
+        overview.body.includes(
+          `<td>Eligible for a backfill (preflight READY)</td><td class="n">${ready}</td>`,
+        ),
+        `eligible: preflight says ${ready}`,
+      );
+      assert.equal(ready, 1);
       assert.match(overview.body, new RegExp(`Overall state: <span class="state [a-z]+">`));
       const api = JSON.parse((await w.get('/api/census')).body) as typeof census;
       assert.deepEqual(api.totals, census.totals);

@@ -3,6 +3,7 @@
  * collections grouped by what they need, each with its next step. The CLI prints it, the
  * dashboard's overview shows it.
  */
+import type { Collection } from '../catalog/collections.js';
 import type { Census, CensusRow } from '../census/census.js';
 import { nextStep } from '../census/check.js';
 
@@ -81,4 +82,21 @@ export function statusSummary(c: Census, count: (n: number) => string = String):
       .filter((r) => (r.deaths ?? 0) > 0)
       .map((r) => ({ collection: r.collection, births: r.births, deaths: r.deaths ?? 0 })),
   };
+}
+
+/**
+ * How many governed collections no preflight check fails for (natal preflight's READY: not
+ * frozen, mapped to a species, a table, an identity, a working trigger, no duplicate risk),
+ * from the census and the catalog: the seed report's "eligible".
+ */
+export function eligibleCount(c: Census, collections: Collection[]): number {
+  const species = new Map(collections.map((x) => [x.collection_name, x.species_code]));
+  return c.collections.filter(
+    (r) =>
+      r.governance_role === 'governed' &&
+      r.frozen === null &&
+      species.get(r.collection) != null &&
+      !BLOCKING.includes(r.state) &&
+      r.state !== 'FROZEN',
+  ).length;
 }

@@ -6,7 +6,7 @@ import { statusSummary } from '../../report/status.js';
 import { type Html, num, state } from '../layout.js';
 
 /** The key numbers, as `natal status` prints them. */
-export function keyNumberRows(c: Census): [string, string][] {
+export function keyNumberRows(c: Census, eligible: number): [string, string][] {
   const t = c.totals;
   const r = t.resolvable;
   return [
@@ -17,6 +17,7 @@ export function keyNumberRows(c: Census): [string, string][] {
     ],
     ['Identity unclassified', num(t.unclassified)],
     ['No table', num(t.no_table)],
+    ['Eligible for a backfill (preflight READY)', num(eligible)],
     ['Rows (governed, identified)', num(t.rows)],
     ['Births (governed collections)', num(t.births)],
     ['Gap (orphans)', num(t.gap)],
@@ -26,7 +27,7 @@ export function keyNumberRows(c: Census): [string, string][] {
   ];
 }
 
-export function overviewPage(c: Census, perDay: BirthsOnDay[]): Html {
+export function overviewPage(c: Census, eligible: number, perDay: BirthsOnDay[]): Html {
   const s = statusSummary(c, num);
   const worst = c.collections
     .filter((r) => r.governance_role === 'governed' && ((r.gap ?? 0) > 0 || (r.phantoms ?? 0) > 0))
@@ -62,7 +63,7 @@ export function overviewPage(c: Census, perDay: BirthsOnDay[]): Html {
           </tr>
         </thead>
         <tbody>
-          ${keyNumberRows(c).map(
+          ${keyNumberRows(c, eligible).map(
             ([k, v]) =>
               html`<tr>
                 <td>${k}</td>

@@ -6,21 +6,22 @@ import { collectionPage, collectionsPage } from '../pages/collections.js';
 import { entityPage, searchHelp } from '../pages/entity.js';
 import { ledgerPage } from '../pages/ledger.js';
 import { overviewPage } from '../pages/overview.js';
+import { eligibleCount } from '../../report/status.js';
 
 export function pageRoutes(app: App, d: Dash): void {
   const { run, page, failure } = d;
   app.get('/', async (c) => {
     const s = c.get('session');
     try {
-      const [census, perDay] = await run(
+      const [census, perDay, collections] = await run(
         s,
-        // (on a server, on two of the registry's connections at once; embedded, one after the other)
+        // (on a server, on the registry's connections at once; embedded, one after the other)
         async (r) =>
           r.db.kind === 'server'
-            ? Promise.all([r.census(), r.birthsPerDay(30, 6)])
-            : ([await r.census(), await r.birthsPerDay(30, 6)] as const),
+            ? Promise.all([r.census(), r.birthsPerDay(30, 6), r.listCollections()])
+            : ([await r.census(), await r.birthsPerDay(30, 6), await r.listCollections()] as const),
       );
-      return page(c, s, 'Overview', '/', overviewPage(census, perDay));
+      return page(c, s, 'Overview', '/', overviewPage(census, eligibleCount(census, collections), perDay));
     } catch (err) {
       return failure(c, s, 'Overview', '/', err);
     }
