@@ -350,7 +350,7 @@ export class Registry {
   }
 
   /** The newest runs (default 20; of one plan with `plan`), newest first. */
-  runs(options: ListOptions & { plan?: number } = {}): Promise<RunListing[]> {
+  runs(options: ListOptions & { plan?: number; run?: number } = {}): Promise<RunListing[]> {
     return this.snapshot((tx) => listRuns(tx, options));
   }
 

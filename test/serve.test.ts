@@ -82,6 +82,9 @@ eachBackend('natal serve', (backend) => {
         status: string;
       };
       assert.deepEqual([entity.entity_code, entity.status], [f.bornCode, 'alive']);
+      const noRun = await w.get('/api/runs/999999');
+      assert.equal(noRun.status, 404);
+      assert.equal(JSON.parse(noRun.body).error.code, 'RUN_UNKNOWN');
       const unknown = await w.get('/api/entities/NOPE-1');
       assert.equal(unknown.status, 404);
       assert.match(JSON.parse(unknown.body).error.message, /NOPE-1/);

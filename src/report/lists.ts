@@ -98,7 +98,7 @@ export async function listPlans(ctx: Ctx, options: ListOptions = {}): Promise<Pl
 /** The newest runs (of one plan, with `plan`), newest first. A plan that does not exist is refused. */
 export async function listRuns(
   ctx: Ctx,
-  options: ListOptions & { plan?: number | undefined } = {},
+  options: ListOptions & { plan?: number | undefined; run?: number | undefined } = {},
 ): Promise<RunListing[]> {
   const limit = limitOf(options);
   if (options.plan !== undefined) {
@@ -115,9 +115,9 @@ export async function listRuns(
   // (a rehearsal's run never commits; the filter says so)
   const { rows } = await ctx.db.query<{ run_id: string; plan_id: string }>(
     `SELECT run_id, plan_id FROM ${ctx.ns}.backfill_run
-     WHERE NOT rehearsal AND ($1::bigint IS NULL OR plan_id = $1)
+     WHERE NOT rehearsal AND ($1::bigint IS NULL OR plan_id = $1) AND ($3::bigint IS NULL OR run_id = $3)
      ORDER BY run_id DESC LIMIT $2`,
-    [options.plan ?? null, limit],
+    [options.plan ?? null, limit, options.run ?? null],
   );
   if (rows.length === 0) return [];
   const records = await readRecords(ctx, [...new Set(rows.map((r) => Number(r.plan_id)))]);

@@ -58,7 +58,7 @@ export function apiRoutes(app: App, d: Dash): void {
     '/api/runs/:id',
     api(async (r, c) => {
       const id = idParam(c, 'id');
-      const found = (await r.runs({ limit: 1000 })).find((x) => x.run_id === id);
+      const [found] = await r.runs({ run: id, limit: 1 });
       if (!found) throw new NatalError('RUN_UNKNOWN', `run ${id} does not exist`);
       const seconds = Math.max(
         0.001,
