@@ -1,56 +1,191 @@
--- The full census (0006), with an empty table counted as one: 0 rows, gap and phantoms 0
--- where the table exists and has an identity (0006 gave NULLs when neither the table nor
--- the births had anything to group, which a kept census would then have carried forward).
+-- The full census: for each collection its rows, births, gap (rows without a birth),
+-- phantoms (births whose row is gone without a recorded death) and deaths (gone with one).
+-- An empty table counts as one: 0 rows, gap and phantoms 0 where the table exists and has
+-- an identity; NULLs where it has neither.
+--
+-- Counted the way reconciliation tools compare two sides, and exact:
+-- 1. Sums. Each table's rows and each collection's living births (born, no recorded death)
+--    are summed in one pass over each side: a count and a sum of the codes' 64-bit hashes.
+--    Where the two agree, the table's codes are the living births': no gap, no phantom, and
+--    every other birth of the collection is a death.
+-- 2. Buckets. A big collection whose sums differ (census_match_limit() rows and births) is
+--    summed again by hash bucket of its codes, and only the buckets that differ go on.
+-- 3. Rows. The rows of a collection whose sums differ (of its differing buckets, for a big
+--    one) are looked up one by one in the registry: a row with no birth of its collection is
+--    in the gap; the living births left without a row are phantoms, the dead ones deaths.
 CREATE OR REPLACE FUNCTION census(p_collections text[])
 RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint, deaths bigint)
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
-  produced text;
-  known text[];
+  known text[];       -- the collections whose rows can be counted: a table and an identity
+  codes text[];       -- each one's code expression over alias t
+  tables regclass[];
+  dead text[];        -- the codes of these collections' births with a recorded death
+  sums jsonb;         -- 1: per collection rows, births, living births, and whether they agree
+  differ text[];      -- the collections whose sums differ
+  masks bigint[];     -- each one's bucket mask (0: its rows are looked up in full)
+  buckets jsonb := '{}';  -- 2: a big one's buckets that differ, and their living births
+  looked jsonb := '{}';   -- 3: per collection that differs, gap, and births its rows found
+  k integer;
+  one jsonb;
+  rows_sql text;
 BEGIN
   PERFORM assert_natal_role('reader');
-  SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
-                           r.collection_name, entity_code_sql(r, 't'), collection_table(r)), ' UNION ALL '),
-         COALESCE(array_agg(r.collection_name), '{}')
-    INTO produced, known
-  FROM collection_registry r
-  WHERE r.collection_name = ANY (p_collections)
-    AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL;
-  RETURN QUERY EXECUTE format($q$
-    WITH dead AS (SELECT DISTINCT d.collection_name, d.entity_code FROM recorded_deaths($1) AS d),
-    counted AS (
-      SELECT COALESCE(e.collection, b.collection_name) AS collection,
-             count(e.collection) AS rows,
-             count(*) FILTER (WHERE e.collection IS NOT NULL AND b.entity_code IS NULL) AS gap,
-             count(*) FILTER (WHERE e.collection IS NULL AND d.entity_code IS NULL) AS phantoms,
-             count(*) FILTER (WHERE e.collection IS NULL AND d.entity_code IS NOT NULL) AS deaths
-      FROM (%s) AS e
-      FULL JOIN (SELECT bb.entity_code, bb.collection_name FROM birth_registry bb
-                 WHERE bb.collection_name = ANY ($1)) AS b
-        ON b.entity_code = e.code AND b.collection_name = e.collection
-      -- a birth whose row is gone: dead when a death of its collection names it
-      LEFT JOIN dead AS d
-        ON e.collection IS NULL AND d.entity_code = b.entity_code AND d.collection_name = b.collection_name
-      GROUP BY 1
-    ),
-    born AS (
-      SELECT bb.collection_name AS collection, count(*) AS births
+  SELECT array_agg(x.collection_name), array_agg(x.code), array_agg(x.rel)
+    INTO known, codes, tables
+  FROM (SELECT r.collection_name, collection_table(r) AS rel, entity_code_sql(r, 't') AS code
+        FROM collection_registry r WHERE r.collection_name = ANY (p_collections)) AS x
+  WHERE x.rel IS NOT NULL AND x.code IS NOT NULL;
+  known := COALESCE(known, '{}');
+  SELECT COALESCE(array_agg(DISTINCT d.entity_code), '{}') INTO dead
+  FROM recorded_deaths(p_collections) AS d
+  WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = d.entity_code AND b.collection_name = d.collection_name);
+
+  -- 1. Sums.
+  SELECT jsonb_object_agg(q ->> 'collection', q) INTO sums
+  FROM census_query(format($q$
+    WITH t AS (%s),
+    b AS (
+      SELECT bb.collection_name AS collection, count(*) AS births,
+             count(*) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS n,
+             sum(hashtextextended(bb.entity_code, 0)) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS s
       FROM birth_registry bb WHERE bb.collection_name = ANY ($1) GROUP BY 1
     )
+    SELECT jsonb_build_object('collection', COALESCE(t.collection, b.collection),
+             'rows', COALESCE(t.n, 0), 'births', COALESCE(b.births, 0), 'living', COALESCE(b.n, 0),
+             'same', COALESCE(t.n, 0) = COALESCE(b.n, 0) AND COALESCE(t.s, 0) = COALESCE(b.s, 0))
+    FROM t FULL JOIN b ON b.collection = t.collection
+  $q$, census_rows_sql(known, codes, tables, 'sums')), p_collections, dead) AS q;
+  sums := COALESCE(sums, '{}');
+
+  SELECT array_agg(known[i]), array_agg(census_bucket_mask((sums -> known[i] ->> 'rows')::bigint,
+                                                           (sums -> known[i] ->> 'living')::bigint))
+    INTO differ, masks
+  FROM generate_subscripts(known, 1) AS i
+  WHERE NOT COALESCE((sums -> known[i] ->> 'same')::boolean, true);
+
+  -- 2. Buckets, for a big collection that differs.
+  FOR k IN 1 .. COALESCE(array_length(differ, 1), 0) LOOP
+    CONTINUE WHEN masks[k] = 0;
+    SELECT jsonb_build_object('buckets', COALESCE(jsonb_agg(q -> 'bucket'), '[]'),
+                              'living', COALESCE(sum((q ->> 'living')::bigint), 0))
+      INTO one
+    FROM census_query(format($q$
+      WITH t AS (%s),
+      b AS (
+        SELECT x.h & $3 AS bucket, count(*) AS n, sum(x.h) AS s
+        FROM (SELECT hashtextextended(bb.entity_code, 0) AS h FROM birth_registry bb
+              WHERE bb.collection_name = $1[1] AND NOT bb.entity_code = ANY ($2) OFFSET 0) AS x
+        GROUP BY 1
+      )
+      SELECT jsonb_build_object('bucket', COALESCE(t.bucket, b.bucket), 'living', COALESCE(b.n, 0))
+      FROM t FULL JOIN b ON b.bucket = t.bucket
+      WHERE COALESCE(t.n, 0) <> COALESCE(b.n, 0) OR COALESCE(t.s, 0) <> COALESCE(b.s, 0)
+    $q$, census_rows_sql(ARRAY[differ[k]], ARRAY[codes[array_position(known, differ[k])]],
+                         ARRAY[tables[array_position(known, differ[k])]], 'buckets', masks[k])),
+      ARRAY[differ[k]], dead, masks[k]) AS q;
+    buckets := buckets || jsonb_build_object(differ[k], one);
+  END LOOP;
+
+  -- 3. Rows, looked up.
+  IF differ IS NOT NULL THEN
+    SELECT string_agg(census_rows_sql(ARRAY[differ[j]], ARRAY[codes[array_position(known, differ[j])]],
+                                      ARRAY[tables[array_position(known, differ[j])]],
+                                      'codes', masks[j], buckets -> differ[j] -> 'buckets'), ' UNION ALL ')
+      INTO rows_sql FROM generate_subscripts(differ, 1) AS j;
+    SELECT jsonb_object_agg(q ->> 'collection', q) INTO looked
+    FROM census_query(format($q$
+      SELECT jsonb_build_object('collection', g.collection,
+               'gap', COALESCE(sum(g.n) FILTER (WHERE NOT g.born), 0),
+               'living', count(*) FILTER (WHERE g.born AND NOT g.dead),
+               'dead', count(*) FILTER (WHERE g.dead))
+      FROM (
+        -- each code once (a code column may repeat one), its birth found through the index
+        SELECT e.collection, e.code, count(*) AS n, b.entity_code IS NOT NULL AS born,
+               COALESCE(b.entity_code = ANY ($2), false) AS dead
+        FROM (%s) AS e
+        LEFT JOIN LATERAL (SELECT bb.entity_code FROM birth_registry bb
+                           WHERE bb.entity_code = e.code AND bb.collection_name = e.collection LIMIT 1) AS b ON true
+        GROUP BY e.collection, e.code, b.entity_code
+      ) AS g
+      GROUP BY g.collection
+    $q$, rows_sql), NULL, dead) AS q;
+  END IF;
+  RETURN QUERY
     SELECT r.collection_name,
-           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.rows, 0) END,
-           COALESCE(n.births, 0),
-           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.gap, 0) END,
-           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.phantoms, 0) END,
-           CASE WHEN r.collection_name = ANY ($2) THEN COALESCE(c.deaths, 0) END
+           CASE WHEN r.collection_name = ANY (known) THEN COALESCE((s ->> 'rows')::bigint, 0) END,
+           COALESCE((s ->> 'births')::bigint, 0),
+           CASE WHEN r.collection_name = ANY (known) THEN COALESCE((l ->> 'gap')::bigint, 0) END,
+           CASE WHEN r.collection_name = ANY (known) AND r.collection_name = ANY (differ)
+                THEN COALESCE((buckets -> r.collection_name ->> 'living')::bigint, (s ->> 'living')::bigint)
+                     - COALESCE((l ->> 'living')::bigint, 0)
+                WHEN r.collection_name = ANY (known) THEN 0 END,
+           CASE WHEN r.collection_name = ANY (known)
+                THEN COALESCE((s ->> 'births')::bigint - (s ->> 'living')::bigint, 0) - COALESCE((l ->> 'dead')::bigint, 0) END
     FROM collection_registry r
-    LEFT JOIN counted c ON c.collection = r.collection_name
-    LEFT JOIN born n ON n.collection = r.collection_name
-    WHERE r.collection_name = ANY ($1)
-  $q$, COALESCE(produced, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false'))
-  USING p_collections, known;
+    CROSS JOIN LATERAL (SELECT sums -> r.collection_name AS s, looked -> r.collection_name AS l) AS x
+    WHERE r.collection_name = ANY (p_collections);
 END
+$$;
+
+-- Runs one of the census's queries (built from the catalog) and returns its rows: through
+-- RETURN QUERY, so that PostgreSQL may read a big table in parallel, which it does not for a
+-- query whose result goes INTO a variable. Runs with its caller's rights.
+CREATE OR REPLACE FUNCTION census_query(p_sql text, p_collections text[], p_dead text[], p_mask bigint DEFAULT NULL)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off SET work_mem = '64MB'
+AS $$
+BEGIN
+  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask;
+END
+$$;
+
+-- The census's reading of tables, as SQL over each table (alias t) of p_known: `sums`, a row
+-- (collection, n, s) per table with its rows' count and sum of their codes' hashes; `buckets`,
+-- the same per hash bucket of p_mask (bucket, n, s; a NULL code in bucket -1); `codes`, the
+-- rows' codes (collection, code), or with p_buckets those of the rows in these buckets only.
+CREATE OR REPLACE FUNCTION census_rows_sql(p_known text[], p_codes text[], p_tables regclass[], p_what text,
+                                           p_mask bigint DEFAULT 0, p_buckets jsonb DEFAULT NULL)
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path FROM CURRENT
+AS $$
+  SELECT COALESCE(string_agg(CASE p_what
+           WHEN 'sums' THEN format(
+             'SELECT %L::text AS collection, count(*) AS n, sum(hashtextextended(%s, 0)) AS s FROM %s AS t',
+             p_known[k], p_codes[k], p_tables[k])
+           WHEN 'buckets' THEN format(
+             'SELECT COALESCE(e.h & %s, -1) AS bucket, count(*) AS n, sum(e.h) AS s
+              FROM (SELECT hashtextextended(%s, 0) AS h FROM %s AS t OFFSET 0) AS e GROUP BY 1',
+             p_mask, p_codes[k], p_tables[k])
+           WHEN 'codes' THEN format(
+             'SELECT %L::text AS collection, e.code FROM (SELECT %s AS code FROM %s AS t OFFSET 0) AS e %s',
+             p_known[k], p_codes[k], p_tables[k],
+             CASE WHEN p_buckets IS NOT NULL THEN format(
+               'WHERE COALESCE(hashtextextended(e.code, 0) & %s, -1) IN (SELECT jsonb_array_elements_text(%L::jsonb)::bigint)',
+               p_mask, p_buckets) ELSE '' END)
+         END, ' UNION ALL '),
+         CASE p_what WHEN 'sums' THEN 'SELECT NULL::text AS collection, 0::bigint AS n, 0::numeric AS s WHERE false' END)
+  FROM generate_subscripts(p_known, 1) AS k
+$$;
+
+-- Above how many rows and living births a collection whose sums differ is summed by bucket
+-- before its rows are looked up: 1,000,000, or the setting natal.census_match_limit (the
+-- numbers are the same either way; tests set it to 0 to count small tables by bucket).
+CREATE OR REPLACE FUNCTION census_match_limit() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$ SELECT COALESCE(NULLIF(current_setting('natal.census_match_limit', true), '')::bigint, 1000000) $$;
+
+-- The bucket mask of a collection whose sums differ: 0 (its rows looked up in full) up to
+-- census_match_limit() rows and living births; else about 16 buckets for each row or birth
+-- the counts say is missing (at least 1,024, at most 65,536), so that few rows share a
+-- bucket with a difference.
+CREATE OR REPLACE FUNCTION census_bucket_mask(p_rows bigint, p_living bigint) RETURNS bigint
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT CASE WHEN p_rows + p_living <= census_match_limit() THEN 0
+              ELSE (1::bigint << LEAST(16, GREATEST(10, ceil(ln(16 * GREATEST(abs(p_rows - p_living), 1)) / ln(2))::int))) - 1
+         END
 $$;
 
 -- Rows of a collection with no birth (orphans), or births with no row (phantoms).
