@@ -9,6 +9,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchDeaths } from './deaths.js';
 import { type Figure, report } from './harness.js';
 import { benchInspect } from './inspect.js';
+import { benchScale } from './scale.js';
 import { benchShow } from './show.js';
 import { benchTriggers } from './triggers.js';
 
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   show: benchShow,
   deaths: benchDeaths,
   dashboard: benchDashboard,
+  scale: benchScale,
 };
 
 const name = process.argv[2];

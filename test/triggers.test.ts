@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { quoteIdent } from '../src/db/ident.js';
 import { eachBackend } from './helpers/backends.js';
 import { rejects, type World, world } from './helpers/setup.js';
 
@@ -230,6 +231,17 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.match((await state('rules'))?.problem ?? '', /stale configuration/);
     await w.registry.wire([name('rules')]);
     assert.equal((await state('rules'))?.functional, true);
+    // … and so does a function natal generated, rewritten behind its back while the collection
+    // stays as it was wired (the inventory compares it with what wiring recorded)
+    for (const fn of ['auto_birth_function', 'update_birth_function', 'death_function']) {
+      const [f] = await w.sql(`SELECT ${w.ns}.${fn}($1)::text AS f`, [name('rules')]);
+      await w.registry.db
+        .exec(`CREATE OR REPLACE FUNCTION ${w.ns}.${quoteIdent(String(f?.f))}() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`);
+      assert.match((await state('rules'))?.problem ?? '', /stale configuration/, fn);
+      await w.registry.wire([name('rules')]);
+      assert.equal((await state('rules'))?.functional, true, fn);
+    }
     await w.registry.db.exec(`DROP TRIGGER natal_birth_auto ON ${w.a}.rules`);
     assert.deepEqual(
       [(await state('rules'))?.present, (await state('rules'))?.problem],

@@ -238,7 +238,7 @@ export async function applyDefinitions(tx: Queryable, schema: string): Promise<v
     for (const { drop } of triggers) await tx.exec(drop);
     await tx.exec(`DROP FUNCTION ${fn}`);
   }
-  await tx.query(`SELECT ${q}.after_definitions()`);
+  // (recorded first: re-wiring records the definitions it was generated from, wiring_inputs)
   await tx.query('DELETE FROM natal_definitions');
   for (const d of knownDefinitions()) {
     await tx.query('INSERT INTO natal_definitions (name, checksum, natal_version) VALUES ($1, $2, $3)', [
@@ -247,6 +247,7 @@ export async function applyDefinitions(tx: Queryable, schema: string): Promise<v
       NATAL_VERSION,
     ]);
   }
+  await tx.query(`SELECT ${q}.after_definitions()`);
 }
 
 export interface MigrateResult {

@@ -132,15 +132,20 @@ CREATE OR REPLACE FUNCTION census_recount(p_collections text[], p_keep boolean) 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
+  all_counted jsonb;
   counted jsonb;
   risk jsonb;
   births bigint;
   kept boolean := false;
 BEGIN
   PERFORM assert_natal_role('reader');
-  SELECT COALESCE(jsonb_agg(to_jsonb(c)), '[]') INTO counted FROM census(p_collections) AS c;
-  SELECT COALESCE(jsonb_agg(to_jsonb(d)), '[]') INTO risk FROM duplicate_risk(p_collections) AS d;
-  SELECT count(*) INTO births FROM birth_registry;
+  -- (one pass over the registry counts the census, the registry's births, and whether any
+  -- birth is coded in another collection's namespace, which duplicate_risk would look for)
+  all_counted := census_counts(p_collections);
+  counted := all_counted -> 'collections';
+  births := (all_counted ->> 'registry_births')::bigint;
+  SELECT COALESCE(jsonb_agg(to_jsonb(d)), '[]') INTO risk
+  FROM duplicate_risk(p_collections, (all_counted ->> 'foreign')::bigint > 0) AS d;
   IF p_keep THEN
     kept := census_keep((SELECT COALESCE(jsonb_object_agg(c ->> 'collection_name', c - 'collection_name'), '{}')
                          FROM jsonb_array_elements(counted) AS c), risk, births);

@@ -124,24 +124,35 @@ END
 $$;
 
 -- What a wired collection's death wiring lacks, or NULL.
-CREATE OR REPLACE FUNCTION death_wiring_problem(c collection_registry, rel regclass) RETURNS text
+CREATE OR REPLACE FUNCTION death_wiring_problem(c collection_registry, rel regclass, p_source boolean DEFAULT true)
+RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   fn name := death_function(c.collection_name);
   missing text;
 BEGIN
-  SELECT string_agg(p::text, ', ') INTO missing
-  FROM (SELECT rel AS p UNION ALL SELECT t.relid FROM partition_tree(rel) t) AS x
-  WHERE NOT natal_trigger_on(p, 'natal_death', fn);
-  IF missing IS NULL THEN
-    SELECT string_agg(p::text, ', ') INTO missing
-    FROM leaf_tables(rel) AS p WHERE NOT natal_trigger_on(p, 'natal_death_truncate', fn);
-  END IF;
+  -- (each relation's two triggers read in one query: the inventory asks this of every collection)
+  SELECT COALESCE(string_agg(x.p::text, ', ' ORDER BY x.ord) FILTER (WHERE NOT x.death),
+                  string_agg(x.p::text, ', ' ORDER BY x.ord) FILTER (WHERE x.leaf AND NOT x.truncate))
+    INTO missing
+  FROM (SELECT r.p, r.leaf, r.ord,
+               COALESCE(bool_or(t.tgname = 'natal_death'), false) AS death,
+               COALESCE(bool_or(t.tgname = 'natal_death_truncate'), false) AS truncate
+        FROM (SELECT rel AS p, (SELECT k.relkind = 'r' FROM pg_class k WHERE k.oid = rel) AS leaf, 0::bigint AS ord
+              UNION ALL
+              SELECT t.relid, NOT t.partitioned, t.ord FROM partition_tree(rel) WITH ORDINALITY AS t(relid, partitioned, ord)) AS r
+        LEFT JOIN pg_trigger t ON t.tgrelid = r.p AND t.tgname IN ('natal_death', 'natal_death_truncate')
+                               AND t.tgenabled <> 'D'
+                               AND t.tgfoid IN (SELECT f.oid FROM pg_proc f
+                                                WHERE f.proname = fn AND f.pronamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = natal_schema()))
+        GROUP BY r.p, r.leaf, r.ord) AS x;
   IF missing IS NOT NULL THEN
     RETURN format('death trigger missing or disabled on %s: run natal wire', missing);
   END IF;
-  IF (SELECT p.prosrc FROM pg_proc p
+  -- (p_source: compare its function with death_source; the inventory, where wiring's record
+  -- holds, has compared it with that record instead)
+  IF p_source AND (SELECT p.prosrc FROM pg_proc p
       WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), fn))) IS DISTINCT FROM death_source(c.collection_name) THEN
     RETURN 'stale configuration: the collection changed since it was wired; run natal wire';
   END IF;

@@ -1,3 +1,43 @@
+-- What a wired collection's generated functions are made from, as a digest: the collection
+-- and its species, natal's schema and the text of its definitions (natal init), and the
+-- table as natal reads it — its kind, its columns and their types, its unique indexes, and
+-- those of each partition (pg_partition_tree has no row for a table that is not
+-- partitioned). While this digest is the one recorded at wiring, generating the sources
+-- again would give the ones recorded (wired_sources).
+CREATE OR REPLACE FUNCTION wiring_inputs(c collection_registry, rel regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT md5(concat_ws(E'\n',
+    to_jsonb(c)::text, to_jsonb(collection_species(c.collection_name))::text, natal_schema(),
+    (SELECT string_agg(d.name || ':' || d.checksum, ',' ORDER BY d.name) FROM natal_definitions d),
+    (SELECT string_agg(concat_ws(':', p.relid::oid, k.relkind, k.relowner,
+              (SELECT string_agg(concat_ws(':', a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
+                                           y.typnamespace, y.typowner), ',' ORDER BY a.attnum)
+               FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+               WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped),
+              (SELECT string_agg(concat_ws(':', i.indkey::text, i.indisprimary, i.indisunique, i.indpred IS NULL,
+                                           i.indexprs IS NULL), ',' ORDER BY i.indexrelid)
+               FROM pg_index i WHERE i.indrelid = p.relid AND i.indisunique)), ';' ORDER BY p.relid::oid)
+     FROM (SELECT rel AS relid UNION SELECT t.relid FROM pg_partition_tree(rel) AS t) AS p
+     JOIN pg_class k ON k.oid = p.relid)))
+$$;
+
+-- The functions a wired collection's triggers and gateway run, as installed, as a digest:
+-- what wiring recorded (wired_trigger.sources), and what the inventory compares with it.
+CREATE OR REPLACE FUNCTION wired_sources(c collection_registry, rel regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT concat_ws(':', (t.tgtype & 1) = 1, p.prosrc) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+     WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_auto'),
+    (SELECT p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+     WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_update'),
+    (SELECT p.prosrc FROM pg_proc p
+     WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)))),
+    (SELECT p.prosrc FROM pg_proc p
+     WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), death_function(c.collection_name))))))
+$$;
+
 -- The trigger inventory: one row per registered collection (or per one of those given).
 CREATE OR REPLACE FUNCTION trigger_inventory(p_collections text[] DEFAULT NULL)
 RETURNS TABLE (collection_name text, governance_role governance_role, has_table boolean,
@@ -20,6 +60,8 @@ DECLARE
   gw_row_ok boolean;
   upd_want text;
   upd_have text;
+  recorded text;       -- wiring's record of the sources, while its inputs are unchanged
+  recorded_kind text;
 BEGIN
   FOR c IN SELECT * FROM collection_registry r
            WHERE p_collections IS NULL OR r.collection_name = ANY (p_collections)
@@ -47,7 +89,19 @@ BEGIN
       FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
       WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_update' AND t.tgenabled <> 'D';
     END IF;
-    IF c.governance_role = 'governed' THEN
+    recorded := NULL;
+    IF c.governance_role = 'governed' AND rel IS NOT NULL THEN
+      SELECT w.kind, w.sources INTO recorded_kind, recorded FROM wired_trigger w
+      WHERE w.collection_name = c.collection_name AND w.inputs = wiring_inputs(c, rel);
+    END IF;
+    IF recorded IS NOT NULL THEN
+      -- unchanged since wiring: the installed functions must be those wiring installed
+      IF wired_sources(c, rel) = recorded THEN
+        want_kind := kind; want_body := t_prosrc; upd_want := upd_have;
+      ELSE
+        want_kind := recorded_kind; want_body := '(changed since wiring)';
+      END IF;
+    ELSIF c.governance_role = 'governed' THEN
       BEGIN
         SELECT s.kind, s.body INTO want_kind, want_body FROM auto_birth_source(c.collection_name) s;
         gw_want := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(c.collection_name) END;
@@ -58,6 +112,9 @@ BEGIN
     END IF;
     SELECT p.prosrc INTO gw_have FROM pg_proc p
     WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)));
+    IF recorded IS NOT NULL THEN
+      gw_want := CASE WHEN c.table_schema <> natal_schema() THEN gw_have END;
+    END IF;
     -- the gateway's row insert: the table owner's, as natal made it (gateway_row_source)
     gw_row_ok := gw_want IS NULL OR EXISTS (
       SELECT 1 FROM pg_proc p JOIN pg_class k ON k.oid = rel
@@ -85,7 +142,7 @@ BEGIN
         'stale configuration: the collection changed since it was wired; run natal wire'
       ELSE COALESCE(partition_wiring_problem(rel, auto_birth_function(c.collection_name),
                                              update_birth_function(c.collection_name)),
-                    death_wiring_problem(c, rel))
+                    death_wiring_problem(c, rel, recorded IS NULL))
     END;
     functional := c.governance_role = 'governed' AND present AND problem IS NULL;
     RETURN NEXT;

@@ -453,10 +453,11 @@ BEGIN
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
   EXECUTE census_trigger_sql(c, rel);
   EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER natal_census_change', rel);
-  INSERT INTO wired_trigger (collection_name, function_name, kind)
-  VALUES (c.collection_name, fn, src.kind)
+  INSERT INTO wired_trigger (collection_name, function_name, kind, inputs, sources)
+  VALUES (c.collection_name, fn, src.kind, wiring_inputs(c, rel), wired_sources(c, rel))
   ON CONFLICT (collection_name) DO UPDATE
     SET function_name = EXCLUDED.function_name, kind = EXCLUDED.kind,
+        inputs = EXCLUDED.inputs, sources = EXCLUDED.sources,
         wired_by = session_user, wired_at = now();
   PERFORM regenerate_create_entity();
   RETURN src.kind;
