@@ -31,7 +31,9 @@ function peakMb(pid: number): number {
 }
 
 /** Runs `natal …` and returns its wall time, its peak memory and its stdout. */
-export function runNatal(args: string[]): Promise<{ ms: number; peakMb: number; stdout: string; code: number }> {
+export function runNatal(
+  args: string[],
+): Promise<{ ms: number; peakMb: number; stdout: string; code: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [NATAL_BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

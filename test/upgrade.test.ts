@@ -79,7 +79,14 @@ eachBackend('upgrade from natal 0.1.0', (backend) => {
 
     const upgraded = await registry.init();
     assert.deepEqual(upgraded, {
-      applied: ['0015_trust', '0016_inspection', '0017_deaths', '0018_rollback_history', '0019_wiring_record', 'definitions'],
+      applied: [
+        '0015_trust',
+        '0016_inspection',
+        '0017_deaths',
+        '0018_rollback_history',
+        '0019_wiring_record',
+        'definitions',
+      ],
       upToDate: false,
     });
     await registry.assertReady();
