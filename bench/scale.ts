@@ -20,8 +20,8 @@ import { Registry } from '../src/registry.js';
 import { runNatal } from './backfill.js';
 import { BENCH_URL, benchRegistry, type Figure, median, scaled, time } from './harness.js';
 
-const REVIEWER = 'natal_bench_scale_reviewer';
-const OWNER = 'natal_bench_scale_owner';
+const REVIEWER = 'natal_bench_big_reviewer';
+const OWNER = 'natal_bench_big_owner';
 const SMALL = 100;
 const LOOKUPS = 500;
 
@@ -222,8 +222,8 @@ export async function benchScale(): Promise<Figure[]> {
     await admin.exec(`ALTER TABLE ${big} DISABLE TRIGGER USER;
       INSERT INTO ${big} SELECT g, 'o' FROM generate_series(${bigRows + 1}, ${bigRows + 500}) g;
       DELETE FROM ${big} WHERE id <= 500;
-      ALTER TABLE ${big} ENABLE TRIGGER USER;
-      VACUUM ANALYZE ${big}`);
+      ALTER TABLE ${big} ENABLE TRIGGER USER`);
+    await admin.exec(`VACUUM ANALYZE ${big}`);
     const countGap = await count(big);
     const gap = await census([name]);
     const g = gap.c.collections[0];

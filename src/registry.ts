@@ -211,8 +211,9 @@ export class Registry {
     return this.transaction((tx) => unwireCollection(tx, table));
   }
 
+  /** The trigger inventory, every collection's functions generated again and compared. */
   triggers(): Promise<TriggerState[]> {
-    return triggerInventory(this.ctx);
+    return triggerInventory(this.ctx, undefined, true);
   }
 
   // -- identity, census, readiness ------------------------------------------------------

@@ -252,6 +252,44 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.equal((await state('staged'))?.problem, null);
   });
 
+  test('the inventory a census reads (from what wiring recorded) says what the full one says', async () => {
+    const inventory = async (t: string, full: boolean): Promise<string | null> => {
+      const [row] = await w.sql(`SELECT problem FROM ${w.ns}.trigger_inventory(ARRAY[$1], $2)`, [
+        name(t),
+        full,
+      ]);
+      return (row?.problem as string | null | undefined) ?? null;
+    };
+    const same = async (t: string) => {
+      const full = await inventory(t, true);
+      assert.equal(await inventory(t, false), full, `${t}: ${full}`);
+      return full;
+    };
+    // a code column's gateway probes the code columns of its species' other collections: one
+    // registered ahead of its table, whose table then appears, makes it stale
+    await w.registry.addCollection({
+      table: name('sibling'),
+      species: 'SPE-DOM',
+      codeColumn: 'code',
+      noTable: true,
+    });
+    assert.equal(await same('rules'), null);
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.sibling (id int PRIMARY KEY, code text UNIQUE)`);
+    assert.match((await same('rules')) ?? '', /stale configuration/);
+    await w.registry.wire([name('rules')]);
+    assert.equal(await same('rules'), null);
+    // a key changed under a wired table (a column added to it, as INCLUDE and then as a key)
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.items ADD COLUMN k int NOT NULL DEFAULT 0;
+      ALTER TABLE ${w.a}.items DROP CONSTRAINT items_pkey, ADD PRIMARY KEY (id) INCLUDE (k)`);
+    await same('items');
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.items DROP CONSTRAINT items_pkey, ADD PRIMARY KEY (id, k)`);
+    await same('items');
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.items DROP CONSTRAINT items_pkey, ADD PRIMARY KEY (id);
+      ALTER TABLE ${w.a}.items DROP COLUMN k`);
+    await w.registry.wire([name('items')]);
+    assert.equal(await same('items'), null);
+  });
+
   test('updates: a changed code is born; strict refuses an unborn one; other updates birth nothing', async () => {
     await w.registry.db.exec(`CREATE TABLE ${w.a}.renamed (id int PRIMARY KEY, code text, note text);
                                INSERT INTO ${w.a}.renamed VALUES (1, 'DOM-301', 'a'), (2, 'DOM-302', 'b')`);

@@ -76,9 +76,19 @@ export interface TriggerState {
   problem: string | null;
 }
 
-export async function triggerInventory(ctx: Ctx, collections?: string[]): Promise<TriggerState[]> {
-  const { rows } = await ctx.db.query<TriggerState>(`SELECT * FROM ${ctx.ns}.trigger_inventory($1::text[])`, [
-    collections ?? null,
-  ]);
+/**
+ * The trigger inventory of `collections` (all when omitted). `full`: every collection's
+ * functions generated again and compared (natal triggers, natal doctor); else compared with
+ * what wiring recorded wherever the collection's inputs are unchanged (the census, cheaper).
+ */
+export async function triggerInventory(
+  ctx: Ctx,
+  collections?: string[],
+  full = false,
+): Promise<TriggerState[]> {
+  const { rows } = await ctx.db.query<TriggerState>(
+    `SELECT * FROM ${ctx.ns}.trigger_inventory($1::text[], $2::boolean)`,
+    [collections ?? null, full],
+  );
   return rows;
 }

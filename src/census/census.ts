@@ -278,7 +278,9 @@ function stateOf(
 ): CollectionState {
   if (c.governance_role !== 'governed') return c.governance_role === 'staging' ? 'STAGING' : 'EXCLUDED';
   if (!c.has_table) return 'NO_TABLE';
-  if (c.birth_code_strategy === 'unclassified') return 'UNCLASSIFIED';
+  // (and an identity whose code natal cannot compute now: a column gone, or of a type natal
+  // does not convert; the census could not count its rows)
+  if (c.birth_code_strategy === 'unclassified' || counts.gap === null) return 'UNCLASSIFIED';
   // Held on purpose (natal freeze): not a step to take, unless it is complete anyway.
   if (frozen && !(functional && !risky && counts.gap === 0 && counts.phantoms === 0)) return 'FROZEN';
   if (!functional) return 'NOT_WIRED';

@@ -256,7 +256,7 @@ async function lookAtTrust(db: Backend, schema: string, findings: DoctorFinding[
   const { rows: wiring } = await db.query<{ collection_name: string; problem: string; owner: string | null }>(
     `SELECT i.collection_name, i.problem,
             (SELECT k.relowner::regrole::text FROM pg_class k WHERE k.oid = ${q}.collection_table(r)) AS owner
-     FROM ${q}.trigger_inventory() i JOIN ${q}.collection_registry r USING (collection_name)
+     FROM ${q}.trigger_inventory(NULL, true) i JOIN ${q}.collection_registry r USING (collection_name)
      WHERE i.present AND i.problem IS NOT NULL`,
   );
   for (const w of wiring) {

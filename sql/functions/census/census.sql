@@ -33,7 +33,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION census_counts(p_collections text[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
   known text[];       -- the collections whose rows can be counted: a table and an identity
@@ -49,6 +49,8 @@ DECLARE
   one jsonb;
   rows_sql text;
   scan boolean;
+  -- the hash's key, new for each census: codes cannot be made to collide on purpose
+  seed bigint := ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint;
   registry_births bigint;
   foreign_births bigint;
   unique_codes boolean;
@@ -72,7 +74,7 @@ BEGIN
     b AS (
       SELECT bb.collection_name AS collection, count(*) AS births,
              count(*) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS n,
-             sum(hashtextextended(bb.entity_code, 0)) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS s,
+             sum(hashtextextended(bb.entity_code, $4)) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS s,
              count(*) FILTER (WHERE strpos(bb.entity_code, '::') > 0
                                 AND NOT starts_with(bb.entity_code, bb.collection_name || '::')) AS foreign
       FROM birth_registry bb GROUP BY 1
@@ -82,7 +84,7 @@ BEGIN
              'foreign', COALESCE(b.foreign, 0),
              'same', COALESCE(t.n, 0) = COALESCE(b.n, 0) AND COALESCE(t.s, 0) = COALESCE(b.s, 0))
     FROM t FULL JOIN b ON b.collection = t.collection
-  $q$, census_rows_sql(known, codes, tables, 'sums')), p_collections, dead) AS q;
+  $q$, census_rows_sql(known, codes, tables, 'sums', seed)), p_collections, dead, NULL, seed) AS q;
   sums := COALESCE(sums, '{}');
 
   SELECT array_agg(known[i]), array_agg(census_bucket_mask((sums -> known[i] ->> 'rows')::bigint,
@@ -101,7 +103,7 @@ BEGIN
       WITH t AS (%s),
       b AS (
         SELECT x.h & $3 AS bucket, count(*) AS n, sum(x.h) AS s
-        FROM (SELECT hashtextextended(bb.entity_code, 0) AS h FROM birth_registry bb
+        FROM (SELECT hashtextextended(bb.entity_code, $4) AS h FROM birth_registry bb
               WHERE bb.collection_name = $1[1] AND NOT bb.entity_code = ANY ($2) OFFSET 0) AS x
         GROUP BY 1
       )
@@ -109,8 +111,8 @@ BEGIN
       FROM t FULL JOIN b ON b.bucket = t.bucket
       WHERE COALESCE(t.n, 0) <> COALESCE(b.n, 0) OR COALESCE(t.s, 0) <> COALESCE(b.s, 0)
     $q$, census_rows_sql(ARRAY[differ[k]], ARRAY[codes[array_position(known, differ[k])]],
-                         ARRAY[tables[array_position(known, differ[k])]], 'buckets', masks[k])),
-      ARRAY[differ[k]], dead, masks[k]) AS q;
+                         ARRAY[tables[array_position(known, differ[k])]], 'buckets', seed, masks[k])),
+      ARRAY[differ[k]], dead, masks[k], seed) AS q;
     buckets := buckets || jsonb_build_object(differ[k], one);
   END LOOP;
 
@@ -118,7 +120,7 @@ BEGIN
   IF differ IS NOT NULL THEN
     SELECT string_agg(census_rows_sql(ARRAY[differ[j]], ARRAY[codes[array_position(known, differ[j])]],
                                       ARRAY[tables[array_position(known, differ[j])]],
-                                      'codes', masks[j], buckets -> differ[j] -> 'buckets'), ' UNION ALL ')
+                                      'codes', seed, masks[j], buckets -> differ[j] -> 'buckets'), ' UNION ALL ')
       INTO rows_sql FROM generate_subscripts(differ, 1) AS j;
     -- Few rows are looked up one by one through the registry's index; many, against the
     -- births of their collections read in one pass (cheaper past ~1 row in 30 births).
@@ -176,12 +178,13 @@ $$;
 -- Runs one of the census's queries (built from the catalog) and returns its rows: through
 -- RETURN QUERY, so that PostgreSQL may read a big table in parallel, which it does not for a
 -- query whose result goes INTO a variable. Runs with its caller's rights.
-CREATE OR REPLACE FUNCTION census_query(p_sql text, p_collections text[], p_dead text[], p_mask bigint DEFAULT NULL)
+CREATE OR REPLACE FUNCTION census_query(p_sql text, p_collections text[], p_dead text[], p_mask bigint DEFAULT NULL,
+                                        p_seed bigint DEFAULT 0)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off SET work_mem = '64MB'
 AS $$
 BEGIN
-  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask;
+  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask, p_seed;
 END
 $$;
 
@@ -190,24 +193,24 @@ $$;
 -- the same per hash bucket of p_mask (bucket, n, s; a NULL code in bucket -1); `codes`, the
 -- rows' codes (collection, code), or with p_buckets those of the rows in these buckets only.
 CREATE OR REPLACE FUNCTION census_rows_sql(p_known text[], p_codes text[], p_tables regclass[], p_what text,
-                                           p_mask bigint DEFAULT 0, p_buckets jsonb DEFAULT NULL)
+                                           p_seed bigint, p_mask bigint DEFAULT 0, p_buckets jsonb DEFAULT NULL)
 RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path FROM CURRENT
 AS $$
   SELECT COALESCE(string_agg(CASE p_what
            WHEN 'sums' THEN format(
-             'SELECT %L::text AS collection, count(*) AS n, sum(hashtextextended(%s, 0)) AS s FROM %s AS t',
-             p_known[k], p_codes[k], p_tables[k])
+             'SELECT %L::text AS collection, count(*) AS n, sum(hashtextextended(%s, %s)) AS s FROM %s AS t',
+             p_known[k], p_codes[k], p_seed, p_tables[k])
            WHEN 'buckets' THEN format(
              'SELECT COALESCE(e.h & %s, -1) AS bucket, count(*) AS n, sum(e.h) AS s
-              FROM (SELECT hashtextextended(%s, 0) AS h FROM %s AS t OFFSET 0) AS e GROUP BY 1',
-             p_mask, p_codes[k], p_tables[k])
+              FROM (SELECT hashtextextended(%s, %s) AS h FROM %s AS t OFFSET 0) AS e GROUP BY 1',
+             p_mask, p_codes[k], p_seed, p_tables[k])
            WHEN 'codes' THEN format(
              'SELECT %L::text AS collection, e.code FROM (SELECT %s AS code FROM %s AS t OFFSET 0) AS e %s',
              p_known[k], p_codes[k], p_tables[k],
              CASE WHEN p_buckets IS NOT NULL THEN format(
-               'WHERE COALESCE(hashtextextended(e.code, 0) & %s, -1) IN (SELECT jsonb_array_elements_text(%L::jsonb)::bigint)',
-               p_mask, p_buckets) ELSE '' END)
+               'WHERE COALESCE(hashtextextended(e.code, %s) & %s, -1) IN (SELECT jsonb_array_elements_text(%L::jsonb)::bigint)',
+               p_seed, p_mask, p_buckets) ELSE '' END)
          END, ' UNION ALL '),
          CASE p_what WHEN 'sums' THEN 'SELECT NULL::text AS collection, 0::bigint AS n, 0::numeric AS s WHERE false' END)
   FROM generate_subscripts(p_known, 1) AS k

@@ -1,25 +1,40 @@
 -- What a wired collection's generated functions are made from, as a digest: the collection
--- and its species, natal's schema and the text of its definitions (natal init), and the
--- table as natal reads it — its kind, its columns and their types, its unique indexes, and
--- those of each partition (pg_partition_tree has no row for a table that is not
--- partitioned). While this digest is the one recorded at wiring, generating the sources
--- again would give the ones recorded (wired_sources).
+-- and its species, natal's schema and the text of its definitions (natal init); what natal
+-- derives from the table (the code expression, the columns it reads, the key, the first
+-- column of a type natal does not convert); the table as natal reads it — its kind and
+-- owner, its columns (type, type's owner and schema, whether natal trusts the type, not
+-- null, identity, generated, collation), its unique indexes, and those of each partition
+-- (pg_partition_tree has no row for a table that is not partitioned); and the code columns
+-- of the other collections of its species, which a code column's gateway probes. While this
+-- digest is the one recorded at wiring, generating the sources again would give the ones
+-- recorded (wired_sources); `natal triggers` and `natal doctor` generate them again anyway.
 CREATE OR REPLACE FUNCTION wiring_inputs(c collection_registry, rel regclass) RETURNS text
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT md5(concat_ws(E'\n',
     to_jsonb(c)::text, to_jsonb(collection_species(c.collection_name))::text, natal_schema(),
     (SELECT string_agg(d.name || ':' || d.checksum, ',' ORDER BY d.name) FROM natal_definitions d),
+    entity_code_sql(c, 'n'), read_columns(c)::text, key_columns(rel)::text,
+    untrusted_column(rel, read_columns(c)),
     (SELECT string_agg(concat_ws(':', p.relid::oid, k.relkind, k.relowner,
               (SELECT string_agg(concat_ws(':', a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
-                                           y.typnamespace, y.typowner), ',' ORDER BY a.attnum)
+                                           a.attidentity, a.attgenerated, a.attcollation, y.typnamespace,
+                                           y.typowner, y.typbasetype, trusted_type(a.atttypid)), ',' ORDER BY a.attnum)
                FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
                WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped),
-              (SELECT string_agg(concat_ws(':', i.indkey::text, i.indisprimary, i.indisunique, i.indpred IS NULL,
-                                           i.indexprs IS NULL), ',' ORDER BY i.indexrelid)
+              (SELECT string_agg(concat_ws(':', i.indkey::text, i.indnkeyatts, i.indisprimary, i.indisunique,
+                                           i.indpred IS NULL, i.indexprs IS NULL), ',' ORDER BY i.indexrelid)
                FROM pg_index i WHERE i.indrelid = p.relid AND i.indisunique)), ';' ORDER BY p.relid::oid)
      FROM (SELECT rel AS relid UNION SELECT t.relid FROM pg_partition_tree(rel) AS t) AS p
-     JOIN pg_class k ON k.oid = p.relid)))
+     JOIN pg_class k ON k.oid = p.relid),
+    -- the code columns a gateway probes (gateway_source): the species' other collections'
+    (SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid, a.attrelid, a.attname,
+                                 a.atttypid, a.attisdropped, trusted_type(a.atttypid)), ';' ORDER BY o.collection_name)
+     FROM collection_registry o
+     JOIN species_collection_map m ON m.collection_name = o.collection_name
+     LEFT JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+     WHERE m.species_code = (collection_species(c.collection_name)).species_code
+       AND o.birth_code_strategy IN ('column', 'legacy') AND c.birth_code_strategy = 'column')))
 $$;
 
 -- The functions a wired collection's triggers and gateway run, as installed, as a digest:
@@ -39,7 +54,9 @@ AS $$
 $$;
 
 -- The trigger inventory: one row per registered collection (or per one of those given).
-CREATE OR REPLACE FUNCTION trigger_inventory(p_collections text[] DEFAULT NULL)
+-- p_full: generate every source again and compare, whatever wiring recorded (natal triggers,
+-- natal doctor); else only where the collection's inputs changed since it was wired.
+CREATE OR REPLACE FUNCTION trigger_inventory(p_collections text[] DEFAULT NULL, p_full boolean DEFAULT false)
 RETURNS TABLE (collection_name text, governance_role governance_role, has_table boolean,
                present boolean, enabled boolean, functional boolean, kind text, problem text)
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
@@ -90,7 +107,7 @@ BEGIN
       WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_update' AND t.tgenabled <> 'D';
     END IF;
     recorded := NULL;
-    IF c.governance_role = 'governed' AND rel IS NOT NULL THEN
+    IF c.governance_role = 'governed' AND rel IS NOT NULL AND NOT p_full THEN
       SELECT w.kind, w.sources INTO recorded_kind, recorded FROM wired_trigger w
       WHERE w.collection_name = c.collection_name AND w.inputs = wiring_inputs(c, rel);
     END IF;
