@@ -1,9 +1,8 @@
 -- What a wired collection's generated functions are made from, as a digest: the collection
--- and its species, natal's schema and the text of its definitions (natal init); what natal
--- derives from the table (the code expression, the columns it reads, the key, the first
--- column of a type natal does not convert); the table as natal reads it — its kind and
--- owner, its columns (type, type's owner and schema, whether natal trusts the type, not
--- null, identity, generated, collation), its unique indexes, and those of each partition
+-- and its species, natal's schema and the text of its definitions (natal init); the table
+-- as natal reads it — its kind and owner, its columns (type, type's owner, schema and base
+-- type: whether natal converts it; not null, identity, generated, collation), its unique
+-- indexes (the key: columns, key columns apart from INCLUDE ones), and those of each partition
 -- (pg_partition_tree has no row for a table that is not partitioned); and the code columns
 -- of the other collections of its species, which a code column's gateway probes. While this
 -- digest is the one recorded at wiring, generating the sources again would give the ones
@@ -14,27 +13,26 @@ AS $$
   SELECT md5(concat_ws(E'\n',
     to_jsonb(c)::text, to_jsonb(collection_species(c.collection_name))::text, natal_schema(),
     (SELECT string_agg(d.name || ':' || d.checksum, ',' ORDER BY d.name) FROM natal_definitions d),
-    entity_code_sql(c, 'n'), read_columns(c)::text, key_columns(rel)::text,
-    untrusted_column(rel, read_columns(c)),
-    (SELECT string_agg(concat_ws(':', p.relid::oid, k.relkind, k.relowner,
+    (SELECT string_agg(concat_ws(':', p.relid::oid,
+              (SELECT concat_ws(':', k.relkind, k.relowner) FROM pg_class k WHERE k.oid = p.relid),
               (SELECT string_agg(concat_ws(':', a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
                                            a.attidentity, a.attgenerated, a.attcollation, y.typnamespace,
-                                           y.typowner, y.typbasetype, trusted_type(a.atttypid)), ',' ORDER BY a.attnum)
+                                           y.typowner, y.typbasetype), ',' ORDER BY a.attnum)
                FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
                WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped),
               (SELECT string_agg(concat_ws(':', i.indkey::text, i.indnkeyatts, i.indisprimary, i.indisunique,
                                            i.indpred IS NULL, i.indexprs IS NULL), ',' ORDER BY i.indexrelid)
                FROM pg_index i WHERE i.indrelid = p.relid AND i.indisunique)), ';' ORDER BY p.relid::oid)
-     FROM (SELECT rel AS relid UNION SELECT t.relid FROM pg_partition_tree(rel) AS t) AS p
-     JOIN pg_class k ON k.oid = p.relid),
+     FROM (SELECT rel AS relid UNION ALL SELECT t.relid FROM pg_partition_tree(rel) AS t WHERE t.relid <> rel) AS p),
     -- the code columns a gateway probes (gateway_source): the species' other collections'
-    (SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid, a.attrelid, a.attname,
-                                 a.atttypid, a.attisdropped, trusted_type(a.atttypid)), ';' ORDER BY o.collection_name)
-     FROM collection_registry o
-     JOIN species_collection_map m ON m.collection_name = o.collection_name
-     LEFT JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
-     WHERE m.species_code = (collection_species(c.collection_name)).species_code
-       AND o.birth_code_strategy IN ('column', 'legacy') AND c.birth_code_strategy = 'column')))
+    CASE WHEN c.birth_code_strategy = 'column' THEN (
+      SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid, a.attrelid, a.attname,
+                                  a.atttypid, a.attisdropped, trusted_type(a.atttypid)), ';' ORDER BY o.collection_name)
+      FROM collection_registry o
+      JOIN species_collection_map m ON m.collection_name = o.collection_name
+      LEFT JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+      WHERE m.species_code = (collection_species(c.collection_name)).species_code
+        AND o.birth_code_strategy IN ('column', 'legacy')) END))
 $$;
 
 -- The functions a wired collection's triggers and gateway run, as installed, as a digest:
