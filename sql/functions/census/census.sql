@@ -74,7 +74,9 @@ BEGIN
     b AS (
       SELECT bb.collection_name AS collection, count(*) AS births,
              count(*) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS n,
-             sum(hashtextextended(bb.entity_code, $4)) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS s,
+             -- (hashed only for the collections asked for; the others are only counted)
+             sum(hashtextextended(bb.entity_code, $4))
+               FILTER (WHERE bb.collection_name = ANY ($1) AND NOT bb.entity_code = ANY ($2)) AS s,
              count(*) FILTER (WHERE strpos(bb.entity_code, '::') > 0
                                 AND NOT starts_with(bb.entity_code, bb.collection_name || '::')) AS foreign
       FROM birth_registry bb GROUP BY 1

@@ -20,7 +20,7 @@ function parseOnOff(v: string): boolean {
 export function basisLine(c: Census): string {
   const b = c.counted;
   if (b.how === 'kept') {
-    return `Counted forward from the census kept at ${b.kept_at} (${count(b.births_since)} births since); natal census --recount matches every row again.`;
+    return `Counted forward from the census kept at ${b.kept_at} (${count(b.births_since)} births since); natal census --recount counts in full again.`;
   }
   return `Counted in full${b.kept_at ? '; kept for the next census to start from' : b.keeping ? '' : ' (the kept census is off: natal census --keeping on)'}.`;
 }
@@ -60,7 +60,7 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       .option('--phantoms', 'list the births of TABLE whose row is gone with no recorded death')
       .option('--deaths', 'list the births of TABLE whose row is gone with a recorded death')
       .option('--limit <n>', 'how many to list (default 100)', parseCount)
-      .option('--recount', 'match every row against its births again, not forward from the kept census')
+      .option('--recount', 'count in full again (every table and the registry read), not forward from the kept census')
       .option(
         '--keeping <on|off>',
         'turn the kept census on or off (a registry setting), then count',
