@@ -60,7 +60,10 @@ export function registerCensusCommands(program: Command, withGlobals: WithGlobal
       .option('--phantoms', 'list the births of TABLE whose row is gone with no recorded death')
       .option('--deaths', 'list the births of TABLE whose row is gone with a recorded death')
       .option('--limit <n>', 'how many to list (default 100)', parseCount)
-      .option('--recount', 'count in full again (every table and the registry read), not forward from the kept census')
+      .option(
+        '--recount',
+        'count in full again (every table and the registry read), not forward from the kept census',
+      )
       .option(
         '--keeping <on|off>',
         'turn the kept census on or off (a registry setting), then count',
