@@ -94,6 +94,11 @@ eachBackend('kept census', (backend) => {
     assert.ok(first.counted.kept_at, 'a census of every governed collection is kept');
     const next = await census();
     assert.deepEqual([next.counted.how, next.counted.births_since], ['kept', 0]);
+    // counted forward, the census reads no registry: births per day are read apart, the same
+    const charted = await w.registry.census([], { birthsPerDay: { days: 30, top: 6 } });
+    assert.equal(charted.counted.how, 'kept');
+    assert.ok(charted.births_per_day?.length, 'births today');
+    assert.deepEqual(charted.births_per_day, await w.registry.birthsPerDay(30, 6));
     const rules = next.collections.find((c) => c.collection === name('rules'));
     assert.deepEqual([rules?.rows, rules?.births, rules?.gap, rules?.phantoms], [20, 12, 10, 2]);
     // A staging collection is not kept, but still counted.

@@ -9,6 +9,7 @@ import { resolveCollection, resolveCollections } from '../catalog/names.js';
 import { triggerInventory } from '../catalog/wiring.js';
 import type { Ctx } from '../context.js';
 import { NatalError } from '../errors.js';
+import { type BirthsOnDay, birthsPerDay } from '../report/births.js';
 import type { GovernanceRole, IdentityStrategy } from '../types.js';
 
 export type CollectionState =
@@ -121,6 +122,8 @@ export interface Census {
   state: string;
   /** How the numbers were reached: counted in full, or forward from the kept census. */
   counted: CensusBasis;
+  /** Births per day by origin, when asked for (`birthsPerDay`). */
+  births_per_day?: BirthsOnDay[];
 }
 
 export interface CensusBasis {
@@ -137,6 +140,11 @@ export interface CensusBasis {
 export interface CensusOptions {
   /** Count everything again even when the kept census could be counted forward. */
   recount?: boolean;
+  /**
+   * Also births per day by origin (the dashboard's chart, as `birthsPerDay`): a census
+   * counted in full reads them in its own pass over the registry.
+   */
+  birthsPerDay?: { days: number; top: number };
 }
 
 /** One collection's numbers, from the census() SQL function or counted forward. */
@@ -155,6 +163,7 @@ interface Recounted {
   risk: DuplicateRisk[];
   registry_births: number;
   kept_at: string | null;
+  births_per_day: BirthsOnDay[] | null;
 }
 
 interface Kept {
@@ -198,7 +207,13 @@ async function countCollections(
   names: string[],
   covers: boolean,
   options: CensusOptions,
-): Promise<{ counted: Counts[]; risky: Set<string>; registryBirths: number; basis: CensusBasis }> {
+): Promise<{
+  counted: Counts[];
+  risky: Set<string>;
+  registryBirths: number;
+  basis: CensusBasis;
+  perDay?: BirthsOnDay[];
+}> {
   const asked = new Set(names);
   // Counted forward (and kept again past new births) by natal's own function, which counts
   // what it keeps: any reader's census is kept, and none can hand it numbers of its own.
@@ -224,9 +239,10 @@ async function countCollections(
   }
   const keeping = await censusKeeping(ctx);
   // One call counts everything, and keeps it when it covers every governed collection.
+  const perDay = options.birthsPerDay;
   const { rows } = await ctx.db.query<{ r: Recounted }>(
-    `SELECT ${ctx.ns}.census_recount($1::text[], $2) AS r`,
-    [names, covers && keeping],
+    `SELECT ${ctx.ns}.census_recount($1::text[], $2, $3, $4) AS r`,
+    [names, covers && keeping, perDay?.days ?? null, perDay?.top ?? 6],
   );
   const r = rows[0]?.r as Recounted;
   return {
@@ -234,6 +250,7 @@ async function countCollections(
     risky: riskySet(r.risk),
     registryBirths: Number(r.registry_births),
     basis: { how: 'recount', kept_at: r.kept_at, births_since: null, keeping },
+    perDay: r.births_per_day ?? undefined,
   };
 }
 
@@ -340,7 +357,7 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
       .filter((t) => t.functional)
       .map((t) => t.collection_name),
   );
-  const { counted, risky, registryBirths, basis } = await countCollections(
+  const { counted, risky, registryBirths, basis, perDay } = await countCollections(
     ctx,
     collections.map((c) => c.collection_name),
     !names || isEveryGoverned(ctx, collections, await listCollections(ctx)),
@@ -411,6 +428,11 @@ export async function census(ctx: Ctx, inputs: string[] = [], options: CensusOpt
     },
     state: overallState(rows),
     counted: basis,
+    // (counted forward, the census read no registry: the chart's rows are read apart)
+    ...(options.birthsPerDay && {
+      births_per_day:
+        perDay ?? (await birthsPerDay(ctx, options.birthsPerDay.days, options.birthsPerDay.top)),
+    }),
   };
 }
 

@@ -23,22 +23,26 @@ $$;
 -- The columns natal reads of a collection's rows with its own rights: the identity, the
 -- table's primary key (the backfill's ranges, show by key, inspection) and _dot_origin.
 CREATE OR REPLACE FUNCTION read_columns(c collection_registry) RETURNS name[]
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT COALESCE(c.birth_code_key_columns, '{}') || ARRAY[c.birth_code_column, '_dot_origin']::name[]
-         || COALESCE(key_columns(collection_table(c)), '{}')
+BEGIN
+  RETURN COALESCE(c.birth_code_key_columns, '{}') || ARRAY[c.birth_code_column, '_dot_origin']::name[]
+         || COALESCE(key_columns(collection_table(c)), '{}');
+END
 $$;
 
 -- The first of `cols` in `rel` whose type natal does not convert (trusted_type), as
 -- 'column (type)'; NULL when there is none.
 CREATE OR REPLACE FUNCTION untrusted_column(rel regclass, cols name[]) RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT format('%I (%s)', a.attname, format_type(a.atttypid, a.atttypmod))
-  FROM pg_attribute a
-  WHERE a.attrelid = rel AND a.attname = ANY (cols) AND a.attnum > 0 AND NOT a.attisdropped
-    AND NOT trusted_type(a.atttypid)
-  ORDER BY a.attnum LIMIT 1
+BEGIN
+  RETURN (SELECT format('%I (%s)', a.attname, format_type(a.atttypid, a.atttypmod))
+          FROM pg_attribute a
+          WHERE a.attrelid = rel AND a.attname = ANY (cols) AND a.attnum > 0 AND NOT a.attisdropped
+            AND NOT trusted_type(a.atttypid)
+          ORDER BY a.attnum LIMIT 1);
+END
 $$;
 
 -- An expression of natal's generated code (a trigger's, made once at wiring) guarded by the

@@ -16,15 +16,17 @@ $$;
 -- unique but rows of two partitions may share a key: duplicate risk, counted at plan
 -- time) or NULL (nothing does).
 CREATE OR REPLACE FUNCTION uniqueness_of(rel regclass, cols name[]) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT CASE
+BEGIN
+  RETURN CASE
     WHEN unique_on(rel, cols) THEN 'table'
     WHEN (SELECT relkind FROM pg_class WHERE oid = rel) = 'p'
          AND EXISTS (SELECT 1 FROM pg_partition_tree(rel) t WHERE t.isleaf)
          AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(rel) t WHERE t.isleaf AND NOT unique_on(t.relid, cols))
       THEN 'partitions'
-  END
+  END;
+END
 $$;
 
 -- The columns of cols that may hold NULL.

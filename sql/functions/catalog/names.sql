@@ -30,9 +30,12 @@ END
 $$;
 
 -- The collection's table, or NULL when it does not exist ("no table").
+-- (The catalog helpers that call other functions are PL/pgSQL, not SQL: before PostgreSQL
+-- 18, a SQL function plans its body again on every call, and the functions it calls with
+-- it; PL/pgSQL keeps its plans for the session. A census asks them once per collection.)
 CREATE OR REPLACE FUNCTION collection_table(c collection_registry) RETURNS regclass
-LANGUAGE sql STABLE SET search_path FROM CURRENT
-AS $$ SELECT table_named(c.table_schema, c.table_name) $$;
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$ BEGIN RETURN table_named(c.table_schema, c.table_name); END $$;
 
 -- A table by its schema and name, from the catalog: unlike to_regclass it needs no right on
 -- the schema, so a reader who may not read the table still sees whether it exists.

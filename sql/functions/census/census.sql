@@ -15,10 +15,11 @@
 --    in the gap; the living births left without a row are phantoms, the dead ones deaths.
 --
 -- census_counts returns {collections: [{collection_name, rows, births, gap, phantoms,
--- deaths}], registry_births, foreign}: the registry's births in all, and how many have a
--- code in another collection's namespace ('<other>::…', for duplicate_risk), both read in
--- the same pass over the registry. It runs with its caller's rights: census() and
--- census_recount() are natal's definer's, for the reader role.
+-- deaths}], registry_births, foreign, recent}: the registry's births in all, how many have
+-- a code in another collection's namespace ('<other>::…', for duplicate_risk) and, with
+-- p_days, the births of the last p_days days (UTC) by day and origin (births_per_day_top:
+-- the dashboard's chart), all read in the same pass over the registry. It runs with its
+-- caller's rights: census() and census_recount() are natal's definer's, for the reader role.
 CREATE OR REPLACE FUNCTION census(p_collections text[])
 RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint, deaths bigint)
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = off
@@ -32,8 +33,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION census_counts(p_collections text[]) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT SET jit = off
+CREATE OR REPLACE FUNCTION census_counts(p_collections text[], p_days integer DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT SET jit = off SET TimeZone = 'UTC'
 AS $$
 DECLARE
   known text[];       -- the collections whose rows can be counted: a table and an identity
@@ -53,6 +54,9 @@ DECLARE
   seed bigint := ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint;
   registry_births bigint;
   foreign_births bigint;
+  recent jsonb;
+  -- (the first instant of the first day counted by day: days are UTC's, this function's zone)
+  since timestamptz := (now()::date - (p_days - 1))::timestamptz;
   unique_codes boolean;
 BEGIN
   SELECT array_agg(x.collection_name), array_agg(x.code), array_agg(x.rel)
@@ -65,28 +69,41 @@ BEGIN
   FROM recorded_deaths(p_collections) AS d
   WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = d.entity_code AND b.collection_name = d.collection_name);
 
-  -- 1. Sums (over the whole registry: it has no index by collection, and is read once).
+  -- 1. Sums (over the whole registry: it has no index by collection, and is read once; with
+  -- p_days, the recent births are counted by day and origin in the same pass).
   SELECT jsonb_object_agg(q ->> 'collection', q) FILTER (WHERE q ->> 'collection' = ANY (p_collections)),
-         COALESCE(sum((q ->> 'births')::bigint), 0), COALESCE(sum((q ->> 'foreign')::bigint), 0)
-    INTO sums, registry_births, foreign_births
+         COALESCE(sum((q ->> 'births')::bigint) FILTER (WHERE q ? 'collection'), 0),
+         COALESCE(sum((q ->> 'foreign')::bigint), 0),
+         COALESCE(jsonb_agg(q) FILTER (WHERE q ? 'day'), '[]')
+    INTO sums, registry_births, foreign_births, recent
   FROM census_query(format($q$
     WITH t AS (%s),
-    b AS (
-      SELECT bb.collection_name AS collection, count(*) AS births,
+    bd AS (
+      SELECT bb.collection_name AS collection, %s AS day, %s AS origin, count(*) AS births,
              count(*) FILTER (WHERE NOT bb.entity_code = ANY ($2)) AS n,
              -- (hashed only for the collections asked for; the others are only counted)
              sum(hashtextextended(bb.entity_code, $4))
                FILTER (WHERE bb.collection_name = ANY ($1) AND NOT bb.entity_code = ANY ($2)) AS s,
              count(*) FILTER (WHERE strpos(bb.entity_code, '::') > 0
                                 AND NOT starts_with(bb.entity_code, bb.collection_name || '::')) AS foreign
-      FROM birth_registry bb GROUP BY 1
+      FROM birth_registry bb GROUP BY 1, 2, 3
+    ),
+    b AS (
+      SELECT bd.collection, sum(bd.births) AS births, sum(bd.n) AS n, sum(bd.s) AS s, sum(bd.foreign) AS foreign
+      FROM bd GROUP BY 1
     )
     SELECT jsonb_build_object('collection', COALESCE(t.collection, b.collection),
              'rows', COALESCE(t.n, 0), 'births', COALESCE(b.births, 0), 'living', COALESCE(b.n, 0),
              'foreign', COALESCE(b.foreign, 0),
              'same', COALESCE(t.n, 0) = COALESCE(b.n, 0) AND COALESCE(t.s, 0) = COALESCE(b.s, 0))
     FROM t FULL JOIN b ON b.collection = t.collection
-  $q$, census_rows_sql(known, codes, tables, 'sums', seed)), p_collections, dead, NULL, seed) AS q;
+    UNION ALL
+    SELECT jsonb_build_object('day', bd.day, 'origin', bd.origin, 'births', sum(bd.births))
+    FROM bd WHERE bd.day IS NOT NULL GROUP BY bd.day, bd.origin
+  $q$, census_rows_sql(known, codes, tables, 'sums', seed),
+       CASE WHEN p_days IS NULL THEN 'NULL::date' ELSE 'CASE WHEN bb.born_at >= $5 THEN bb.born_at::date END' END,
+       CASE WHEN p_days IS NULL THEN 'NULL::text' ELSE 'CASE WHEN bb.born_at >= $5 THEN bb.dot_origin END' END),
+    p_collections, dead, NULL, seed, since) AS q;
   sums := COALESCE(sums, '{}');
 
   SELECT array_agg(known[i]), array_agg(census_bucket_mask((sums -> known[i] ->> 'rows')::bigint,
@@ -157,7 +174,8 @@ BEGIN
                                WHERE bb.entity_code = e.code AND bb.collection_name = e.collection LIMIT 1) AS b ON true'
       END, CASE WHEN NOT unique_codes THEN 'GROUP BY e.collection, e.code, b.entity_code' ELSE '' END), differ, dead) AS q;
   END IF;
-  RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births, 'collections', (
+  RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births, 'recent', recent,
+                            'collections', (
     SELECT COALESCE(jsonb_agg(jsonb_build_object('collection_name', x.collection_name, 'rows', x.rows,
              'births', x.births, 'gap', x.gap, 'phantoms', x.phantoms, 'deaths', x.deaths)), '[]')
     FROM (SELECT r.collection_name,
@@ -181,12 +199,12 @@ $$;
 -- RETURN QUERY, so that PostgreSQL may read a big table in parallel, which it does not for a
 -- query whose result goes INTO a variable. Runs with its caller's rights.
 CREATE OR REPLACE FUNCTION census_query(p_sql text, p_collections text[], p_dead text[], p_mask bigint DEFAULT NULL,
-                                        p_seed bigint DEFAULT 0)
+                                        p_seed bigint DEFAULT 0, p_since timestamptz DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off SET work_mem = '64MB'
 AS $$
 BEGIN
-  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask, p_seed;
+  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask, p_seed, p_since;
 END
 $$;
 

@@ -126,9 +126,11 @@ $$;
 
 -- A full census of p_collections (census() and duplicate_risk(), at the caller's snapshot),
 -- kept for the next census when p_keep and it covers every collection a kept census names:
--- {counted: [census rows], risk: [duplicate_risk rows], registry_births, kept_at}. A
--- reader's census is kept too, for natal counted what it keeps.
-CREATE OR REPLACE FUNCTION census_recount(p_collections text[], p_keep boolean) RETURNS jsonb
+-- {counted: [census rows], risk: [duplicate_risk rows], registry_births, kept_at}, and with
+-- p_days births_per_day (births_per_day(p_days, p_top)'s rows, read in the census's pass
+-- over the registry). A reader's census is kept too, for natal counted what it keeps.
+CREATE OR REPLACE FUNCTION census_recount(p_collections text[], p_keep boolean, p_days integer DEFAULT NULL,
+                                          p_top integer DEFAULT 6) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
@@ -141,7 +143,7 @@ BEGIN
   PERFORM assert_natal_role('reader');
   -- (one pass over the registry counts the census, the registry's births, and whether any
   -- birth is coded in another collection's namespace, which duplicate_risk would look for)
-  all_counted := census_counts(p_collections);
+  all_counted := census_counts(p_collections, p_days);
   counted := all_counted -> 'collections';
   births := (all_counted ->> 'registry_births')::bigint;
   SELECT COALESCE(jsonb_agg(to_jsonb(d)), '[]') INTO risk
@@ -151,7 +153,11 @@ BEGIN
                          FROM jsonb_array_elements(counted) AS c), risk, births);
   END IF;
   RETURN jsonb_build_object('counted', counted, 'risk', risk, 'registry_births', births,
-                            'kept_at', CASE WHEN kept THEN to_jsonb(now()) END);
+                            'kept_at', CASE WHEN kept THEN to_jsonb(now()) END,
+                            'births_per_day', CASE WHEN p_days IS NOT NULL THEN (
+                              SELECT COALESCE(jsonb_agg(jsonb_build_object('day', d.day::text, 'origin', d.origin,
+                                                                           'births', d.births) ORDER BY d.day, d.origin), '[]')
+                              FROM births_per_day_top(all_counted -> 'recent', p_top) AS d) END);
 END
 $$;
 

@@ -8,9 +8,10 @@
 -- digest is the one recorded at wiring, generating the sources again would give the ones
 -- recorded (wired_sources); `natal triggers` and `natal doctor` generate them again anyway.
 CREATE OR REPLACE FUNCTION wiring_inputs(c collection_registry, rel regclass) RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT md5(concat_ws(E'\n',
+BEGIN
+  RETURN md5(concat_ws(E'\n',
     to_jsonb(c)::text, to_jsonb(collection_species(c.collection_name))::text, natal_schema(),
     (SELECT string_agg(d.name || ':' || d.checksum, ',' ORDER BY d.name) FROM natal_definitions d),
     (SELECT string_agg(concat_ws(':', p.relid::oid,
@@ -32,15 +33,17 @@ AS $$
       JOIN species_collection_map m ON m.collection_name = o.collection_name
       LEFT JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
       WHERE m.species_code = (collection_species(c.collection_name)).species_code
-        AND o.birth_code_strategy IN ('column', 'legacy')) END))
+        AND o.birth_code_strategy IN ('column', 'legacy')) END));
+END
 $$;
 
 -- The functions a wired collection's triggers and gateway run, as installed, as a digest:
 -- what wiring recorded (wired_trigger.sources), and what the inventory compares with it.
 CREATE OR REPLACE FUNCTION wired_sources(c collection_registry, rel regclass) RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT md5(concat_ws(E'\n',
+BEGIN
+  RETURN md5(concat_ws(E'\n',
     (SELECT concat_ws(':', (t.tgtype & 1) = 1, p.prosrc) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
      WHERE t.tgrelid = rel AND t.tgname = 'natal_birth_auto'),
     (SELECT p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
@@ -48,7 +51,8 @@ AS $$
     (SELECT p.prosrc FROM pg_proc p
      WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)))),
     (SELECT p.prosrc FROM pg_proc p
-     WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), death_function(c.collection_name))))))
+     WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), death_function(c.collection_name))))));
+END
 $$;
 
 -- The trigger inventory: one row per registered collection (or per one of those given).

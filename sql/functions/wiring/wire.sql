@@ -290,12 +290,15 @@ $$;
 -- A partitioned table's tree below its root: each partition natal puts a trigger on (plain
 -- and partitioned ones: a foreign table cannot have a transition table), parents first.
 CREATE OR REPLACE FUNCTION partition_tree(rel regclass) RETURNS TABLE (relid regclass, partitioned boolean)
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT t.relid, c.relkind = 'p'
-  FROM pg_partition_tree(rel) t JOIN pg_class c ON c.oid = t.relid
-  WHERE t.relid <> rel AND c.relkind IN ('r', 'p')
-  ORDER BY t.level, t.relid::text
+BEGIN
+  RETURN QUERY
+    SELECT t.relid, c.relkind = 'p'
+    FROM pg_partition_tree(rel) t JOIN pg_class c ON c.oid = t.relid
+    WHERE t.relid <> rel AND c.relkind IN ('r', 'p')
+    ORDER BY t.level, t.relid::text;
+END
 $$;
 
 -- Rows that an UPDATE (or MERGE) moves to another partition are deleted from one and inserted
