@@ -8,7 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { census as countAll } from '../src/census/census.js';
 import type { Registry } from '../src/registry.js';
+import { birthsPerDay } from '../src/report/births.js';
 import { type Actors, actors } from './helpers/actors.js';
 import { eachBackend } from './helpers/backends.js';
 import { type World, world } from './helpers/setup.js';
@@ -209,19 +211,57 @@ eachBackend('census by sums and buckets', (backend) => {
     assert.ok(expected.some((r) => r.origin === 'other'));
     // (UTC+14 and UTC-12: whatever the hour, in one of them today is not UTC's today)
     for (const tz of ['Pacific/Kiritimati', 'Etc/GMT+12']) {
-      await reader.db.exec(`SET TimeZone = '${tz}'`);
-      try {
-        const full = await reader.census([], { recount: true, birthsPerDay: { days: 30, top: 2 } });
-        assert.equal(full.counted.how, 'recount');
-        assert.deepEqual(full.births_per_day, expected, `from the census's own pass, in ${tz}`);
-        assert.deepEqual(await reader.birthsPerDay(30, 2), expected, `births_per_day(), in ${tz}`);
-      } finally {
-        await reader.db.exec(`RESET TimeZone`);
-      }
+      const [full, apart] = await reader.transaction(async (tx) => {
+        await tx.db.exec(`SET LOCAL TimeZone = '${tz}'`); // (a SET takes no snapshot: the census's isolation level comes after)
+        return [
+          await countAll(tx, [], { recount: true, birthsPerDay: { days: 30, top: 2 } }),
+          await birthsPerDay(tx, 30, 2),
+        ] as const;
+      });
+      assert.equal(full.counted.how, 'recount');
+      assert.deepEqual(full.births_per_day, expected, `from the census's own pass, in ${tz}`);
+      assert.deepEqual(apart, expected, `births_per_day(), in ${tz}`);
     }
     // (counted forward from a kept census, the chart is read apart: census-kept.test.ts)
     // not asked for, not there
     assert.equal((await reader.census([], { recount: true })).births_per_day, undefined);
+  });
+
+  test("a census in a session's own time zone agrees with the triggers that ran in it", async () => {
+    // codes that are a timestamptz's text: a trigger makes them in its session's zone, and a
+    // census in that zone must read the same codes (not UTC's)
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.stamped (id int PRIMARY KEY, code timestamptz UNIQUE)`);
+    await w.registry.addCollection({ table: name('stamped'), species: 'SPE-SUM', codeColumn: 'code' });
+    await w.registry.wire([name('stamped')]);
+    const zone = 'Europe/Paris';
+    await w.registry.transaction(async (tx) => {
+      await tx.db.query(`SELECT set_config('TimeZone', $1, true)`, [zone]);
+      await tx.db.query(
+        `INSERT INTO ${w.a}.stamped SELECT g, timestamptz '2026-01-01 12:00+00' + g * interval '1 hour'
+         FROM generate_series(1, 5) g`,
+      );
+    });
+    for (const limit of [null, 0]) {
+      const [row] = await reader.transaction(async (tx) => {
+        await tx.db.query(`SELECT set_config('TimeZone', $1, true)`, [zone]);
+        if (limit !== null)
+          await tx.db.query(`SELECT set_config('natal.census_match_limit', $1, true)`, [String(limit)]);
+        const { rows } = await tx.db.query<{ rows: string; gap: string; phantoms: string }>(
+          `SELECT rows, gap, phantoms FROM ${w.ns}.census($1::text[])`,
+          [[name('stamped')]],
+        );
+        return rows;
+      });
+      assert.deepEqual([row?.rows, row?.gap, row?.phantoms].map(Number), [5, 0, 0], `limit ${limit}`);
+    }
+    const full = await reader.transaction(async (tx) => {
+      await tx.db.exec(`SET LOCAL TimeZone = '${zone}'`);
+      return countAll(tx, [name('stamped')], { recount: true, birthsPerDay: { days: 30, top: 6 } });
+    });
+    assert.deepEqual(
+      full.collections.map((c) => [c.rows, c.gap, c.phantoms, c.state]),
+      [[5, 0, 0, 'COMPLETE']],
+    );
   });
 
   test('a change inside one bucket is found, whichever path', async () => {

@@ -15,11 +15,11 @@
 --    in the gap; the living births left without a row are phantoms, the dead ones deaths.
 --
 -- census_counts returns {collections: [{collection_name, rows, births, gap, phantoms,
--- deaths}], registry_births, foreign, recent}: the registry's births in all, how many have
--- a code in another collection's namespace ('<other>::…', for duplicate_risk) and, with
--- p_days, the births of the last p_days days (UTC) by day and origin (births_per_day_top:
--- the dashboard's chart), all read in the same pass over the registry. It runs with its
--- caller's rights: census() and census_recount() are natal's definer's, for the reader role.
+-- deaths}], registry_births, foreign, births_per_day}: the registry's births in all, how many
+-- have a code in another collection's namespace ('<other>::…', for duplicate_risk) and, with
+-- p_days, births_per_day(p_days, p_top)'s rows (the dashboard's chart), all read in the same
+-- pass over the registry. It runs with its caller's rights: census() and census_recount()
+-- are natal's definer's, for the reader role.
 CREATE OR REPLACE FUNCTION census(p_collections text[])
 RETURNS TABLE (collection_name text, rows bigint, births bigint, gap bigint, phantoms bigint, deaths bigint)
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = off
@@ -33,8 +33,9 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION census_counts(p_collections text[], p_days integer DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT SET jit = off SET TimeZone = 'UTC'
+CREATE OR REPLACE FUNCTION census_counts(p_collections text[], p_days integer DEFAULT NULL, p_top integer DEFAULT 6)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
   known text[];       -- the collections whose rows can be counted: a table and an identity
@@ -54,9 +55,8 @@ DECLARE
   seed bigint := ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint;
   registry_births bigint;
   foreign_births bigint;
-  recent jsonb;
-  -- (the first instant of the first day counted by day: days are UTC's, this function's zone)
-  since timestamptz := (now()::date - (p_days - 1))::timestamptz;
+  per_day jsonb;
+  since timestamptz := CASE WHEN p_days IS NOT NULL THEN births_since(p_days) END;
   unique_codes boolean;
 BEGIN
   SELECT array_agg(x.collection_name), array_agg(x.code), array_agg(x.rel)
@@ -74,8 +74,8 @@ BEGIN
   SELECT jsonb_object_agg(q ->> 'collection', q) FILTER (WHERE q ->> 'collection' = ANY (p_collections)),
          COALESCE(sum((q ->> 'births')::bigint) FILTER (WHERE q ? 'collection'), 0),
          COALESCE(sum((q ->> 'foreign')::bigint), 0),
-         COALESCE(jsonb_agg(q) FILTER (WHERE q ? 'day'), '[]')
-    INTO sums, registry_births, foreign_births, recent
+         COALESCE(jsonb_agg(q ORDER BY q ->> 'day', q ->> 'origin') FILTER (WHERE q ? 'day'), '[]')
+    INTO sums, registry_births, foreign_births, per_day
   FROM census_query(format($q$
     WITH t AS (%s),
     bd AS (
@@ -98,12 +98,12 @@ BEGIN
              'same', COALESCE(t.n, 0) = COALESCE(b.n, 0) AND COALESCE(t.s, 0) = COALESCE(b.s, 0))
     FROM t FULL JOIN b ON b.collection = t.collection
     UNION ALL
-    SELECT jsonb_build_object('day', bd.day, 'origin', bd.origin, 'births', sum(bd.births))
-    FROM bd WHERE bd.day IS NOT NULL GROUP BY bd.day, bd.origin
+    SELECT jsonb_build_object('day', d.day, 'origin', d.origin, 'births', d.births) FROM (%s) AS d
   $q$, census_rows_sql(known, codes, tables, 'sums', seed),
-       CASE WHEN p_days IS NULL THEN 'NULL::date' ELSE 'CASE WHEN bb.born_at >= $5 THEN bb.born_at::date END' END,
-       CASE WHEN p_days IS NULL THEN 'NULL::text' ELSE 'CASE WHEN bb.born_at >= $5 THEN bb.dot_origin END' END),
-    p_collections, dead, NULL, seed, since) AS q;
+       CASE WHEN p_days IS NULL THEN 'NULL::date' ELSE format('CASE WHEN bb.born_at >= $5 THEN %s END', birth_day_sql('bb')) END,
+       CASE WHEN p_days IS NULL THEN 'NULL::text' ELSE 'CASE WHEN bb.born_at >= $5 THEN bb.dot_origin END' END,
+       births_per_day_sql('bd', '$6')),
+    p_collections, dead, NULL, seed, since, p_top) AS q;
   sums := COALESCE(sums, '{}');
 
   SELECT array_agg(known[i]), array_agg(census_bucket_mask((sums -> known[i] ->> 'rows')::bigint,
@@ -174,7 +174,8 @@ BEGIN
                                WHERE bb.entity_code = e.code AND bb.collection_name = e.collection LIMIT 1) AS b ON true'
       END, CASE WHEN NOT unique_codes THEN 'GROUP BY e.collection, e.code, b.entity_code' ELSE '' END), differ, dead) AS q;
   END IF;
-  RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births, 'recent', recent,
+  RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births,
+                            'births_per_day', CASE WHEN p_days IS NOT NULL THEN per_day END,
                             'collections', (
     SELECT COALESCE(jsonb_agg(jsonb_build_object('collection_name', x.collection_name, 'rows', x.rows,
              'births', x.births, 'gap', x.gap, 'phantoms', x.phantoms, 'deaths', x.deaths)), '[]')
@@ -199,12 +200,13 @@ $$;
 -- RETURN QUERY, so that PostgreSQL may read a big table in parallel, which it does not for a
 -- query whose result goes INTO a variable. Runs with its caller's rights.
 CREATE OR REPLACE FUNCTION census_query(p_sql text, p_collections text[], p_dead text[], p_mask bigint DEFAULT NULL,
-                                        p_seed bigint DEFAULT 0, p_since timestamptz DEFAULT NULL)
+                                        p_seed bigint DEFAULT 0, p_since timestamptz DEFAULT NULL,
+                                        p_top integer DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off SET work_mem = '64MB'
 AS $$
 BEGIN
-  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask, p_seed, p_since;
+  RETURN QUERY EXECUTE p_sql USING p_collections, p_dead, p_mask, p_seed, p_since, p_top;
 END
 $$;
 

@@ -143,7 +143,7 @@ BEGIN
   PERFORM assert_natal_role('reader');
   -- (one pass over the registry counts the census, the registry's births, and whether any
   -- birth is coded in another collection's namespace, which duplicate_risk would look for)
-  all_counted := census_counts(p_collections, p_days);
+  all_counted := census_counts(p_collections, p_days, p_top);
   counted := all_counted -> 'collections';
   births := (all_counted ->> 'registry_births')::bigint;
   SELECT COALESCE(jsonb_agg(to_jsonb(d)), '[]') INTO risk
@@ -154,10 +154,7 @@ BEGIN
   END IF;
   RETURN jsonb_build_object('counted', counted, 'risk', risk, 'registry_births', births,
                             'kept_at', CASE WHEN kept THEN to_jsonb(now()) END,
-                            'births_per_day', CASE WHEN p_days IS NOT NULL THEN (
-                              SELECT COALESCE(jsonb_agg(jsonb_build_object('day', d.day::text, 'origin', d.origin,
-                                                                           'births', d.births) ORDER BY d.day, d.origin), '[]')
-                              FROM births_per_day_top(all_counted -> 'recent', p_top) AS d) END);
+                            'births_per_day', all_counted -> 'births_per_day');
 END
 $$;
 
