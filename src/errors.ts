@@ -32,6 +32,7 @@ export type NatalErrorCode =
   | 'IDENTITY_HAS_BIRTHS'
   | 'IDENTITY_NOT_UNIQUE'
   | 'NOT_A_TABLE'
+  | 'CITUS_TABLE_UNSUPPORTED'
   | 'COLLECTION_HAS_BIRTHS'
   | 'PLAN_UNKNOWN'
   | 'RUN_UNKNOWN'
@@ -124,6 +125,7 @@ export const NatalSqlState: Record<string, NatalErrorCode> = {
   NB031: 'NOT_A_TABLE',
   NB032: 'COLLECTION_HAS_BIRTHS',
   NB033: 'NOTHING_TO_BIRTH',
+  NB034: 'CITUS_TABLE_UNSUPPORTED',
 };
 
 /** A NatalError for an error raised by one of natal's SQL functions, else the error itself. */

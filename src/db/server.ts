@@ -164,33 +164,52 @@ export async function openServer(
   options: { max?: number; as?: string | undefined } = {},
 ): Promise<Backend> {
   checkUrl(url);
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: 10_000,
-    types: typeParsers,
-    application_name: 'natal',
-  });
-  // A client losing its server (terminated, restarted, the network gone) must not crash the
-  // process with an unhandled 'error' event: idle in the pool, the pool hears it; checked
-  // out, the client's own listener does (from its first moment to its last), and the
-  // statement in flight or the next one fails and says why.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-  });
   const as = options.as;
-  if (as !== undefined) {
-    pool.on('connect', (client) => {
-      client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`).catch(() => undefined);
+  const makePool = (startup?: string): pg.Pool => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+      types: typeParsers,
+      application_name: 'natal',
+      ...(startup !== undefined && { options: startup }),
     });
-  }
+    // A client losing its server (terminated, restarted, the network gone) must not crash the
+    // process with an unhandled 'error' event: idle in the pool, the pool hears it; checked
+    // out, the client's own listener does (from its first moment to its last), and the
+    // statement in flight or the next one fails and says why.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
+    if (as !== undefined) {
+      pool.on('connect', (client) => {
+        client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`).catch(() => undefined);
+      });
+    }
+    return pool;
+  };
+  let pool = makePool();
   try {
+    let citus = false;
     const client = await pool.connect();
     try {
       if (as !== undefined) await actAs(client, as);
+      const { rows } = await client.query<{ citus: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus`,
+      );
+      citus = rows[0]?.citus === true;
     } finally {
       client.release();
+    }
+    // On a Citus coordinator natal's objects are the coordinator's own (docs/SCALE.md): its
+    // sessions do not propagate their DDL (natal's schema, roles, grants, wiring) to the
+    // workers, where natal's roles do not exist. (The URL's own startup options give way.)
+    if (citus) {
+      await pool.end();
+      pool = makePool('-c citus.enable_ddl_propagation=off');
+      const again = await pool.connect();
+      again.release();
     }
   } catch (err) {
     await pool.end().catch(() => undefined);

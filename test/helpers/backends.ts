@@ -105,6 +105,10 @@ function makeBackend(name: 'embedded' | 'server'): TestBackend & { cleanup(): Pr
 /** `describe` once per backend; the server half is skipped, visibly, when no server answers. */
 export function eachBackend(title: string, suite: (backend: TestBackend) => void): void {
   for (const name of ['embedded', 'server'] as const) {
+    if (name === 'embedded' && process.env.NATAL_TEST_SERVER_ONLY === '1') {
+      describe(`${title} [embedded]`, { skip: 'the server half only (npm run test:citus)' }, () => {});
+      continue;
+    }
     if (name === 'server' && !SERVER_URL) {
       describe(
         `${title} [server]`,

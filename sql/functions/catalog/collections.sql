@@ -115,6 +115,7 @@ BEGIN
   SELECT k.relkind INTO kind FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
   WHERE n.nspname = p_schema AND k.relname = p_table;
   IF kind IN ('r', 'p') THEN
+    PERFORM assert_not_citus_table(table_named(p_schema, p_table), format('%I.%I', p_schema, p_table));
     RETURN;
   END IF;
   IF kind IS NOT NULL THEN

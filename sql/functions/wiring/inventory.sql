@@ -147,6 +147,8 @@ BEGIN
         'wired but ' || c.governance_role::text || ': it should not be'
       WHEN c.governance_role <> 'governed' THEN NULL
       WHEN NOT has_table THEN 'no table'
+      WHEN citus_table_kind(rel) IS NOT NULL THEN
+        'a ' || citus_table_kind(rel) || ' table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)'
       WHEN want_error IS NOT NULL AND present THEN 'stale configuration: ' || want_error
       WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
       WHEN NOT present THEN 'missing: run natal wire'

@@ -419,6 +419,9 @@ BEGIN
   PERFORM assert_natal_role('admin');
   -- One wiring of a collection at a time: a second one waits, then installs a fresh body.
   PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
+  -- (a table distributed since it was registered: Citus would keep the trigger on the
+  -- coordinator's shell of it, and the rows written on the workers would go unborn)
+  PERFORM assert_not_citus_table(rel, c.collection_name);
   SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
   PERFORM assert_definer_acts_on(rel);
   -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
