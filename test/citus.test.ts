@@ -194,6 +194,35 @@ describe(
       );
     });
 
+    test("a Citus table of the species is not probed by a local collection's gateway; classify says why it leaves one alone", async () => {
+      // a code-column collection of the same species as tags, distributed after registration
+      await onNode(url, `CREATE TABLE ${quoteIdent(dist)}.labels (id bigint PRIMARY KEY, code text)`, true);
+      await registry.addCollection({ table: `${dist}.labels`, species: 'SPE-CIT', codeColumn: 'code' });
+      await onNode(url, `SELECT create_distributed_table('${dist}.labels', 'id')`, true);
+      // the gateway made at wiring probed labels: the inventory says so, and wiring again
+      // makes one that leaves the Citus table alone
+      const tags = (await registry.triggers()).find((t) => t.collection_name === `${app}.tags`);
+      assert.match(tags?.problem ?? '', /stale configuration/);
+      assert.equal((await cli('wire', `${app}.tags`)).code, 0);
+      const made = await cli('create', `${app}.tags`, '--data', '{"name": "after"}', '--json');
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(JSON.parse(made.stdout).entity_code, /^CIT-/);
+      const classified = await cli('classify', `${dist}.labels`, `${app}.items`, '--json');
+      assert.equal(classified.code, 0, classified.stderr);
+      const proposals = JSON.parse(classified.stdout) as {
+        collection_name: string;
+        strategy: string;
+        why: string;
+      }[];
+      const labels = proposals.find((p) => p.collection_name === `${dist}.labels`);
+      assert.equal(labels?.strategy, 'unclassified');
+      assert.match(
+        labels?.why ?? '',
+        /a distributed table \(Citus\): natal does not govern Citus tables yet/,
+      );
+      assert.equal(proposals.find((p) => p.collection_name === `${app}.items`)?.strategy, 'synthetic_id');
+    });
+
     test('a table distributed after it was registered is not wired, and a census says so instead of failing', async () => {
       await onNode(url, `CREATE TABLE ${quoteIdent(dist)}.later (id bigint PRIMARY KEY, v text)`, true);
       await registry.addCollection({ table: `${dist}.later`, species: 'SPE-CIT' });
@@ -211,6 +240,37 @@ describe(
       );
       // the coordinator's local tables are still counted alongside
       assert.equal(census.collections.find((c) => c.collection === `${app}.items`)?.state, 'COMPLETE');
+    });
+
+    test("with startup options in its URL natal's DDL stays on the coordinator too; after everything, nothing of natal's is on the workers", async () => {
+      const other = `natal_cit2_${tag}`;
+      const withOptions = new URL(url);
+      withOptions.searchParams.set('options', '-c statement_timeout=0');
+      try {
+        const r = await natal(['--db', withOptions.toString(), '--schema', other, 'init']);
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        await onNode(url, `DROP SCHEMA IF EXISTS ${quoteIdent(other)} CASCADE`);
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query('SET citus.enable_ddl_propagation = off');
+          await dropNatalRoles(client, other);
+        } finally {
+          await client.end();
+        }
+      }
+      for (const w of workers) {
+        const { rows } = await onNode(
+          w,
+          `SELECT (SELECT count(*) FROM pg_namespace WHERE nspname IN ($1, $2))::int AS schemas,
+                  (SELECT count(*) FROM pg_roles WHERE starts_with(rolname, $1 || '_') OR starts_with(rolname, $2 || '_'))::int AS roles,
+                  (SELECT count(*) FROM pg_proc WHERE starts_with(proname, 'birth_'))::int AS functions`,
+          false,
+          [schema, other],
+        );
+        assert.deepEqual(rows[0], { schemas: 0, roles: 0, functions: 0 }, `nothing of natal's on ${w}`);
+      }
     });
   },
 );

@@ -96,7 +96,9 @@ BEGIN
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
   WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
-    AND NOT a.attisdropped AND trusted_type(a.atttypid);
+    AND NOT a.attisdropped AND trusted_type(a.atttypid)
+    -- (not a table Citus manages: natal does not read those, citus.sql)
+    AND citus_table_kind(collection_table(o)) IS NULL;
   -- the columns the gateway can set: the keys p_data may have
   SELECT format('%L', array_agg(a.attname::text ORDER BY a.attnum))
     INTO known

@@ -165,14 +165,13 @@ export async function openServer(
 ): Promise<Backend> {
   checkUrl(url);
   const as = options.as;
-  const makePool = (startup?: string): pg.Pool => {
+  const makePool = (connectionString: string): pg.Pool => {
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString,
       max: options.max ?? 10,
       connectionTimeoutMillis: 10_000,
       types: typeParsers,
       application_name: 'natal',
-      ...(startup !== undefined && { options: startup }),
     });
     // A client losing its server (terminated, restarted, the network gone) must not crash the
     // process with an unhandled 'error' event: idle in the pool, the pool hears it; checked
@@ -189,7 +188,7 @@ export async function openServer(
     }
     return pool;
   };
-  let pool = makePool();
+  let pool = makePool(url);
   try {
     let citus = false;
     const client = await pool.connect();
@@ -204,10 +203,14 @@ export async function openServer(
     }
     // On a Citus coordinator natal's objects are the coordinator's own (docs/SCALE.md): its
     // sessions do not propagate their DDL (natal's schema, roles, grants, wiring) to the
-    // workers, where natal's roles do not exist. (The URL's own startup options give way.)
+    // workers, where natal's roles do not exist. (Added to the startup options the URL or
+    // PGOPTIONS already give: the URL's would replace a separate setting.)
     if (citus) {
       await pool.end();
-      pool = makePool('-c citus.enable_ddl_propagation=off');
+      const local = new URL(url);
+      const given = local.searchParams.get('options') ?? process.env.PGOPTIONS ?? '';
+      local.searchParams.set('options', `${given} -c citus.enable_ddl_propagation=off`.trim());
+      pool = makePool(local.toString());
       const again = await pool.connect();
       again.release();
     }

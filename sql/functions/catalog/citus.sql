@@ -4,8 +4,9 @@
 -- table) is not governed yet: its rows are written on the workers, where natal's triggers do
 -- not run, and natal's definer does not log in to the workers to read them (docs/SCALE.md).
 
--- What Citus makes of rel: 'distributed', 'reference' or 'Citus-managed'; NULL for a table
--- Citus does not manage, and on a server without Citus.
+-- What Citus makes of rel: 'distributed', 'single-shard distributed' (a tenant schema's
+-- table), 'reference' or 'Citus local'; NULL for a table Citus does not manage, and on a
+-- server without Citus.
 CREATE OR REPLACE FUNCTION citus_table_kind(rel regclass) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
@@ -17,7 +18,7 @@ BEGIN
   END IF;
   EXECUTE $q$
     SELECT CASE WHEN p.partmethod = 'h' THEN 'distributed' WHEN p.repmodel = 't' THEN 'reference'
-                ELSE 'Citus-managed' END
+                WHEN p.colocationid <> 0 THEN 'single-shard distributed' ELSE 'Citus local' END
     FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1
   $q$ INTO kind USING rel;
   RETURN kind;

@@ -235,7 +235,8 @@ BEGIN
   LOOP
     rel := collection_table(c);
     CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column)
-                  OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL;
+                  OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL
+                  OR citus_table_kind(rel) IS NOT NULL;  -- (natal does not read those: citus.sql)
     EXECUTE format('SELECT max((regexp_match((%I)::text, $1))[1]::numeric) FROM %s',
                    c.birth_code_column, rel)
       INTO found USING pattern;

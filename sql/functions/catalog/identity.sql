@@ -179,7 +179,9 @@ CREATE OR REPLACE FUNCTION propose_identity(p_collection text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
-  ev jsonb := identity_evidence(p_collection);
+  -- (a table Citus manages is not read: natal does not govern those yet, citus.sql)
+  citus text := citus_table_kind(collection_table(find_collection(p_collection)));
+  ev jsonb := CASE WHEN citus IS NULL THEN identity_evidence(p_collection) END;
   rows bigint := (ev ->> 'rows')::bigint;
   pk jsonb := CASE WHEN jsonb_typeof(ev -> 'key_columns') = 'array' THEN ev -> 'key_columns' ELSE '[]' END;
   declared jsonb := COALESCE(ev -> 'declared_keys', '[]');
@@ -197,6 +199,11 @@ DECLARE
   listed text;
 BEGIN
   PERFORM assert_natal_role('reader');
+  IF citus IS NOT NULL THEN
+    RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
+                              'why', format('a %s table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)', citus),
+                              'evidence', jsonb_build_object('table', true));
+  END IF;
   IF NOT (ev ->> 'table')::boolean THEN
     RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'no-table', 'certain', true,
                               'why', 'the table does not exist', 'evidence', ev);

@@ -28,7 +28,8 @@ BEGIN
     -- the code columns a gateway probes (gateway_source): the species' other collections'
     CASE WHEN c.birth_code_strategy = 'column' THEN (
       SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid, a.attrelid, a.attname,
-                                  a.atttypid, a.attisdropped, trusted_type(a.atttypid)), ';' ORDER BY o.collection_name)
+                                  a.atttypid, a.attisdropped, trusted_type(a.atttypid),
+                                  citus_table_kind(collection_table(o))), ';' ORDER BY o.collection_name)
       FROM collection_registry o
       JOIN species_collection_map m ON m.collection_name = o.collection_name
       LEFT JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
