@@ -34,6 +34,18 @@ async function onNode(
   }
 }
 
+/** Drops the roles natal init made for `schema` on the coordinator (natal made them there only). */
+async function dropLocalNatalRoles(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET citus.enable_ddl_propagation = off');
+    await dropNatalRoles(client, schema);
+  } finally {
+    await client.end();
+  }
+}
+
 describe(
   'natal on a Citus coordinator',
   { skip: URL_ ? false : 'no Citus cluster (NATAL_TEST_CITUS_URL)' },
@@ -70,14 +82,7 @@ describe(
         url,
         `DROP OWNED BY ${quoteIdent(writer)}; DROP ROLE IF EXISTS ${quoteIdent(writer)}`,
       ).catch(() => undefined);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query('SET citus.enable_ddl_propagation = off');
-        await dropNatalRoles(client, schema);
-      } finally {
-        await client.end();
-      }
+      await dropLocalNatalRoles(url, schema);
     });
 
     test("natal init keeps natal's schema and roles on the coordinator; doctor finds nothing", async () => {
@@ -251,14 +256,7 @@ describe(
         assert.equal(r.code, 0, r.stderr);
       } finally {
         await onNode(url, `DROP SCHEMA IF EXISTS ${quoteIdent(other)} CASCADE`);
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          await client.query('SET citus.enable_ddl_propagation = off');
-          await dropNatalRoles(client, other);
-        } finally {
-          await client.end();
-        }
+        await dropLocalNatalRoles(url, other);
       }
       for (const w of workers) {
         const { rows } = await onNode(

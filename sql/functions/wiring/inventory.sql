@@ -82,6 +82,7 @@ DECLARE
   upd_have text;
   recorded text;       -- wiring's record of the sources, while its inputs are unchanged
   recorded_kind text;
+  citus text;          -- what Citus makes of the table (citus.sql), NULL for a plain one
 BEGIN
   FOR c IN SELECT * FROM collection_registry r
            WHERE p_collections IS NULL OR r.collection_name = ANY (p_collections)
@@ -90,6 +91,7 @@ BEGIN
     governance_role := c.governance_role;
     rel := collection_table(c);
     has_table := rel IS NOT NULL;
+    citus := citus_table_kind(rel);
     t_enabled := NULL; t_per_row := NULL; t_proname := NULL; t_prosrc := NULL; t_ours := NULL;
     IF rel IS NOT NULL THEN
       SELECT t.tgenabled, (t.tgtype & 1) = 1, p.proname, p.prosrc, n.nspname = natal_schema()
@@ -148,8 +150,8 @@ BEGIN
         'wired but ' || c.governance_role::text || ': it should not be'
       WHEN c.governance_role <> 'governed' THEN NULL
       WHEN NOT has_table THEN 'no table'
-      WHEN citus_table_kind(rel) IS NOT NULL THEN
-        'a ' || citus_table_kind(rel) || ' table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)'
+      WHEN citus IS NOT NULL THEN
+        'a ' || citus || ' table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)'
       WHEN want_error IS NOT NULL AND present THEN 'stale configuration: ' || want_error
       WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
       WHEN NOT present THEN 'missing: run natal wire'
