@@ -74,7 +74,20 @@ eachBackend('kept census', (backend) => {
     await birth('DOM-901', name('rules'));
   });
 
+  /** The tables of this world that have natal's census trigger (only while keeping is on). */
+  const censusTriggers = async () =>
+    (
+      await w.sql(
+        `SELECT c.relname AS t FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE g.tgname = 'natal_census_change' AND n.nspname = $1 ORDER BY 1`,
+        [w.app],
+      )
+    ).map((r) => String(r.t));
+
   test('off by default: every census counts in full and nothing is kept', async () => {
+    // off, no wired table pays for the census trigger on its deletes
+    assert.deepEqual(await censusTriggers(), []);
     for (let i = 0; i < 2; i++) {
       const c = await w.registry.census();
       assert.deepEqual([c.counted.how, c.counted.kept_at, c.counted.keeping], ['recount', null, false]);
@@ -84,7 +97,8 @@ eachBackend('kept census', (backend) => {
       [],
     );
     await w.registry.setCensusKeeping(true);
-    // what turning it on adds (a default and an index) is what natal doctor expects
+    assert.deepEqual(await censusTriggers(), ['items', 'other', 'pairs', 'rules']);
+    // what turning it on adds (a default, an index, the triggers) is what natal doctor expects
     assert.deepEqual((await w.registry.doctor()).findings, []);
   });
 
@@ -170,10 +184,17 @@ eachBackend('kept census', (backend) => {
   test('turned off, the census counts in full again; turned on, it keeps again', async () => {
     assert.equal((await census()).counted.how, 'kept');
     await w.registry.setCensusKeeping(false);
+    assert.deepEqual(await censusTriggers(), []);
+    // wired again while off: still none
+    await w.registry.wire([name('items')]);
+    assert.deepEqual(await censusTriggers(), []);
     assert.deepEqual((await w.registry.census()).counted.how, 'recount');
     assert.deepEqual((await w.registry.census()).counted.how, 'recount');
     await w.sql(`INSERT INTO ${w.a}.items VALUES (90, 'ITM-90')`);
+    // a delete while off is seen by no trigger: turning keeping on counts everything again
+    await w.sql(`DELETE FROM ${w.a}.items WHERE id = 90`);
     await w.registry.setCensusKeeping(true);
+    assert.deepEqual(await censusTriggers(), ['items', 'other', 'pairs', 'rules']);
     assert.equal((await w.registry.census()).counted.how, 'recount');
     await w.sql(`INSERT INTO ${w.a}.items VALUES (91, 'ITM-91')`);
     assert.deepEqual((await census()).counted.births_since, 1);

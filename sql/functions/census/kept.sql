@@ -38,6 +38,24 @@ AS $$
     AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL
 $$;
 
+-- A wired collection's census trigger (census_trigger_sql): one row in census_change per
+-- statement that deletes, truncates or re-codes its rows, so that a kept census knows it
+-- cannot count forward. Only while the kept census is on: off, nothing reads census_change,
+-- and the trigger cost every single-row DELETE a second statement trigger and an insert
+-- (docs/BENCHMARKS.md). Turning keeping on installs it on every wired collection, and the
+-- census kept so far is dropped then, so no statement before it matters.
+CREATE OR REPLACE FUNCTION wire_census_change(c collection_registry, rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+  IF census_keeping() THEN
+    EXECUTE census_trigger_sql(c, rel);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER natal_census_change', rel);
+  END IF;
+END
+$$;
+
 -- Whether the kept census is on: births record the transaction that made them.
 CREATE OR REPLACE FUNCTION census_keeping() RETURNS boolean
 LANGUAGE sql STABLE SET search_path FROM CURRENT
@@ -57,6 +75,9 @@ $$;
 CREATE OR REPLACE FUNCTION set_census_keeping(p_on boolean) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
+DECLARE
+  coll text;
+  c collection_registry;
 BEGIN
   PERFORM assert_natal_role('admin');
   IF p_on THEN
@@ -69,6 +90,15 @@ BEGIN
     ALTER TABLE birth_registry ALTER COLUMN born_xid DROP DEFAULT;
     DROP INDEX IF EXISTS birth_registry_born_xid;
   END IF;
+  -- every wired collection's census trigger, on or off with it (the list read first: natal's
+  -- own catalog tables are wired too, and their triggers change)
+  FOREACH coll IN ARRAY (SELECT COALESCE(array_agg(w.collection_name ORDER BY w.collection_name), '{}')
+                         FROM wired_trigger w) LOOP
+    c := find_collection(coll);
+    IF collection_table(c) IS NOT NULL THEN
+      PERFORM wire_census_change(c, collection_table(c));
+    END IF;
+  END LOOP;
   DELETE FROM census_baseline;
   -- and a census that took its snapshot before this and keeps after it must not be trusted
   INSERT INTO census_change (relid) VALUES ('birth_registry'::regclass);

@@ -455,10 +455,8 @@ BEGIN
   END IF;
   -- and the death triggers (0017)
   PERFORM wire_deaths(c, rel);
-  -- and the census trigger (0014), one row per deleting, truncating or re-coding statement
-  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
-  EXECUTE census_trigger_sql(c, rel);
-  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER natal_census_change', rel);
+  -- and the census trigger (0014), while the kept census is on (kept.sql)
+  PERFORM wire_census_change(c, rel);
   INSERT INTO wired_trigger (collection_name, function_name, kind, inputs, sources)
   VALUES (c.collection_name, fn, src.kind, wiring_inputs(c, rel), wired_sources(c, rel))
   ON CONFLICT (collection_name) DO UPDATE
