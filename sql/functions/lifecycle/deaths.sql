@@ -41,6 +41,7 @@ BEGIN
     RETURN NULL;
   END IF;
   code_sql := typed_guard_sql(c, 'n', code_sql, code_columns(c));
+  -- (OFFSET 0: each row's code computed once, not once for each place that reads x.code)
   RETURN format($body$
 DECLARE
   small boolean;
@@ -48,7 +49,7 @@ BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     EXECUTE format('INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
                     SELECT %%L, ''truncate'', %%s, array_agg(x.code), false
-                    FROM (SELECT %%s AS code FROM ONLY %%s AS n) AS x WHERE x.code IS NOT NULL
+                    FROM (SELECT %%s AS code FROM ONLY %%s AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
                     HAVING count(*) > 0', %1$L, %2$L, %3$L, TG_RELID::regclass);
     RETURN NULL;
   END IF;
@@ -56,11 +57,11 @@ BEGIN
   IF small THEN
     INSERT INTO %6$s (collection_name, how, dot_origin, codes, entity_code, filed)
     SELECT %1$L, 'delete', %2$s, ARRAY[x.code], x.code, true
-    FROM (SELECT %3$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL;
+    FROM (SELECT %3$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL;
   ELSE%7$s
     INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
     SELECT %1$L, 'delete', %2$s, array_agg(x.code), false
-    FROM (SELECT %8$s AS code FROM natal_old AS n) AS x WHERE x.code IS NOT NULL
+    FROM (SELECT %8$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
     HAVING count(*) > 0;
   END IF;
   RETURN NULL;

@@ -66,7 +66,10 @@ BEGIN
   -- that were not there before it: rows it moved to another partition among them.
   kind := CASE WHEN p_kind = 'row' THEN 'row' ELSE 'statement' END;
   partitioned := (SELECT relkind FROM pg_class WHERE oid = rel) = 'p';
-  rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n' ELSE '(SELECT NEW.*) AS n' END;
+  -- (OFFSET 0 keeps the subquery that computes each row's code from being merged into the
+  -- query around it: merged, the code's expression, guard and all, is copied into every place
+  -- that reads x.code, the verdict's and the filter's, and evaluated and set up once for each)
+  rows_sql := CASE kind WHEN 'statement' THEN 'natal_new AS n OFFSET 0' ELSE '(SELECT NEW.*) AS n OFFSET 0' END;
   IF kind = 'row' THEN
     rekey_sql := format($rk$
   SELECT %1$s INTO rekeyed_from_code FROM (SELECT OLD.*) AS n;
@@ -196,7 +199,7 @@ $body$, insert_sql, rows_sql,
         -- recorded in this transaction is not recorded twice.
         CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
   IF TG_OP = 'UPDATE' THEN%4$s
-    %1$snatal_new AS n) AS x
+    %1$snatal_new AS n OFFSET 0) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
     ON CONFLICT (entity_code) DO NOTHING;
     GET DIAGNOSTICS moved = ROW_COUNT;
