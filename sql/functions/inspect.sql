@@ -260,7 +260,7 @@ BEGIN
       ),
       judged AS (
         UPDATE birth_registry b
-        SET inspection_status = CASE WHEN t.reason IS NULL THEN 'passed' ELSE 'failed' END::inspection_status,
+        SET inspection_status = CASE WHEN t.reason IS NULL THEN 'passed'::inspection_status ELSE 'failed'::inspection_status END,
             inspected_at = now(), inspection_note = t.reason
         FROM target t WHERE b.entity_code = t.entity_code
         RETURNING b.entity_code, t.reason

@@ -364,7 +364,7 @@ BEGIN
     INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
                                 governance_role, operation, run_id, inspection_status, inspected_at, inspection_note)
     SELECT n.code, %1$L, %2$L, %3$L, n.origin, 'governed', 'backfill', $3,
-           CASE WHEN %4$s THEN 'passed' ELSE 'failed' END::inspection_status, now(),
+           CASE WHEN %4$s THEN 'passed'::inspection_status ELSE 'failed'::inspection_status END, now(),
            CASE WHEN %4$s THEN NULL ELSE %5$L END
     FROM (SELECT %6$s AS code, %7$s AS origin FROM %8$s AS t WHERE %9$s OFFSET 0) AS n
     WHERE n.code IS NOT NULL

@@ -144,7 +144,7 @@ $body$, code_sql, rows_sql, births, c.collection_name,
         -- natal's own catalog tables: Case 3, the catalog row itself is born
         CASE WHEN c.table_schema = natal_schema() THEN 'catalog' ELSE 'trigger' END,
         CASE WHEN c.birth_code_strategy = 'column'
-             THEN format($v$CASE WHEN %s THEN 'passed' ELSE 'pending' END::inspection_status$v$, verdict)
+             THEN format($v$CASE WHEN %s THEN 'passed'::inspection_status ELSE 'pending'::inspection_status END$v$, verdict)
              ELSE $v$'passed'::inspection_status$v$ END,
         CASE WHEN c.birth_code_strategy = 'column' THEN format('CASE WHEN %s THEN now() END', verdict)
              ELSE 'now()' END,
