@@ -156,38 +156,39 @@ eachBackend('deaths and re-keys', (backend) => {
   });
 
   test('a DELETE of many rows records one death for the statement; inspection files its codes', async () => {
-    await write(`INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g, 'bulk' FROM generate_series(100, 1099) g`);
+    // (5,000: a statement of fewer than 4,096 rows may be recorded a row per code, death_source)
+    await write(`INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g, 'bulk' FROM generate_series(100, 5099) g`);
     await write(`DELETE FROM ${w.a}.items WHERE v = 'bulk'`);
     const deaths = await w.sql(
       `SELECT cardinality(codes)::int AS n, filed FROM ${w.ns}.entity_death WHERE collection_name = $1 ORDER BY death_id DESC LIMIT 1`,
       [name('items')],
     );
-    assert.deepEqual(deaths, [{ n: 1000, filed: false }]);
+    assert.deepEqual(deaths, [{ n: 5000, filed: false }]);
     assert.equal((await w.registry.show('ITM-555')).status, 'dead');
-    assert.deepEqual((await counts('items')).deaths, 1002);
+    assert.deepEqual((await counts('items')).deaths, 5002);
     await w.registry.inspect([name('items')]);
     const [filed] = await w.sql(
       `SELECT bool_and(filed) AS filed, (SELECT count(*)::int FROM ${w.ns}.entity_death_code WHERE entity_code LIKE 'ITM-%') AS codes
        FROM ${w.ns}.entity_death`,
     );
-    assert.deepEqual(filed, { filed: true, codes: 1000 });
+    assert.deepEqual(filed, { filed: true, codes: 5000 });
     const e = await w.registry.show('ITM-555');
     assert.deepEqual([e.status, e.death?.how], ['dead', 'delete']);
-    assert.deepEqual((await counts('items')).deaths, 1002);
+    assert.deepEqual((await counts('items')).deaths, 5002);
   });
 
   test('a TRUNCATE is the death of every entity of the table, in one statement', async () => {
-    await write(`INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g, 't' FROM generate_series(2000, 2009) g`);
+    await write(`INSERT INTO ${w.a}.items SELECT g, 'ITM-' || g, 't' FROM generate_series(6000, 6009) g`);
     await write(`TRUNCATE ${w.a}.items`);
-    const e = await w.registry.show('ITM-2005');
+    const e = await w.registry.show('ITM-6005');
     assert.deepEqual([e.status, e.death?.how], ['dead', 'truncate']);
     assert.equal((await w.registry.show('ITM-002')).death?.how, 'truncate');
     assert.deepEqual(await counts('items'), {
       rows: 0,
-      births: 1013,
+      births: 5013,
       gap: 0,
       phantoms: 0,
-      deaths: 1013,
+      deaths: 5013,
       state: 'COMPLETE',
     });
   });
@@ -311,5 +312,48 @@ eachBackend('deaths and re-keys', (backend) => {
     } finally {
       await w.registry.setCollection(name('orders'), { strict: false });
     }
+  });
+
+  test('how a DELETE is recorded follows its size, not the session: through a partitioned parent many rows are one death row; a hundred from a plain table, every death', async () => {
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.lines (id int PRIMARY KEY, code text, v text) PARTITION BY RANGE (id);
+      CREATE TABLE ${w.a}.lines_a PARTITION OF ${w.a}.lines FOR VALUES FROM (0) TO (3000);
+      CREATE TABLE ${w.a}.lines_b PARTITION OF ${w.a}.lines FOR VALUES FROM (3000) TO (MAXVALUE);
+      CREATE TABLE ${w.a}.notes (id int PRIMARY KEY, code text UNIQUE, v text);`);
+    if (backend.name === 'server')
+      await w.registry.db.exec(
+        `GRANT SELECT, INSERT, DELETE ON ${w.a}.lines, ${w.a}.notes TO ${quoteIdent(writer)}`,
+      );
+    await w.registry.addCollection({ table: name('lines'), species: 'SPE-ITM', codeColumn: 'code' });
+    await w.registry.addCollection({ table: name('notes'), species: 'SPE-ITM', codeColumn: 'code' });
+    await w.registry.wire([name('lines'), name('notes')]);
+    await write(`INSERT INTO ${w.a}.lines SELECT g, 'ITM-L' || g, 'bulk' FROM generate_series(1, 5000) g`);
+    await write(`INSERT INTO ${w.a}.notes SELECT g, 'ITM-N' || g, 'n' FROM generate_series(1, 100) g`);
+    // A partitioned table counts no deleted rows of its own (its partitions do): the parent's
+    // trigger counts the statement's rows, and 5,000 are one death row, filed later.
+    await write(`DELETE FROM ${w.a}.lines`);
+    const rows = async (t: string) =>
+      w.sql(
+        `SELECT count(*)::int AS deaths, sum(cardinality(codes))::int AS codes FROM ${w.ns}.entity_death
+         WHERE collection_name = $1`,
+        [name(t)],
+      );
+    assert.deepEqual(await rows('lines'), [{ deaths: 1, codes: 5000 }]);
+    // 100 rows (64 or more, fewer than 4,096): either way, each entity's death is recorded
+    await write(`DELETE FROM ${w.a}.notes`);
+    assert.deepEqual((await rows('notes'))[0]?.codes, 100);
+    assert.deepEqual(
+      [(await w.registry.show('ITM-N77')).status, (await w.registry.show('ITM-L4321')).status],
+      ['dead', 'dead'],
+    );
+    for (const t of ['lines', 'notes'])
+      assert.deepEqual(await counts(t), {
+        rows: 0,
+        births: t === 'lines' ? 5000 : 100,
+        gap: 0,
+        phantoms: 0,
+        deaths: t === 'lines' ? 5000 : 100,
+        state: 'COMPLETE',
+      });
   });
 });

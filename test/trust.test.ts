@@ -501,13 +501,15 @@ describe(
       await alice.addCollection({ table: `${app}.remade`, species: 'SPE-DOM', codeColumn: 'code' });
       await alice.wire([`${app}.remade`]);
       // rows born before the change, for the deletes below
-      await dba.query(`INSERT INTO ${a}.remade SELECT g, 'REMADE-' || g FROM generate_series(100, 199) AS g`);
+      await dba.query(
+        `INSERT INTO ${a}.remade SELECT g, 'REMADE-' || g FROM generate_series(10000, 14999) AS g`,
+      );
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         ALTER TABLE ${a}.remade DROP COLUMN code CASCADE;
         ALTER TABLE ${a}.remade ADD COLUMN code ${a}.xcode;
         UPDATE ${a}.remade SET code = 'DOM-700'; -- (natal_birth_update went with the column)
         RESET ROLE`);
-      // one row (its types checked per row), a statement of 5,000 rows and a DELETE of 100
+      // one row (its types checked per row), a statement of 5,000 rows and a DELETE of 5,000
       // (checked once per statement, from the catalog)
       for (const statement of [
         `INSERT INTO ${a}.remade VALUES (1, 'DOM-701')`,
