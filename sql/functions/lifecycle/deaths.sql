@@ -25,16 +25,12 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT 64 $$;
 
 -- Counting a statement's rows is a query of its own, which a single-row DELETE would pay for
--- every time (a fifth of a wired single-row DELETE's time on the server). Below this many, a
--- statement is taken as small without counting when pg_stat_get_xact_tuples_deleted says so:
--- the rows this session deleted from the table since it last reported its statistics (at most
--- once a second), this statement's included, an upper bound on the statement's rows. So a
+-- every time (a fifth of a wired single-row DELETE's time on the server). Below
+-- uncounted_bound() (wire.sql), a statement is taken as small without counting when
+-- pg_stat_get_xact_tuples_deleted says so, as the birth trigger does with inserts. So a
 -- statement of 64 to 4,095 rows may be recorded a row per code too; only speed depends on
 -- it, never the deaths. A partitioned table counts no tuples of its own (its rows are its
 -- partitions'): there, and with track_counts off, statements are counted as before.
-CREATE OR REPLACE FUNCTION death_uncounted_bound() RETURNS integer
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT 4096 $$;
 
 -- The death function of one collection: statement-level, AFTER DELETE with the deleted rows
 -- (natal_old), and BEFORE TRUNCATE, when it reads the rows about to go from the table the
@@ -81,7 +77,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END
-$body$, c.collection_name, death_origin_sql(c), code_sql, death_uncounted_bound(), death_small_bound(), deaths,
+$body$, c.collection_name, death_origin_sql(c), code_sql, uncounted_bound(), death_small_bound(), deaths,
     replace(typed_check_sql(c, code_columns(c)), E'\n  ', E'\n    '), raw_code_sql);
 END
 $$;

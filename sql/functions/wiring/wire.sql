@@ -1,3 +1,11 @@
+-- How many rows a trigger may take a statement to have at most, without counting them, from
+-- what the session's statistics say it wrote to the table since it last reported them (at
+-- most once a second), the statement's own rows included: an upper bound that costs a
+-- function call, where counting is a query (the birth trigger below, the death trigger).
+CREATE OR REPLACE FUNCTION uncounted_bound() RETURNS integer
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 4096 $$;
+
 -- The auto-birth function for one collection, as (kind, function body). Everything it needs
 -- is baked in as constants, so its plan is cached and nothing is looked up per insert.
 -- `natal triggers` compares the installed body with this one to find stale configuration.
@@ -17,7 +25,6 @@ DECLARE
   untrusted text := untrusted_column(rel, read_columns(c));
   rows_sql text;
   births text := format('%I.birth_registry', natal_schema());
-  small_bound constant integer := 4096;
   partitioned boolean;
   insert_head text;
   insert_sql text;
@@ -186,7 +193,7 @@ $body$, insert_sql, rows_sql,
         -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
         -- A partitioned parent counts no tuples of its own: its statements always count.
         CASE WHEN kind = 'row' THEN 'true' WHEN partitioned THEN 'false'
-             ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', small_bound) END,
+             ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', uncounted_bound()) END,
         CASE kind WHEN 'row' THEN ''
              ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END,
         -- an UPDATE of a partitioned table (natal_birth_recoded): the codes its rows have that
