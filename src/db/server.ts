@@ -44,7 +44,38 @@ function rethrow(err: unknown): never {
   throw fromSqlError(err);
 }
 
-function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+/**
+ * A pooled client is ready once its connect hook's statement (SET SESSION AUTHORIZATION, for
+ * `as`) is done: every checkout waits for it, so that no statement is sent while another is
+ * still running on the same client (which the driver deprecates, saying so on stderr).
+ */
+const readyClients = new WeakMap<pg.PoolClient, Promise<unknown>>();
+
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  await readyClients.get(client);
+  return client;
+}
+
+/** Statements outside a transaction or session: each on a client checked out for it. */
+function pooled(pool: pg.Pool): Queryable {
+  const once = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await checkout(pool).catch(rethrow);
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  };
+  return wrap({ query: (sql, params) => once((c) => c.query(sql, params)) });
+}
+
+/** What runs a statement: a client, or the pool's checkout of one. */
+interface Runs {
+  query(sql: string, params?: unknown[]): Promise<pg.QueryResult>;
+}
+
+function wrap(client: Runs): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       const res = await traced(sql, () => client.query(sql, params)).catch(rethrow);
@@ -103,11 +134,11 @@ class ServerBackend extends BaseBackend {
     location: string,
     private readonly pool: pg.Pool,
   ) {
-    super(location, wrap(pool));
+    super(location, pooled(pool));
   }
 
   protected async runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch(rethrow);
+    const client = await checkout(this.pool).catch(rethrow);
     try {
       await client.query('BEGIN').catch(rethrow);
       const result = await fn(wrap(client));
@@ -123,7 +154,7 @@ class ServerBackend extends BaseBackend {
   }
 
   protected async runSession<T>(fn: (s: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch(rethrow);
+    const client = await checkout(this.pool).catch(rethrow);
     let failed = false;
     try {
       return await fn(wrap(client));
@@ -183,7 +214,10 @@ export async function openServer(
     });
     if (as !== undefined) {
       pool.on('connect', (client) => {
-        client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`).catch(() => undefined);
+        readyClients.set(
+          client,
+          client.query(`SET SESSION AUTHORIZATION ${quoteIdent(as)}`).catch(() => undefined),
+        );
       });
     }
     return pool;
@@ -191,7 +225,7 @@ export async function openServer(
   let pool = makePool(url);
   try {
     let citus = false;
-    const client = await pool.connect();
+    const client = await checkout(pool);
     try {
       if (as !== undefined) await actAs(client, as);
       const { rows } = await client.query<{ citus: boolean }>(
@@ -211,7 +245,7 @@ export async function openServer(
       const given = local.searchParams.get('options') ?? process.env.PGOPTIONS ?? '';
       local.searchParams.set('options', `${given} -c citus.enable_ddl_propagation=off`.trim());
       pool = makePool(local.toString());
-      const again = await pool.connect();
+      const again = await checkout(pool);
       again.release();
     }
   } catch (err) {
