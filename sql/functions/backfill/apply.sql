@@ -187,8 +187,8 @@ CREATE OR REPLACE FUNCTION unborn_sql(c collection_registry) RETURNS text
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT CASE WHEN c.birth_code_strategy IN ('synthetic_id', 'composite')
-              THEN format('(SELECT NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.collection_name = %L '
-                          'OR starts_with(x.entity_code, %L)))', c.collection_name, c.collection_name || '::')
+              -- (a subquery: evaluated once for the statement, not for each row)
+              THEN format('(SELECT NOT %I.namespace_born(%L))', natal_schema(), c.collection_name || '::')
               ELSE 'false' END
 $$;
 

@@ -87,11 +87,15 @@ AS $$
 DECLARE
   unborn boolean := false;
 BEGIN
-  IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
+  -- (a keyed collection codes its rows in its namespace only: whether a row is born is
+  -- whether its code is, so an empty namespace is a gap of every row, found without reading
+  -- the registry; a resumed run's own births are looked past, in a pass over it)
+  IF c.birth_code_strategy IN ('synthetic_id', 'composite') AND p_run IS NULL THEN
+    unborn := NOT namespace_born(c.collection_name || '::');
+  ELSIF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
     SELECT NOT EXISTS (SELECT 1 FROM birth_registry b
-                       WHERE (b.collection_name = c.collection_name
-                              OR starts_with(b.entity_code, c.collection_name || '::'))
-                         AND (p_run IS NULL OR b.run_id IS DISTINCT FROM p_run OR b.operation <> 'backfill'))
+                       WHERE starts_with(b.entity_code, c.collection_name || '::')
+                         AND (b.run_id IS DISTINCT FROM p_run OR b.operation <> 'backfill'))
       INTO unborn;
   END IF;
   IF unborn THEN

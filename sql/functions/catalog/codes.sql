@@ -288,3 +288,42 @@ BEGIN
   RETURN code;
 END
 $$;
+
+-- Whether the registry's primary key keeps the codes of one namespace ('<collection>::…')
+-- together, as the one range from the prefix up to the prefix with its last character's
+-- successor: true for a byte or code-point order (the collation C or POSIX, the libc locale
+-- C.UTF-8, the builtin provider). A language's collation does not promise it: natal then
+-- reads the registry whole.
+CREATE OR REPLACE FUNCTION codes_in_code_point_order() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  coll oid := (SELECT a.attcollation FROM pg_attribute a
+               WHERE a.attrelid = 'birth_registry'::regclass AND a.attname = 'entity_code');
+  -- (as JSON: datlocprovider is PostgreSQL 15's; before it, every default collation is libc's)
+  d jsonb := (SELECT to_jsonb(x) FROM pg_database x WHERE x.datname = current_database());
+BEGIN
+  IF coll IN ('pg_catalog."C"'::regcollation, 'pg_catalog."POSIX"'::regcollation) THEN
+    RETURN true;
+  END IF;
+  RETURN coll = 'pg_catalog."default"'::regcollation
+    AND (d ->> 'datlocprovider' = 'b'
+         OR (COALESCE(d ->> 'datlocprovider', 'c') = 'c' AND d ->> 'datcollate' IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')));
+END
+$$;
+
+-- Whether any birth has a code in the namespace p_prefix ('<collection>::'): one probe of the
+-- registry's primary key where codes_in_code_point_order(), else a pass over the registry.
+-- A keyed collection (synthetic id, composite) codes its rows in its namespace only, so an
+-- empty namespace says that none of its rows is born, as in its first backfill.
+CREATE OR REPLACE FUNCTION namespace_born(p_prefix text) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+BEGIN
+  IF right(p_prefix, 2) = '::' AND codes_in_code_point_order() THEN
+    RETURN EXISTS (SELECT 1 FROM birth_registry b
+                   WHERE b.entity_code >= p_prefix AND b.entity_code < left(p_prefix, -1) || ';');
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM birth_registry b WHERE starts_with(b.entity_code, p_prefix));
+END
+$$;

@@ -315,7 +315,9 @@ LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT SET jit = 
 AS $$
 DECLARE
   free_sql text;
+  free_names text[];  -- the collections free_sql reads
   keyed text[];
+  keyed_born text[];  -- those whose namespace holds a birth (its codes may be born elsewhere)
   candidates jsonb;
   k record;
   found_codes text[];
@@ -326,8 +328,9 @@ BEGIN
   -- produces its codes as freely as a code column: two partitions may share one.
   SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
                            x.collection_name, x.code, x.rel), ' UNION ALL ') FILTER (WHERE NOT x.keyed),
+         array_agg(x.collection_name) FILTER (WHERE NOT x.keyed),
          array_agg(x.collection_name) FILTER (WHERE x.keyed)
-    INTO free_sql, keyed
+    INTO free_sql, free_names, keyed
   FROM (SELECT r.collection_name, y.rel, entity_code_sql(r, 't') AS code,
                r.birth_code_strategy IN ('synthetic_id', 'composite')
                  AND uniqueness_of(y.rel, r.birth_code_key_columns) IS NOT DISTINCT FROM 'table' AS keyed
@@ -336,7 +339,17 @@ BEGIN
         OFFSET 0) AS x
   WHERE x.code IS NOT NULL;
   free_sql := COALESCE(free_sql, 'SELECT NULL::text AS collection, NULL::text AS code WHERE false');
-  keyed := COALESCE(keyed, '{}');
+  free_names := COALESCE(free_names, '{}');
+  -- Only risks to the collections asked about are returned (the last query keeps the codes
+  -- they produce): the namespaces of the others need no looking into.
+  keyed := ARRAY(SELECT u.name FROM unnest(keyed) AS u(name) WHERE p_collections IS NULL OR u.name = ANY (p_collections));
+  -- A namespace that holds no birth has none born under another collection: where the
+  -- registry's key says so in one probe each (namespace_born), only the others are looked
+  -- for in the registry (a keyed collection's first plan reads no birth).
+  keyed_born := CASE WHEN NOT p_registry THEN '{}'
+                     WHEN codes_in_code_point_order()
+                       THEN ARRAY(SELECT u.name FROM unnest(keyed) AS u(name) WHERE namespace_born(u.name || '::'))
+                     ELSE keyed END;
 
   -- (c), candidates: codes in a keyed collection's namespace that a free column produces or
   -- that are born under another collection.
@@ -349,11 +362,12 @@ BEGIN
       WHERE strpos(f.code, '::') > 0
       UNION ALL
       SELECT k.collection, b.entity_code
-      FROM birth_registry b JOIN unnest($1::text[]) AS k(collection)
+      FROM birth_registry b JOIN unnest($2::text[]) AS k(collection)
         ON starts_with(b.entity_code, k.collection || '::') AND b.collection_name <> k.collection
-      WHERE $2 AND strpos(b.entity_code, '::') > 0 AND NOT starts_with(b.entity_code, b.collection_name || '::')
+      WHERE cardinality($2::text[]) > 0 AND strpos(b.entity_code, '::') > 0
+        AND NOT starts_with(b.entity_code, b.collection_name || '::')
     ) AS x
-  $q$, free_sql) INTO candidates USING keyed, p_registry;
+  $q$, free_sql) INTO candidates USING keyed, keyed_born;
   FOR k IN
     SELECT c->>0 AS collection, array_agg(c->>1) AS codes
     FROM jsonb_array_elements(candidates) AS c GROUP BY 1
@@ -366,6 +380,12 @@ BEGIN
       INTO keyed_hits FROM unnest(found_codes) AS x;
   END LOOP;
 
+  -- The codes a collection asked about produces are its code column's (free) or the
+  -- candidates above: with neither, it has no risk, and the other collections' codes are
+  -- not compared.
+  IF p_collections IS NOT NULL AND NOT free_names && p_collections AND keyed_hits = '[]' THEN
+    RETURN;
+  END IF;
   RETURN QUERY EXECUTE format($q$
     WITH free AS (%s),
     keyed AS (SELECT h->>'collection' AS collection, h->>'code' AS code FROM jsonb_array_elements($2) AS h),
