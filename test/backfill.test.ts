@@ -348,6 +348,55 @@ eachBackend('backfill', (backend) => {
     );
   });
 
+  test('ranges pinned in key order for every key type the index gives them by: uuid, text, date, numeric, varchar', async () => {
+    // 13 rows each, in ranges of 4: three full ranges and a last one of 1; in the last three,
+    // 2 rows inserted once wired (born by the trigger: their namespace is not empty, so the
+    // ranges look each row up instead of counting it)
+    const sql = (table: string, from: number, to: number) =>
+      ({
+        by_uuid: `INSERT INTO ${w.a}.by_uuid SELECT md5(g::text)::uuid FROM generate_series(${from}, ${to}) g`,
+        by_text: `INSERT INTO ${w.a}.by_text SELECT 'k/' || g || '%é' FROM generate_series(${from}, ${to}) g`,
+        by_date: `INSERT INTO ${w.a}.by_date SELECT date '2026-01-01' + g FROM generate_series(${from}, ${to}) g`,
+        by_numeric: `INSERT INTO ${w.a}.by_numeric SELECT g / 7.0 FROM generate_series(${from}, ${to}) g`,
+        by_varchar: `INSERT INTO ${w.a}.by_varchar SELECT 'v' || g FROM generate_series(${from}, ${to}) g`,
+      })[table] as string;
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.by_uuid (k uuid PRIMARY KEY); CREATE TABLE ${w.a}.by_text (k text PRIMARY KEY);
+      CREATE TABLE ${w.a}.by_date (k date PRIMARY KEY); CREATE TABLE ${w.a}.by_numeric (k numeric PRIMARY KEY);
+      CREATE TABLE ${w.a}.by_varchar (k varchar(20) PRIMARY KEY);`);
+    const tables = ['by_uuid', 'by_text', 'by_date', 'by_numeric', 'by_varchar'];
+    const names: string[] = [];
+    for (const t of tables) {
+      await w.registry.db.exec(sql(t, 1, t === 'by_uuid' || t === 'by_text' ? 13 : 11));
+      names.push(
+        (
+          await w.registry.addCollection({
+            table: `${w.app}.${t}`,
+            species: 'SPE-ROW',
+            owner: people.name('owner'),
+          })
+        ).collection_name,
+      );
+    }
+    await w.registry.wire(names);
+    for (const t of tables.slice(2)) await w.registry.db.exec(sql(t, 12, 13));
+    const plan = await approved(names);
+    const applied = await (await author()).apply(plan, { batchSize: 4 });
+    assert.deepEqual(
+      applied.collections.map((c) => [c.collection, c.expected, c.born, c.gap_after]).sort(),
+      names.map((name, i) => [name, i < 2 ? 13 : 11, i < 2 ? 13 : 11, 0]).sort(),
+    );
+    const [ranges] = await w.sql(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE upto_key IS NULL) AS open FROM ${w.ns}.backfill_range WHERE run_id = $1`,
+      [applied.run_id],
+    );
+    assert.deepEqual(
+      [Number(ranges?.n), Number(ranges?.open)],
+      [20, 5],
+      'four ranges a collection, the last open',
+    );
+  });
+
   test('keyset batches over keys of every kind: composite with text, arrays, timestamps', async () => {
     await w.registry.db.exec(`
       CREATE TABLE ${w.a}.arrays (k int[] PRIMARY KEY, v text);

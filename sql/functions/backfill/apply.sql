@@ -232,9 +232,12 @@ BEGIN
 END
 $$;
 
--- The same for a single-column key, without ordering the whole table: the ranges' upper
--- keys come from the key's index (as an apply's batches always took them), then one pass
--- over the table puts each row in its range (width_bucket over the sorted keys).
+-- The same for a single-column key, range by range in key order through the key's index (as
+-- an apply's batches take them): each range is the next $2 rows after the last one's upper
+-- key, and one statement gives its upper key, its births and their checksum, so the table is
+-- read once, in order, with no sort. (A range counts its rows as unborn without looking them
+-- up while the namespace is empty: unborn_sql, in the same statement.) The last range runs to
+-- the end of the table.
 CREATE OR REPLACE FUNCTION pin_ranges_by_bounds(r backfill_run, c collection_registry) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off
 AS $$
@@ -242,31 +245,31 @@ DECLARE
   rel regclass := collection_table(c);
   col name := (key_columns(rel))[1];
   typ text := (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col);
-  bounds text := (backfill_batch_sql(c, false)).bounds;
-  k jsonb;
-  uptos jsonb[] := '{}';
+  step text;
+  after jsonb;
+  got record;
+  n integer := 0;
 BEGIN
+  -- (the key's JSON is the bounds' own, backfill_batch_sql: what the apply's ranges cast back)
+  step := format($q$
+    SELECT jsonb_build_array(%7$s) AS upto, count(*) AS n,
+           count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
+    FROM (SELECT t.%1$I AS k, (%2$s OR %3$s) AS unborn, %4$s AS h
+          FROM %5$s AS t WHERE $1::jsonb IS NULL OR t.%1$I > ($1->>0)::%6$s
+          ORDER BY t.%1$I LIMIT $2) AS g
+  $q$, col, unborn_sql(c), format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', entity_code_sql(c, 't')),
+       checksum_sql(c, 't'), rel, typ,
+       -- (uuid has no max(): its text, in byte order, orders as it does)
+       CASE WHEN typ = 'uuid' THEN 'max((g.k)::text COLLATE "C")::uuid' ELSE 'max(g.k)' END);
   LOOP
-    EXECUTE bounds INTO k USING k, r.batch_size;
-    EXIT WHEN k IS NULL;
-    uptos := uptos || k;
-  END LOOP;
-  EXECUTE format($q$
-    WITH t AS (SELECT array_agg((u->>0)::%1$s ORDER BY o) AS v FROM unnest($3::jsonb[]) WITH ORDINALITY AS x(u, o)),
-    per AS (
-      SELECT CASE WHEN w.b > 0 AND w.key = (SELECT v FROM t)[w.b] THEN w.b ELSE w.b + 1 END AS seq,
-             count(*) FILTER (WHERE w.unborn) AS expected, COALESCE(sum(w.h) FILTER (WHERE w.unborn), 0) AS checksum
-      FROM (SELECT g.%2$I AS key, COALESCE(width_bucket(g.%2$I, (SELECT v FROM t)), 0) AS b,
-                   (%6$s OR %3$s) AS unborn, %4$s AS h
-            FROM %5$s AS g) AS w
-      GROUP BY 1)
+    n := n + 1;
+    EXECUTE step INTO got USING after, r.batch_size;
     INSERT INTO backfill_range (run_id, collection_name, seq, after_key, upto_key, expected, checksum)
-    SELECT $1, $2, s.seq, CASE WHEN s.seq > 1 THEN $3[s.seq - 1] END, $3[s.seq],
-           COALESCE(p.expected, 0), COALESCE(p.checksum, 0)::text
-    FROM generate_series(1, cardinality($3) + 1) AS s(seq) LEFT JOIN per p USING (seq)
-  $q$, typ, col, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', entity_code_sql(c, 'g')),
-       checksum_sql(c, 'g'), rel, unborn_sql(c))
-  USING r.run_id, c.collection_name, uptos;
+    VALUES (r.run_id, c.collection_name, n, after, CASE WHEN got.n = r.batch_size THEN got.upto END,
+            got.expected, got.checksum);
+    EXIT WHEN got.n < r.batch_size;
+    after := got.upto;
+  END LOOP;
 END
 $$;
 
