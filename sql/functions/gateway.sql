@@ -72,7 +72,6 @@ DECLARE
   ns text := quote_ident(natal_schema());
   probe text;
   probed text;
-  n_probed bigint;
   known text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
@@ -88,10 +87,14 @@ BEGIN
                                 THEN format('t.%I = v_next', o.birth_code_column)
                                 ELSE format('(t.%I)::text = v_next', o.birth_code_column) END),
                     ' AND ' ORDER BY o.collection_name),
-         format('(%s)', string_agg(format('(%s::pg_catalog.oid, %L::pg_catalog.name, %s::pg_catalog.oid)',
-                                          a.attrelid::int, a.attname, a.atttypid::int), ', ')),
-         count(*)
-    INTO probe, probed, n_probed
+         -- (one lookup by pg_attribute's unique key for each column: a type changed, a column
+         -- renamed or dropped all read as a difference)
+         string_agg(format('COALESCE((SELECT a.atttypid FROM pg_catalog.pg_attribute a '
+                           'WHERE a.attrelid OPERATOR(pg_catalog.=) %s::pg_catalog.oid '
+                           'AND a.attname OPERATOR(pg_catalog.=) %L::pg_catalog.name) '
+                           'OPERATOR(pg_catalog.<>) %s::pg_catalog.oid, true)',
+                           a.attrelid::int, a.attname, a.atttypid::int), E'\n      OR ')
+    INTO probe, probed
   FROM collection_registry o
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
@@ -142,8 +145,7 @@ BEGIN
   END IF;
   -- (the code columns probed below have the types they had at wiring: no cast of a table
   -- owner's type runs here)
-  IF (SELECT count(*) FROM pg_catalog.pg_attribute a
-      WHERE (a.attrelid, a.attname, a.atttypid) IN %13$s) OPERATOR(pg_catalog.<>) %14$s THEN
+  IF %13$s THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('a code column the gateway of %%s probes changed its type since natal wired it', %2$L),
       HINT = format('natal wire %%s', %2$L);
@@ -194,7 +196,7 @@ END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    known, rel::oid, gateway_row_function(c.collection_name), probed, n_probed);
+    known, rel::oid, gateway_row_function(c.collection_name), COALESCE(probed, 'false'));
 END
 $$;
 
