@@ -250,7 +250,8 @@ DECLARE
   got record;
   n integer := 0;
 BEGIN
-  -- (the key's JSON is the bounds' own, backfill_batch_sql: what the apply's ranges cast back)
+  -- (the key's JSON is native for these types, as backfill_batch_sql's bounds give it: what
+  -- the apply's ranges cast back)
   step := format($q$
     SELECT jsonb_build_array(%7$s) AS upto, count(*) AS n,
            count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
@@ -713,8 +714,7 @@ AS $$
 DECLARE
   rel regclass := collection_table(c);
   estimate real := (SELECT reltuples FROM pg_class WHERE oid = rel);
-  -- the hash's key, new for each confirm (as the census's: codes cannot be made to collide)
-  seed bigint := ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint;
+  seed bigint := census_seed();
   t jsonb;
   b jsonb;
 BEGIN
@@ -725,8 +725,9 @@ BEGIN
   -- gap, a death, a birth without its row) the join below counts the gap exactly.
   IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
     SELECT q INTO t FROM census_query(format(
-      'SELECT jsonb_build_object(''n'', count(*), ''s'', COALESCE(sum(hashtextextended(%s, $4)), 0)::text) FROM %s AS t',
-      entity_code_sql(c, 't'), rel), NULL, NULL, NULL, seed) AS q;
+      'SELECT jsonb_build_object(''n'', x.n, ''s'', COALESCE(x.s, 0)::text) FROM (%s) AS x',
+      census_rows_sql(ARRAY[c.collection_name], ARRAY[entity_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
+      NULL, NULL) AS q;
     SELECT q INTO b FROM census_query(format(
       'SELECT jsonb_build_object(''n'', count(*), ''s'', COALESCE(sum(hashtextextended(b.entity_code, $4)), 0)::text)
        FROM birth_registry b WHERE starts_with(b.entity_code, %L)', c.collection_name || '::'), NULL, NULL, NULL, seed) AS q;

@@ -51,8 +51,7 @@ DECLARE
   one jsonb;
   rows_sql text;
   scan boolean;
-  -- the hash's key, new for each census: codes cannot be made to collide on purpose
-  seed bigint := ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint;
+  seed bigint := census_seed();
   registry_births bigint;
   foreign_births bigint;
   per_day jsonb;
@@ -195,6 +194,12 @@ BEGIN
           WHERE r.collection_name = ANY (p_collections)) AS x));
 END
 $$;
+
+-- The key of the census's code hashes, new for each count (a census, an apply's confirm), so
+-- that codes cannot be made to collide on purpose.
+CREATE OR REPLACE FUNCTION census_seed() RETURNS bigint
+LANGUAGE sql VOLATILE
+AS $$ SELECT ('x' || left(md5(gen_random_uuid()::text), 16))::bit(64)::bigint $$;
 
 -- Runs one of the census's queries (built from the catalog) and returns its rows: through
 -- RETURN QUERY, so that PostgreSQL may read a big table in parallel, which it does not for a
