@@ -555,6 +555,19 @@ describe(
         await assert.rejects(olga.census([`${app}.rules`]), /row-level security/);
         await assert.rejects(olga.show('DOM-001'), /row-level security/);
         assert.deepEqual((await dba.query(`SELECT who FROM ${a}.spy`)).rows, [], 'the policy never ran');
+        // The auto-birth trigger runs without row_security off (it reads only the statement's
+        // rows): a row the policies let in is born, and no policy runs as natal's definer.
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          CREATE POLICY let_in ON ${a}.rules FOR INSERT WITH CHECK (true);
+          INSERT INTO ${a}.rules (code, name) VALUES ('DOM-970', 'under a forced policy');
+          DROP POLICY let_in ON ${a}.rules;
+          RESET ROLE`);
+        assert.equal(
+          (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code = 'DOM-970'`)).rowCount,
+          1,
+          'born',
+        );
+        assert.deepEqual((await dba.query(`SELECT who FROM ${a}.spy`)).rows, [], 'the policy never ran');
         // no policy at all: FORCE alone would hide every row; refused too, not a census without a gap
         await dba.query(`SET ROLE ${quoteIdent(appOwner)}; DROP POLICY hide ON ${a}.rules; RESET ROLE`);
         await assert.rejects(olga.census([`${app}.rules`]), /row-level security/);

@@ -61,8 +61,10 @@ $$;
 -- (FORCE ROW LEVEL SECURITY) whose expression runs as natal's definer, or that hides rows
 -- from a census. Off, PostgreSQL refuses such a query instead ("query would be affected by
 -- row-level security policy"). The functions natal generates per collection get the same
--- setting when they are made (install_function, regenerate_create_entity). The gateway's row
--- inserts are the exception: they run as the table's owner (install_gateway_row).
+-- setting when they are made (install_function, regenerate_create_entity). The exceptions:
+-- the gateway's row inserts run as the table's owner (install_gateway_row), and the auto-birth
+-- and update trigger functions read no application table (only their statement's rows and
+-- natal's own tables), so they go without it (install_function).
 CREATE OR REPLACE FUNCTION definers_without_row_security() RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -72,8 +74,9 @@ BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
            WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace AND p.prosecdef
              AND NOT COALESCE(p.proconfig, '{}') @> ARRAY['row_security=off']
-             -- (not the gateway's row inserts: they run as their table's owner, not as natal)
-             AND p.proname !~ '^gateway_row_[0-9a-f]{16}$' LOOP
+             -- (not the gateway's row inserts: they run as their table's owner, not as natal;
+             -- nor the auto-birth and update functions, which read no application table)
+             AND p.proname !~ '^(gateway_row|birth_auto|birth_upd)_[0-9a-f]{16}$' LOOP
     EXECUTE format('ALTER FUNCTION %s SET row_security = off', f);
   END LOOP;
 END

@@ -44,16 +44,24 @@ DECLARE
   -- unguarded, for the big statement, whose types are checked once (typed_check_sql)
   raw_code_sql text := code_sql;
   deaths text := format('%I.entity_death', natal_schema());
+  small_sql text;
 BEGIN
   IF code_sql IS NULL THEN
     RETURN NULL;
   END IF;
   code_sql := typed_guard_sql(c, 'n', code_sql, code_columns(c));
   -- (OFFSET 0: each row's code computed once, not once for each place that reads x.code)
+  -- (a single-row DELETE, the commonest, runs one expression and one insert: every expression
+  -- PL/pgSQL evaluates is set up again in each transaction)
+  small_sql := format($small$INSERT INTO %1$s (collection_name, how, dot_origin, codes, entity_code, filed)
+    SELECT %2$L, 'delete', %3$s, ARRAY[x.code], x.code, true
+    FROM (SELECT %4$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL;
+    RETURN NULL;$small$, deaths, c.collection_name, death_origin_sql(c), code_sql);
   RETURN format($body$
-DECLARE
-  small boolean;
 BEGIN
+  IF TG_OP = 'DELETE' AND pg_stat_get_xact_tuples_deleted(TG_RELID) < %4$s%9$s THEN
+    %7$s
+  END IF;
   IF TG_OP = 'TRUNCATE' THEN
     EXECUTE format('INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
                     SELECT %%L, ''truncate'', %%s, array_agg(x.code), false
@@ -61,24 +69,22 @@ BEGIN
                     HAVING count(*) > 0', %1$L, %2$L, %3$L, TG_RELID::regclass);
     RETURN NULL;
   END IF;
-  small := pg_stat_get_xact_tuples_deleted(TG_RELID) < %4$s AND pg_relation_filenode(TG_RELID) IS NOT NULL;
-  IF NOT small THEN
-    small := (SELECT count(*) FROM (SELECT 1 FROM natal_old LIMIT %5$s) AS s) < %5$s;
-  END IF;
-  IF small THEN
-    INSERT INTO %6$s (collection_name, how, dot_origin, codes, entity_code, filed)
-    SELECT %1$L, 'delete', %2$s, ARRAY[x.code], x.code, true
-    FROM (SELECT %3$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL;
-  ELSE%7$s
-    INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
-    SELECT %1$L, 'delete', %2$s, array_agg(x.code), false
-    FROM (SELECT %8$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
-    HAVING count(*) > 0;
-  END IF;
+  IF (SELECT count(*) FROM (SELECT 1 FROM natal_old LIMIT %5$s) AS s) < %5$s THEN
+    %7$s
+  END IF;%8$s
+  INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
+  SELECT %1$L, 'delete', %2$s, array_agg(x.code), false
+  FROM (SELECT %10$s AS code FROM natal_old AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
+  HAVING count(*) > 0;
   RETURN NULL;
 END
 $body$, c.collection_name, death_origin_sql(c), code_sql, uncounted_bound(), death_small_bound(), deaths,
-    replace(typed_check_sql(c, code_columns(c)), E'\n  ', E'\n    '), raw_code_sql);
+    small_sql, typed_check_sql(c, code_columns(c)),
+    -- (the function of a partitioned table is its partitions' too; a partitioned table has no
+    -- storage and counts no tuples of its own: its statements are counted)
+    CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = collection_table(c)) = 'p'
+         THEN ' AND pg_relation_filenode(TG_RELID) IS NOT NULL' ELSE '' END,
+    raw_code_sql);
 END
 $$;
 
@@ -107,7 +113,7 @@ BEGIN
   IF body IS NULL THEN
     RETURN;
   END IF;
-  PERFORM install_function(fn, '', 'trigger', body, false, true);
+  PERFORM install_function(fn, '', 'trigger', body, false, true, true);
   FOR p IN SELECT rel UNION ALL SELECT t.relid FROM partition_tree(rel) t LOOP
     EXECUTE format('CREATE TRIGGER natal_death AFTER DELETE ON %s REFERENCING OLD TABLE AS natal_old '
                    'FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()', p, natal_schema(), fn);

@@ -29,6 +29,7 @@ DECLARE
   insert_head text;
   insert_sql text;
   insert_raw_sql text;
+  small_sql text;
   -- the update trigger (kind 'row'): the old code dies "re-keyed to" the new one, which is
   -- born "re-keyed from" it (deaths.sql)
   rekey_sql text := '';
@@ -161,28 +162,35 @@ $body$, code_sql, rows_sql, births, c.collection_name,
     insert_sql := insert_head || format('%s AS code, %s AS origin FROM ', code_sql,
                                         typed_guard_sql(c, 'n', dot_origin_sql(c, 'n'), ARRAY['_dot_origin']::name[]));
     insert_raw_sql := insert_head || format('%s AS code, %s AS origin FROM ', raw_code_sql, dot_origin_sql(c, 'n'));
-    body := format($body$
-DECLARE
-  small boolean := %3$s;%6$s
-BEGIN%5$s%4$s%7$s
-  IF small THEN
-    %1$s%2$s) AS x
-    WHERE x.code IS NOT NULL
-    ON CONFLICT (entity_code) DO NOTHING;
-    RETURN NULL;
-  END IF;%8$s
+    -- The insert of a small statement, guarded per row, and what ends the function after it.
+    small_sql := format(E'%s%s) AS x\n    WHERE x.code IS NOT NULL\n    ON CONFLICT (entity_code) DO NOTHING;\n    RETURN NULL;',
+                        insert_sql, rows_sql);
+    IF kind = 'row' THEN
+      -- (one row: the update trigger's, after its re-key)
+      body := format(E'\nDECLARE\n  rekeyed_from_code text;\n  rekeyed_to_code text;\nBEGIN%s\n    %s\nEND\n',
+                     rekey_sql, small_sql);
+      RETURN;
+    END IF;
+    -- A statement's function is written so that a single-row statement, the commonest, runs
+    -- one expression and one insert: every expression PL/pgSQL evaluates is set up again in
+    -- each transaction, and each costs a single-row INSERT (or DELETE) some of its time.
+    body := format($body$%6$s
+BEGIN%4$s%3$s
+  IF (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16 THEN
+    %1$s
+  END IF;%5$s
   BEGIN
-    %9$s%2$s) AS x
+    %7$s%2$s) AS x
     WHERE x.code IS NOT NULL;
   EXCEPTION WHEN unique_violation THEN
-    %9$s%2$s) AS x
+    %7$s%2$s) AS x
     WHERE x.code IS NOT NULL
     ON CONFLICT (entity_code) DO NOTHING;
   END;
   RETURN NULL;
 END
-$body$, insert_sql, rows_sql,
-        -- small: one row (a row trigger), or a statement that cannot have 4096 rows or more.
+$body$, small_sql, rows_sql,
+        -- A statement that cannot have 4096 rows or more is small without counting them.
         -- pg_stat_get_xact_tuples_inserted counts the rows this session has inserted into
         -- the table since it last reported its statistics (at most once a second; PGlite
         -- never does), this statement's included: an upper bound on the statement's rows
@@ -192,10 +200,9 @@ $body$, insert_sql, rows_sql,
         -- with track_counts off the counter stands still and every statement takes ON
         -- CONFLICT; past 4096 in one long transaction (or in PGlite) every statement counts.
         -- A partitioned parent counts no tuples of its own: its statements always count.
-        CASE WHEN kind = 'row' THEN 'true' WHEN partitioned THEN 'false'
-             ELSE format('pg_stat_get_xact_tuples_inserted(TG_RELID) < %s', uncounted_bound()) END,
-        CASE kind WHEN 'row' THEN ''
-             ELSE E'\n  IF NOT small THEN\n    small := (SELECT count(*) FROM (SELECT 1 FROM natal_new LIMIT 16) AS s) < 16;\n  END IF;' END,
+        CASE WHEN partitioned THEN ''
+             ELSE format(E'\n  IF pg_stat_get_xact_tuples_inserted(TG_RELID) < %s THEN\n    %s\n  END IF;',
+                         uncounted_bound(), small_sql) END,
         -- an UPDATE of a partitioned table (natal_birth_recoded): the codes its rows have that
         -- none of them had before, moved rows' among them. Nearly always there are none (an
         -- UPDATE of other columns), and a hash anti-join of the rows' codes is all it costs.
@@ -204,7 +211,7 @@ $body$, insert_sql, rows_sql,
         -- one. The transition tables hold each updated row's old and new values in the same
         -- order, so the n-th old row is the n-th new one; a death that natal_birth_update
         -- recorded in this transaction is not recorded twice.
-        CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
+        CASE WHEN partitioned THEN format($upd$
   IF TG_OP = 'UPDATE' THEN%4$s
     %1$snatal_new AS n OFFSET 0) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
@@ -215,9 +222,9 @@ $body$, insert_sql, rows_sql,
     END IF;
     RETURN NULL;
   END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check) ELSE '' END,
-        CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
-             WHEN partitioned THEN E'\n  moved bigint;' ELSE '' END,
-        rekey_sql, types_check, insert_raw_sql);
+        types_check,
+        CASE WHEN partitioned THEN E'\nDECLARE\n  moved bigint;' ELSE '' END,
+        insert_raw_sql);
   END IF;
 END
 $$;
@@ -256,13 +263,6 @@ AS $$
         WHERE k IS NOT NULL) AS cols
 $$;
 
--- Generated functions plan their queries once per session. Planned against a registry that
--- was nearly empty, a probe by entity_code would stay a sequential scan for ever after;
--- functions that probe (`probes`) run with sequential scans off, so they use the key index.
--- A trigger function fires for whoever writes the table, and writes the registry, which
--- only natal's definer may: it runs with the definer's rights (p_definer) and natal's own
--- search_path, pg_temp last, so no object of the caller's can stand in for one of natal's.
--- The gateway functions run inside create_entity, which does the same for them.
 -- The statement that records the re-keys of an UPDATE of a partitioned table (in
 -- natal_birth_recoded, strict or not): its rows' old and new codes, paired in the order the
 -- transition tables keep them; the old code of each row whose code changed dies "re-keyed
@@ -280,8 +280,21 @@ AS $$
       HAVING count(*) > 0;$q$, code_sql, natal_schema(), c.collection_name, death_origin_sql(c))
 $$;
 
+-- Generated functions plan their queries once per session. Planned against a registry that
+-- was nearly empty, a probe by entity_code would stay a sequential scan for ever after;
+-- functions that probe (`probes`) run with sequential scans off, so they use the key index.
+-- A trigger function fires for whoever writes the table, and writes the registry, which
+-- only natal's definer may: it runs with the definer's rights (p_definer) and natal's own
+-- search_path, pg_temp last, so no object of the caller's can stand in for one of natal's.
+-- The gateway functions run inside create_entity, which does the same for them.
+-- Functions that read application tables with natal's rights (p_reads_tables: the death
+-- trigger reads a table being truncated) run with row_security off, as every other
+-- definer function of natal's does (definers_without_row_security, seed.sql); the auto-birth
+-- and update functions read only their statement's rows (transition tables, NEW and OLD)
+-- and natal's own tables, and do without that setting, which a single-row insert would pay
+-- for at every call.
 CREATE OR REPLACE FUNCTION install_function(p_name name, p_signature text, p_returns text, p_body text,
-                                 p_probes boolean, p_definer boolean)
+                                 p_probes boolean, p_definer boolean, p_reads_tables boolean)
 RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -290,7 +303,8 @@ BEGIN
                  natal_schema(), p_name, p_signature, p_returns,
                  -- (row_security off: no table's row-level security policy runs as natal's definer, nor
                  -- hides rows from it; a table whose policies would apply is an error instead)
-                 CASE WHEN p_definer THEN format('SECURITY DEFINER SET search_path = %I, pg_temp SET row_security = off', natal_schema())
+                 CASE WHEN p_definer THEN format('SECURITY DEFINER SET search_path = %I, pg_temp%s', natal_schema(),
+                                                 CASE WHEN p_reads_tables THEN ' SET row_security = off' ELSE '' END)
                       ELSE '' END,
                  CASE WHEN p_probes THEN 'SET enable_seqscan = off' ELSE '' END, p_body);
   EXECUTE format('REVOKE ALL ON FUNCTION %I.%I(%s) FROM PUBLIC', natal_schema(), p_name, p_signature);
@@ -435,7 +449,7 @@ BEGIN
   SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
   PERFORM assert_definer_acts_on(rel);
   -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
-  PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode, true);
+  PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode, true, false);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
   IF src.kind = 'statement' THEN
     EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s REFERENCING NEW TABLE AS natal_new '
@@ -448,14 +462,14 @@ BEGIN
   gw := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(p_collection) END;
   IF gw IS NOT NULL THEN
     PERFORM install_gateway_row(p_collection);
-    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false);
+    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false, false);
   ELSE
     EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
     EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
   END IF;
   -- and the update trigger, row-level, firing only when identity columns change
   SELECT s.body INTO upd FROM auto_birth_source(p_collection, 'row') s;
-  PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode, true);
+  PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode, true, false);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
   EXECUTE update_trigger_sql(c, rel, update_birth_function(c.collection_name));
   -- and a partitioned table's partitions
