@@ -33,9 +33,11 @@ const version = await serverAnswers();
 
 /**
  * Owners the suites name (a collection's owner must be a database role on a server), made
- * for the run and dropped after it; a role that was already there is left as it was.
+ * for the run and dropped after it; a role that was already there is left as it was, unless
+ * a run made it (its comment says so: a run that was killed left it behind).
  */
 const OWNERS = ['alice', 'ann', 'bob', 'o', 'owner'];
+const MADE_BY_TESTS = 'made by natal tests for one run';
 async function withServer<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -49,9 +51,16 @@ const madeOwners: string[] = version
   ? await withServer(async (c) => {
       const made: string[] = [];
       for (const role of OWNERS) {
-        const { rows } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        const { rows } = await c.query<{ note: string | null }>(
+          `SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1`,
+          [role],
+        );
         if (rows.length === 0) {
           await c.query(`CREATE ROLE "${role}" NOLOGIN`);
+          await c.query(`COMMENT ON ROLE "${role}" IS '${MADE_BY_TESTS}'`);
+          made.push(role);
+        } else if (rows[0]?.note === MADE_BY_TESTS) {
+          console.log(`natal tests: role ${role} was left by an earlier run; this one drops it after`);
           made.push(role);
         }
       }
