@@ -364,6 +364,35 @@ describe(
       await rejects(c.query(`SELECT ${q}.census(ARRAY[$1])`, [`${app}.rules`]), '42501', /permission denied/);
     });
 
+    test('no natal role can put a generated trigger function on a table of its own', async () => {
+      // Without a transition table, the function would read a temporary relation of the
+      // caller's named natal_new (or natal_old) with natal's rights: a view whose condition
+      // runs the caller's code, and a forged birth. Every natal role is refused the function.
+      const fns = (
+        await dba.query<{ fn: string }>(
+          `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p
+           WHERE p.pronamespace = $1::regnamespace
+             AND p.proname ~ '^(birth_auto|birth_upd|birth_death)_[0-9a-f]{16}$'`,
+          [q],
+        )
+      ).rows.map((r) => r.fn);
+      assert.ok(fns.length >= 3, 'the wired collections have their trigger functions');
+      for (const person of Object.keys(people)) {
+        const c = await sqlAs(person);
+        await c.query(`CREATE TEMP TABLE mine (code text)`);
+        for (const fn of fns) {
+          await rejects(
+            c.query(
+              `CREATE TRIGGER t AFTER INSERT ON pg_temp.mine FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+            ),
+            '42501',
+            /permission denied for function/,
+          );
+        }
+        await c.query(`DROP TABLE pg_temp.mine`);
+      }
+    });
+
     test('a table owner’s code runs as the table owner when the gateway inserts, never as natal’s definer', async () => {
       // As the table's owner (no natal role): a trigger that tries to forge a birth, and a
       // column default that writes down whose rights it runs with. The gateway inserts the

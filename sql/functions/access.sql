@@ -150,10 +150,15 @@ BEGIN
   EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON FUNCTION %s.create_entity(text, jsonb, text) TO %I', s, natal_role('writer'));
-  -- but not the gateway's row inserts, which run as their table's owner: natal's definer
-  -- alone calls them (install_gateway_row)
+  -- but not the functions natal generates for each collection: the gateway's row inserts run
+  -- as their table's owner and natal's definer alone calls them (install_gateway_row); the
+  -- trigger functions fire for the tables natal wired them to, and a role that could
+  -- EXECUTE one could put it on a table of its own without a transition table, where the
+  -- name natal_new (or natal_old) would be a temporary relation of that role's, read with
+  -- natal's rights
   FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p
-            WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace AND p.proname ~ '^gateway_row_[0-9a-f]{16}$' LOOP
+            WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace
+              AND p.proname ~ '^(gateway_row|gateway|birth_auto|birth_upd|birth_death)_[0-9a-f]{16}$' LOOP
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', fn, natal_role('reader'));
   END LOOP;
   -- (and what natal create reads first: whether natal is installed, and the collection's name)
