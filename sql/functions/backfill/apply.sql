@@ -387,26 +387,11 @@ BEGIN
   -- much of it failed (counts), exactly the births this statement made.
   -- An apply's range is pinned (backfill_range): its insert also returns the checksum of
   -- the codes it wrote, to be compared with what was approved there.
-  -- The plain insert births every row of its range that has a code, or fails (a unique
-  -- violation: apply_range redoes the range with p_conflict). So its births are the range's
-  -- rows as the statement sees them, and the statement reads them again, after the insert
-  -- in the same WITH and so in the same snapshot: an index range scan where returning each
-  -- birth and hashing its code back cost 12-15% of the insert (300,000 births, measured).
-  -- With ON CONFLICT some rows are left out, and the births are counted as returned.
-  IF p_conflict THEN
-    pinned := format($q$
-      WITH born AS (%s
-        RETURNING entity_code, inspection_status)
-      SELECT count(*), count(*) FILTER (WHERE inspection_status = 'failed'), COALESCE(sum(%s), 0)::text FROM born
-    $q$, ins, code_checksum_sql(c, 'born.entity_code'));
-  ELSE
-    pinned := format($q$
-      WITH born AS (%1$s)
-      SELECT count(*), count(*) FILTER (WHERE NOT %2$s), COALESCE(sum(n.h), 0)::text
-      FROM (SELECT %3$s AS code, %4$s AS h FROM %5$s AS t WHERE %6$s OFFSET 0) AS n
-      WHERE n.code IS NOT NULL
-    $q$, ins, verdict, code_sql, checksum_sql(c, 't'), rel, range_sql);
-  END IF;
+  pinned := format($q$
+    WITH born AS (%s
+      RETURNING entity_code, inspection_status)
+    SELECT count(*), count(*) FILTER (WHERE inspection_status = 'failed'), COALESCE(sum(%s), 0)::text FROM born
+  $q$, ins, code_checksum_sql(c, 'born.entity_code'));
   counts := c.birth_code_strategy IN ('column', 'legacy');
   IF counts THEN
     ins := format($q$
