@@ -614,6 +614,73 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.rules`])).collections[0]?.rows, n);
     });
 
+    test('a table its owner replaces by a view is not read with natal’s rights: no census, no gateway probe runs the view', async () => {
+      // Two wired collections of one species (the gateway of one probes the other's codes),
+      // then, as the tables' owner (no natal role): the second table renamed, and a view of
+      // the same name in its place whose code column calls a function of the owner's that
+      // writes who runs it and forges a birth (natal's definer could write the registry).
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.vue_main (id serial PRIMARY KEY, code text UNIQUE, name text);
+        CREATE TABLE ${a}.vue_side (id serial PRIMARY KEY, code text UNIQUE);
+        GRANT INSERT ON ${a}.vue_main TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-VUE', prefix: 'VUE', level: 'atom' });
+      for (const t of ['vue_main', 'vue_side'])
+        await alice.addCollection({
+          table: `${app}.${t}`,
+          species: 'SPE-VUE',
+          owner: login('olga'),
+          codeColumn: 'code',
+        });
+      await alice.wire([`${app}.vue_main`, `${app}.vue_side`]);
+      const create = async () =>
+        (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
+          `${app}.vue_main`,
+        ]);
+      await create(); // the gateway works, probing vue_side
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.seen_by (who text);
+        CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO ${a}.seen_by VALUES (current_user);
+          BEGIN
+            INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                             dot_origin, governance_role, operation)
+            VALUES ('VUE-FORGED-' || c, '${app}.vue_side', 'SPE-VUE', 'atom', 'forged', 'governed', 'trigger');
+          EXCEPTION WHEN insufficient_privilege THEN NULL;
+          END;
+          RETURN c;
+        END $$;
+        INSERT INTO ${a}.vue_side (code) VALUES ('VUE-9001');
+        ALTER TABLE ${a}.vue_side RENAME TO vue_real;
+        CREATE VIEW ${a}.vue_side AS SELECT id, ${a}.forge(code) AS code FROM ${a}.vue_real;
+        RESET ROLE`);
+      try {
+        const olga = await as('olga');
+        const census = await olga.census([`${app}.vue_side`]);
+        assert.equal(census.collections[0]?.rows, null, 'a collection with no table: its rows unknown');
+        await assert.rejects(create(), /not the table natal wired any more/);
+        assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
+        assert.equal(
+          (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'VUE-FORGED-%'`))
+            .rowCount,
+          0,
+        );
+      } finally {
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          DROP VIEW IF EXISTS ${a}.vue_side;
+          ALTER TABLE IF EXISTS ${a}.vue_real RENAME TO vue_side;
+          DROP FUNCTION IF EXISTS ${a}.forge(text);
+          DROP TABLE IF EXISTS ${a}.seen_by;
+          RESET ROLE`);
+      }
+      // the table back: counted again, and the gateway goes on
+      assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, 1);
+      await create();
+    });
+
     test('the hash chain shows what a superuser rewrote', async () => {
       const v0 = await registry.verifyLedger();
       assert.equal(v0.ok, true);

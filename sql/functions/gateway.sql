@@ -72,6 +72,7 @@ DECLARE
   ns text := quote_ident(natal_schema());
   probe text;
   probed text;
+  moved text;
   known text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
@@ -93,8 +94,13 @@ BEGIN
                            'WHERE a.attrelid OPERATOR(pg_catalog.=) %s::pg_catalog.oid '
                            'AND a.attname OPERATOR(pg_catalog.=) %L::pg_catalog.name) '
                            'OPERATOR(pg_catalog.<>) %s::pg_catalog.oid, true)',
-                           a.attrelid::int, a.attname, a.atttypid::int), E'\n      OR ')
-    INTO probe, probed
+                           a.attrelid::int, a.attname, a.atttypid::int), E'\n      OR '),
+         -- (each probe names its table, and a name can come to mean another relation, a view
+         -- of its owner's that would run as natal's definer: the name must still lead to the
+         -- table natal wired)
+         string_agg(format('COALESCE(pg_catalog.to_regclass(%L)::pg_catalog.oid OPERATOR(pg_catalog.<>) %s::pg_catalog.oid, true)',
+                           format('%I.%I', o.table_schema, o.table_name), a.attrelid::int), E'\n      OR ')
+    INTO probe, probed, moved
   FROM collection_registry o
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
@@ -145,6 +151,11 @@ BEGIN
   END IF;
   -- (the code columns probed below have the types they had at wiring: no cast of a table
   -- owner's type runs here)
+  IF %14$s THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB006',
+      MESSAGE = format('a table the gateway of %%s probes is not the table natal wired any more (renamed, or replaced by a view)', %2$L),
+      HINT = format('put the table back, or: natal wire %%s', %2$L);
+  END IF;
   IF %13$s THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('a code column the gateway of %%s probes changed its type since natal wired it', %2$L),
@@ -196,7 +207,7 @@ END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    known, rel::oid, gateway_row_function(c.collection_name), COALESCE(probed, 'false'));
+    known, rel::oid, gateway_row_function(c.collection_name), COALESCE(probed, 'false'), COALESCE(moved, 'false'));
 END
 $$;
 

@@ -39,11 +39,14 @@ AS $$ BEGIN RETURN table_named(c.table_schema, c.table_name); END $$;
 
 -- A table by its schema and name, from the catalog: unlike to_regclass it needs no right on
 -- the schema, so a reader who may not read the table still sees whether it exists.
+-- Only a table (plain or partitioned): natal reads its collections' rows with its definer's
+-- rights, and a view (or a foreign table) runs code of its owner's when it is read. A table
+-- its owner has replaced by a view of the same name is a collection with no table.
 CREATE OR REPLACE FUNCTION table_named(p_schema name, p_table name) RETURNS regclass
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT k.oid::regclass FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
-  WHERE n.nspname = p_schema AND k.relname = p_table AND k.relkind IN ('r', 'p', 'v', 'm', 'f')
+  WHERE n.nspname = p_schema AND k.relname = p_table AND k.relkind IN ('r', 'p')
 $$;
 
 -- The species a collection is mapped to (NULL fields when unmapped).
