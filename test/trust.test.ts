@@ -679,6 +679,44 @@ describe(
       // the table back: counted again, and the gateway goes on
       assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, 1);
       await create();
+      // PostgreSQL 15 and before turn an empty table with no trigger, index or default into a
+      // view in place (an ON SELECT rule named _RETURN): the same OID, so its name still leads
+      // there. The gateway checks what the relation is, too.
+      const version = Number((await dba.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v);
+      if (version >= 160000) return;
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.seen_by (who text);
+        CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO ${a}.seen_by VALUES (current_user);
+          RETURN c;
+        END $$;
+        CREATE TABLE ${a}.vue_src (id int, code text);
+        INSERT INTO ${a}.vue_src VALUES (1, 'VUE-9002');
+        DO $$ DECLARE t record; BEGIN
+          FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = '${a}.vue_side'::regclass AND NOT tgisinternal LOOP
+            EXECUTE format('DROP TRIGGER %I ON ${a}.vue_side', t.tgname);
+          END LOOP;
+        END $$;
+        DELETE FROM ${a}.vue_side;
+        ALTER TABLE ${a}.vue_side DROP CONSTRAINT vue_side_pkey, DROP CONSTRAINT vue_side_code_key,
+          ALTER COLUMN id DROP DEFAULT;
+        RESET ROLE`);
+      await dba.query(`VACUUM ${a}.vue_side`);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE RULE "_RETURN" AS ON SELECT TO ${a}.vue_side DO INSTEAD
+          SELECT s.id, ${a}.forge(s.code) AS code FROM ${a}.vue_src s;
+        RESET ROLE`);
+      assert.equal(
+        (
+          await dba.query<{ k: string }>(
+            `SELECT relkind AS k FROM pg_class WHERE oid = '${a}.vue_side'::regclass`,
+          )
+        ).rows[0]?.k,
+        'v',
+      );
+      await assert.rejects(create(), /not the table natal wired any more/);
+      assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
     });
 
     test('the hash chain shows what a superuser rewrote', async () => {

@@ -97,9 +97,12 @@ BEGIN
                            a.attrelid::int, a.attname, a.atttypid::int), E'\n      OR '),
          -- (each probe names its table, and a name can come to mean another relation, a view
          -- of its owner's that would run as natal's definer: the name must still lead to the
-         -- table natal wired)
-         string_agg(format('COALESCE(pg_catalog.to_regclass(%L)::pg_catalog.oid OPERATOR(pg_catalog.<>) %s::pg_catalog.oid, true)',
-                           format('%I.%I', o.table_schema, o.table_name), a.attrelid::int), E'\n      OR ')
+         -- table natal wired, and that must still be a table, not turned into a view in place)
+         string_agg(format('NOT COALESCE((SELECT k.relkind OPERATOR(pg_catalog.=) ''r''::pg_catalog."char" '
+                           'OR k.relkind OPERATOR(pg_catalog.=) ''p''::pg_catalog."char" FROM pg_catalog.pg_class k '
+                           'WHERE k.oid OPERATOR(pg_catalog.=) %s::pg_catalog.oid '
+                           'AND k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%L)::pg_catalog.oid), false)',
+                           a.attrelid::int, format('%I.%I', o.table_schema, o.table_name)), E'\n      OR ')
     INTO probe, probed, moved
   FROM collection_registry o
   JOIN species_collection_map m ON m.collection_name = o.collection_name
