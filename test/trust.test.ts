@@ -635,13 +635,9 @@ describe(
           codeColumn: 'code',
         });
       await alice.wire([`${app}.vue_main`, `${app}.vue_side`]);
-      const create = async () =>
-        (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
-          `${app}.vue_main`,
-        ]);
-      await create(); // the gateway works, probing vue_side
-      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
-        CREATE TABLE ${a}.seen_by (who text);
+      // The owner's function a view calls: it writes who runs it, and forges a birth when it
+      // runs with the rights to (as natal's definer).
+      const forger = `CREATE TABLE ${a}.seen_by (who text);
         CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
         BEGIN
           INSERT INTO ${a}.seen_by VALUES (current_user);
@@ -652,7 +648,16 @@ describe(
           EXCEPTION WHEN insufficient_privilege THEN NULL;
           END;
           RETURN c;
-        END $$;
+        END $$;`;
+      const forged = async () =>
+        (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'VUE-FORGED-%'`)).rowCount;
+      const create = async () =>
+        (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
+          `${app}.vue_main`,
+        ]);
+      await create(); // the gateway works, probing vue_side
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        ${forger}
         INSERT INTO ${a}.vue_side (code) VALUES ('VUE-9001');
         ALTER TABLE ${a}.vue_side RENAME TO vue_real;
         CREATE VIEW ${a}.vue_side AS SELECT id, ${a}.forge(code) AS code FROM ${a}.vue_real;
@@ -663,11 +668,7 @@ describe(
         assert.equal(census.collections[0]?.rows, null, 'a collection with no table: its rows unknown');
         await assert.rejects(create(), /not the table natal wired any more/);
         assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
-        assert.equal(
-          (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'VUE-FORGED-%'`))
-            .rowCount,
-          0,
-        );
+        assert.equal(await forged(), 0);
       } finally {
         await dba.query(`SET ROLE ${quoteIdent(appOwner)};
           DROP VIEW IF EXISTS ${a}.vue_side;
@@ -685,12 +686,7 @@ describe(
       const version = Number((await dba.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v);
       if (version >= 160000) return;
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
-        CREATE TABLE ${a}.seen_by (who text);
-        CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
-        BEGIN
-          INSERT INTO ${a}.seen_by VALUES (current_user);
-          RETURN c;
-        END $$;
+        ${forger}
         CREATE TABLE ${a}.vue_src (id int, code text);
         INSERT INTO ${a}.vue_src VALUES (1, 'VUE-9002');
         DO $$ DECLARE t record; BEGIN
@@ -717,6 +713,7 @@ describe(
       );
       await assert.rejects(create(), /not the table natal wired any more/);
       assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
+      assert.equal(await forged(), 0);
     });
 
     test('the hash chain shows what a superuser rewrote', async () => {

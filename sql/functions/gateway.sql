@@ -152,7 +152,8 @@ BEGIN
                        (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %10$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
   END IF;
-  -- (the code columns probed below have the types they had at wiring: no cast of a table
+  -- (the tables probed below are the tables natal wired, no view of their owner's in their
+  -- place; and their code columns have the types they had at wiring: no cast of a table
   -- owner's type runs here)
   IF %14$s THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
