@@ -468,7 +468,7 @@ describe(
         assert.match(
           (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.rules`)?.problem ??
             '',
-          /gateway insert altered/,
+          /gateway insert or probe altered/,
           'natal triggers sees it',
         );
         await rejects(
@@ -489,6 +489,30 @@ describe(
           (await dba.query(`SELECT last_value::int AS v, is_called FROM ${a}.evidence`)).rows,
           [{ v: 1, is_called: false }],
           'nothing of the owner’s ran inside natal’s check',
+        );
+        // The same for the gateway's probe of the table, a function of the owner's too.
+        await (await as('alice')).wire([`${app}.rules`]);
+        const probe = (
+          await dba.query<{ f: string }>(
+            `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
+             WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
+               AND p.proname = ${q}.gateway_probe_function($3)`,
+            [schema, appOwner, `${app}.rules`],
+          )
+        ).rows[0]?.f;
+        assert.ok(probe, 'the gateway’s probe is a function of the table’s owner');
+        await dba.query(
+          `SET ROLE ${quoteIdent(appOwner)}; ALTER FUNCTION ${probe} SECURITY INVOKER; RESET ROLE`,
+        );
+        await rejects(
+          c.query(`SELECT ${q}.create_entity($1, '{"name": "again"}', 'app')`, [`${app}.rules`]),
+          'NB025',
+          /probe of .* was altered/,
+        );
+        assert.match(
+          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.rules`)?.problem ??
+            '',
+          /gateway insert or probe altered/,
         );
       } finally {
         await dba.query('RESET ROLE');
@@ -552,11 +576,13 @@ describe(
         );
         await dba.query('RESET ROLE');
       }
+      // The gateway probes the column and inserts the row with the owner's rights: the
+      // owner's cast may run there, as the owner's; the insert of a text code fails.
       const c = await sqlAs('app');
       await rejects(
         c.query(`SELECT ${q}.create_entity($1, '{"id": 2}', 'app')`, [`${app}.remade`]),
-        'NB006',
-        /changed its type since natal wired it/,
+        '42804',
+        /is of type .*xcode but expression is of type text/,
       );
       assert.equal(await evidence(), 1, 'the owner’s cast never ran as natal');
       assert.match(
@@ -614,7 +640,7 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.rules`])).collections[0]?.rows, n);
     });
 
-    test('a table its owner replaces by a view is not read with natal’s rights: no census, no gateway probe runs the view', async () => {
+    test('a table its owner replaces by a view is not read with natal’s rights: no census; the gateway’s probe runs it as the owner', async () => {
       // Two wired collections of one species (the gateway of one probes the other's codes),
       // then, as the tables' owner (no natal role): the second table renamed, and a view of
       // the same name in its place whose code column calls a function of the owner's that
@@ -651,6 +677,8 @@ describe(
         END $$;`;
       const forged = async () =>
         (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'VUE-FORGED-%'`)).rowCount;
+      const readers = async () =>
+        (await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.seen_by`)).rows.map((r) => r.who);
       const create = async () =>
         (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
           `${app}.vue_main`,
@@ -666,8 +694,13 @@ describe(
         const olga = await as('olga');
         const census = await olga.census([`${app}.vue_side`]);
         assert.equal(census.collections[0]?.rows, null, 'a collection with no table: its rows unknown');
-        await assert.rejects(create(), /not the table natal wired any more/);
-        assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
+        assert.deepEqual(
+          (await dba.query(`SELECT who FROM ${a}.seen_by`)).rows,
+          [],
+          'the census never ran it',
+        );
+        await create();
+        assert.deepEqual(await readers(), [appOwner], 'the gateway’s probe ran the view as its owner');
         assert.equal(await forged(), 0);
       } finally {
         await dba.query(`SET ROLE ${quoteIdent(appOwner)};
@@ -711,9 +744,184 @@ describe(
         ).rows[0]?.k,
         'v',
       );
-      await assert.rejects(create(), /not the table natal wired any more/);
-      assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the view never ran');
+      assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, null);
+      assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the census never ran it');
+      await create();
+      assert.deepEqual(await readers(), [appOwner], 'the gateway’s probe ran the view as its owner');
       assert.equal(await forged(), 0);
+    });
+
+    test('code of a table owner’s that PostgreSQL runs to plan a read (an index’s predicate) never runs as natal’s definer; nor a cast to json in natal show', async () => {
+      // As the table's owner (no natal role): an enum with a cast to json that records (in a
+      // sequence: no rollback undoes it) when it runs as anyone but the owner; and an
+      // IMMUTABLE function, which PostgreSQL calls when it plans a read of a table whose
+      // partial index's predicate calls it with constants: through a function that may write,
+      // it writes down who runs it and forges a birth when it can.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE SEQUENCE ${a}.json_evidence;
+        CREATE TYPE ${a}.mood AS ENUM ('calm', 'cross');
+        CREATE FUNCTION ${a}.mood_json(v ${a}.mood) RETURNS json LANGUAGE plpgsql AS $$
+          BEGIN
+            IF current_user::text <> '${appOwner}' THEN PERFORM pg_catalog.setval('${a}.json_evidence', 666); END IF;
+            RETURN pg_catalog.to_json(v::text);
+          END $$;
+        CREATE CAST (${a}.mood AS json) WITH FUNCTION ${a}.mood_json(${a}.mood);
+        CREATE TABLE ${a}.watched (id serial PRIMARY KEY, code text UNIQUE, mood ${a}.mood DEFAULT 'calm');
+        GRANT INSERT ON ${a}.watched TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON SCHEMA ${a} TO ${quoteIdent(login('olga'))};
+        GRANT SELECT ON ${a}.watched TO ${quoteIdent(login('olga'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        CREATE TABLE ${a}.planned_by (who text);
+        CREATE FUNCTION ${a}.plan_write(n int) RETURNS boolean LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO ${a}.planned_by VALUES (current_user);
+            BEGIN
+              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                               dot_origin, governance_role, operation)
+              VALUES ('WAT-FORGED-' || pg_catalog.random(), '${app}.watched', 'SPE-WAT', 'atom', 'forged', 'governed', 'trigger');
+            EXCEPTION WHEN insufficient_privilege THEN NULL;
+            END;
+            RETURN true;
+          END $$;
+        CREATE FUNCTION ${a}.plan_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.plan_write(n); END $$;
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-WAT', prefix: 'WAT', level: 'atom' });
+      await alice.addCollection({
+        table: `${app}.watched`,
+        species: 'SPE-WAT',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.watched`]);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        INSERT INTO ${a}.watched (code) SELECT 'WAT-00' || g FROM generate_series(1, 3) AS g;
+        RESET ROLE`);
+      const readers = async () =>
+        (await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.planned_by`)).rows.map((r) => r.who);
+      const forged = async () =>
+        (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'WAT-FORGED-%'`)).rowCount;
+      const olga = await as('olga');
+      const shown = await olga.show('WAT-001');
+      assert.equal(shown.row?.mood, 'calm', 'a column of the owner’s type is shown as its text');
+      assert.equal(
+        (await dba.query(`SELECT last_value::int AS v FROM ${a}.json_evidence`)).rows[0]?.v,
+        1,
+        'the owner’s cast to json never ran as natal',
+      );
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE INDEX watched_spied ON ${a}.watched (id) WHERE ${a}.plan_spy(1);
+        RESET ROLE`);
+      try {
+        assert.match(
+          (await dba.query<{ c: string }>(`SELECT ${q}.owner_code($1::regclass) AS c`, [`${app}.watched`]))
+            .rows[0]?.c ?? '',
+          /^index .*watched_spied calls function .*plan_spy\(integer\) of app_owner_/,
+        );
+        // a new session of each, so that the index is new to it
+        const census = await (await as('olga')).census([`${app}.watched`]);
+        assert.equal(census.collections[0]?.rows, null, 'not read: its rows unknown');
+        await assert.rejects((await as('olga')).show('WAT-001'), /code of its owner's in it: index/);
+        await assert.rejects((await as('alice')).wire([`${app}.watched`]), /code of its owner's in it/);
+        assert.match(
+          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.watched`)
+            ?.problem ?? '',
+          /code of its owner's in it/,
+          'natal triggers says why',
+        );
+        // The gateway probes the table with its owner's rights: the predicate may run there.
+        const made = await (
+          await sqlAs('app')
+        ).query(`SELECT ${q}.create_entity($1, '{}', 'app') AS b`, [`${app}.watched`]);
+        assert.match(made.rows[0]?.b.entity_code, /^WAT-\d+$/);
+        // The one read a trigger makes of its table, a TRUNCATE's: refused, not run as natal.
+        await rejects(
+          dba.query(`SET ROLE ${quoteIdent(appOwner)}; TRUNCATE ${a}.watched`),
+          'NB006',
+          /code of its owner's in it/,
+        );
+        await dba.query('RESET ROLE');
+        assert.deepEqual(
+          (await readers()).filter((w) => w !== appOwner),
+          [],
+          'the predicate ran as its owner only',
+        );
+        assert.equal(await forged(), 0);
+      } finally {
+        await dba.query(`RESET ROLE; DROP INDEX IF EXISTS ${a}.watched_spied`);
+      }
+      assert.equal(
+        (await (await as('olga')).census([`${app}.watched`])).collections[0]?.rows,
+        4,
+        'read again',
+      );
+    });
+
+    test('what PostgreSQL runs to plan a read of a table: each place an owner can put code is found', async () => {
+      // As the table's owner: one function, operator and domain of theirs, and a table, a
+      // partitioned one, then each object that calls them, one at a time.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE FUNCTION ${a}.f(n int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT n';
+        CREATE FUNCTION ${a}.g(n int, m int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n < m';
+        CREATE OPERATOR ${a}.<<< (LEFTARG = int, RIGHTARG = int, FUNCTION = ${a}.g);
+        CREATE DOMAIN ${a}.small AS int CHECK (VALUE < 1000000);
+        CREATE TYPE ${a}.level AS ENUM ('low', 'high');
+        CREATE TABLE ${a}.probed (id int PRIMARY KEY, name text, level ${a}.level, gone timestamptz);
+        CREATE TABLE ${a}.parted (id int, name text) PARTITION BY RANGE (id);
+        CREATE TABLE ${a}.parted_1 PARTITION OF ${a}.parted FOR VALUES FROM (0) TO (100);
+        RESET ROLE`);
+      const codeOf = async (table: string) =>
+        (
+          await dba.query<{ c: string | null }>(`SELECT ${q}.owner_code($1::regclass) AS c`, [
+            `${app}.${table}`,
+          ])
+        ).rows[0]?.c ?? null;
+      const cases: [string, string, RegExp | null][] = [
+        ['probed', `CREATE INDEX x ON ${a}.probed (lower(name))`, null],
+        ['probed', `CREATE INDEX x ON ${a}.probed (id) WHERE gone IS NULL AND name <> ''`, null],
+        ['probed', `CREATE INDEX x ON ${a}.probed (id) WHERE level = 'high'`, null],
+        ['probed', `CREATE INDEX x ON ${a}.probed (${a}.f(id))`, /^index .*x calls function .*f\(integer\)/],
+        [
+          'probed',
+          `CREATE INDEX x ON ${a}.probed (id) WHERE id OPERATOR(${a}.<<<) 5`,
+          /^index .*x calls operator .*<<</,
+        ],
+        ['probed', `CREATE INDEX x ON ${a}.probed ((id::${a}.small))`, /^index .*x calls type .*small/],
+        [
+          'probed',
+          `CREATE STATISTICS ${a}.x ON (${a}.f(id)), name FROM ${a}.probed`,
+          /^statistics .*x calls function/,
+        ],
+        [
+          'parted',
+          `CREATE INDEX x ON ${a}.parted_1 (${a}.f(id))`,
+          /^index .*x calls function .*f\(integer\)/,
+        ],
+        [
+          'parted',
+          `ALTER TABLE ${a}.parted_1 ADD CONSTRAINT x CHECK (${a}.f(id) >= 0)`,
+          /^constraint x of .*parted_1 calls function/,
+        ],
+      ];
+      try {
+        assert.equal(await codeOf('probed'), null);
+        assert.equal(await codeOf('parted'), null);
+        for (const [table, make, found] of cases) {
+          await dba.query(`SET ROLE ${quoteIdent(appOwner)}; ${make}; RESET ROLE`);
+          const code = await codeOf(table);
+          if (found === null) assert.equal(code, null, make);
+          else assert.match(code ?? '', found, make);
+          await dba.query(`DROP INDEX IF EXISTS ${a}.x; DROP STATISTICS IF EXISTS ${a}.x;
+            ALTER TABLE ${a}.parted_1 DROP CONSTRAINT IF EXISTS x`);
+        }
+        // a partition key of the owner's function
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          CREATE TABLE ${a}.keyed (id int) PARTITION BY RANGE (${a}.f(id)); RESET ROLE`);
+        assert.match((await codeOf('keyed')) ?? '', /^table .*keyed calls function .*f\(integer\)/);
+      } finally {
+        await dba.query(`RESET ROLE; DROP TABLE IF EXISTS ${a}.probed, ${a}.parted, ${a}.keyed`);
+      }
     });
 
     test('the hash chain shows what a superuser rewrote', async () => {

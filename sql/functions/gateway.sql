@@ -71,8 +71,6 @@ DECLARE
   sp entity_species := collection_species(p_collection);
   ns text := quote_ident(natal_schema());
   probe text;
-  probed text;
-  moved text;
   known text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
@@ -81,36 +79,14 @@ BEGIN
   END IF;
   -- The new code must not be in the code column of this table, nor of any other collection
   -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
-  -- Each probe reads its column only while it has the type it had at wiring (`probed`):
-  -- checked at each call, before the probe's plan can be made again for a new type.
-  SELECT string_agg(format('NOT EXISTS (SELECT 1 FROM %s t WHERE %s)', collection_table(o),
-                           CASE WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-                                THEN format('t.%I = v_next', o.birth_code_column)
-                                ELSE format('(t.%I)::text = v_next', o.birth_code_column) END),
-                    ' AND ' ORDER BY o.collection_name),
-         -- (one lookup by pg_attribute's unique key for each column: a type changed, a column
-         -- renamed or dropped all read as a difference)
-         string_agg(format('COALESCE((SELECT a.atttypid FROM pg_catalog.pg_attribute a '
-                           'WHERE a.attrelid OPERATOR(pg_catalog.=) %s::pg_catalog.oid '
-                           'AND a.attname OPERATOR(pg_catalog.=) %L::pg_catalog.name) '
-                           'OPERATOR(pg_catalog.<>) %s::pg_catalog.oid, true)',
-                           a.attrelid::int, a.attname, a.atttypid::int), E'\n      OR '),
-         -- (each probe names its table, and a name can come to mean another relation, a view
-         -- of its owner's that would run as natal's definer: the name must still lead to the
-         -- table natal wired, and that must still be a table, not turned into a view in place)
-         string_agg(format('NOT COALESCE((SELECT k.relkind OPERATOR(pg_catalog.=) ''r''::pg_catalog."char" '
-                           'OR k.relkind OPERATOR(pg_catalog.=) ''p''::pg_catalog."char" FROM pg_catalog.pg_class k '
-                           'WHERE k.oid OPERATOR(pg_catalog.=) %s::pg_catalog.oid '
-                           'AND k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%L)::pg_catalog.oid), false)',
-                           a.attrelid::int, format('%I.%I', o.table_schema, o.table_name)), E'\n      OR ')
-    INTO probe, probed, moved
-  FROM collection_registry o
-  JOIN species_collection_map m ON m.collection_name = o.collection_name
-  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
-  WHERE m.species_code = sp.species_code AND o.birth_code_strategy IN ('column', 'legacy')
-    AND NOT a.attisdropped AND trusted_type(a.atttypid)
-    -- (not a table Citus manages: natal does not read those, citus.sql)
-    AND citus_table_kind(collection_table(o)) IS NULL;
+  -- Each table is probed by a function of its owner's (gateway_probe_source), so that what
+  -- PostgreSQL runs of the owner's when it plans or makes that read (a view put in the
+  -- table's place, an index's expression, a cast of a type of theirs) runs with the owner's
+  -- rights, never with natal's.
+  SELECT string_agg(format('NOT %s.%I(v_next)', ns, gateway_probe_function(p.collection_name)),
+                    ' AND ' ORDER BY p.collection_name)
+    INTO probe
+  FROM gateway_probed(p_collection) AS p;
   -- the columns the gateway can set: the keys p_data may have
   SELECT format('%L', array_agg(a.attname::text ORDER BY a.attnum))
     INTO known
@@ -151,19 +127,6 @@ BEGIN
       MESSAGE = format('table %%s has no column %%s that the gateway can set', %2$L,
                        (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %10$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
-  END IF;
-  -- (the tables probed below are the tables natal wired, no view of their owner's in their
-  -- place; and their code columns have the types they had at wiring: no cast of a table
-  -- owner's type runs here)
-  IF %14$s THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB006',
-      MESSAGE = format('a table the gateway of %%s probes is not the table natal wired any more (renamed, or replaced by a view)', %2$L),
-      HINT = format('put the table back, or: natal wire %%s', %2$L);
-  END IF;
-  IF %13$s THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB006',
-      MESSAGE = format('a code column the gateway of %%s probes changed its type since natal wired it', %2$L),
-      HINT = format('natal wire %%s', %2$L);
   END IF;
   -- 2. next code, never reused and never one that exists in the registry or the table,
   -- and 3. birth first, in one statement (which births nothing while a freeze stands).
@@ -210,8 +173,58 @@ BEGIN
 END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
-    code_sequence(sp.code_prefix), rel, probe, sp.species_code, sp.composition_level,
-    known, rel::oid, gateway_row_function(c.collection_name), COALESCE(probed, 'false'), COALESCE(moved, 'false'));
+    code_sequence(sp.code_prefix), rel, COALESCE(probe, 'true'), sp.species_code, sp.composition_level,
+    known, rel::oid, gateway_row_function(c.collection_name));
+END
+$$;
+
+-- The collections whose tables a collection's gateway probes for a new code: those of its
+-- species with a code column (their unborn rows may hold it), itself among them; not a table
+-- Citus manages (natal does not read those, citus.sql).
+CREATE OR REPLACE FUNCTION gateway_probed(p_collection text) RETURNS SETOF collection_registry
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT o.* FROM collection_registry o
+  JOIN species_collection_map m ON m.collection_name = o.collection_name
+  JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
+  WHERE m.species_code = (collection_species(p_collection)).species_code
+    AND o.birth_code_strategy IN ('column', 'legacy') AND NOT a.attisdropped
+    AND citus_table_kind(collection_table(o)) IS NULL
+$$;
+
+CREATE OR REPLACE FUNCTION gateway_probe_function(p_collection text) RETURNS name
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('gateway_probe_' || left(md5(p_collection), 16))::name $$;
+
+-- Whether a code is in a collection's code column, as a function of its table's owner
+-- (SECURITY DEFINER, owned by that role: install_owner_function), as gateway_row_source is,
+-- and for the same reason: the read runs what the owner put in or around the table (a view
+-- in its place, an index's expression or predicate, a cast of a type of theirs) with the
+-- owner's rights. The table is named as natal registered it, so a table renamed away is not
+-- probed, and the name's new holder is, with its owner's rights.
+CREATE OR REPLACE FUNCTION gateway_probe_source(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  rel regclass := collection_table(c);
+  owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
+  plain boolean := (SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute a
+                    WHERE a.attrelid = rel AND a.attname = c.birth_code_column);
+BEGIN
+  RETURN format($body$
+BEGIN
+  IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %4$L, HINT = %5$L;
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM %2$s AS t WHERE %3$s OPERATOR(pg_catalog.=) p_code);
+END
+$body$, owner, format('%I.%I', c.table_schema, c.table_name),
+    CASE WHEN plain THEN format('t.%I', c.birth_code_column)
+         ELSE format('(t.%I)::pg_catalog.text', c.birth_code_column) END,
+    format('natal''s gateway probe of %s was altered: it runs as the table''s owner, %s, or not at all',
+           c.collection_name, owner),
+    format('natal wire %s makes it again', c.collection_name));
 END
 $$;
 
@@ -275,23 +288,25 @@ $body$, owner, rel, c.collection_name, insert_cols, insert_vals, key_sql, c.birt
 END
 $$;
 
--- Makes the gateway's row function for a collection, owned by its table's owner, callable
--- by natal's definer only. (The owner is given CREATE on natal's schema for the moment of
--- the change of owner, which PostgreSQL requires, and loses it in the same transaction.)
-CREATE OR REPLACE FUNCTION install_gateway_row(p_collection text) RETURNS void
+-- Makes a function of natal's that runs as the owner of a collection's table (the gateway's
+-- row insert and probe), owned by that owner, callable by natal's definer only. (The owner
+-- is given CREATE on natal's schema for the moment of the change of owner, which PostgreSQL
+-- requires, and loses it in the same transaction.)
+CREATE OR REPLACE FUNCTION install_owner_function(p_collection text, p_name name, p_signature text,
+                                                  p_returns text, p_body text) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 DECLARE
-  c collection_registry := find_collection(p_collection);
-  rel regclass := collection_table(c);
+  rel regclass := collection_table(find_collection(p_collection));
   owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
-  fn text := format('%I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
+  fn text := format('%I.%I(%s)', natal_schema(), p_name, p_signature);
 BEGIN
+  -- (a probe is made again by the wiring of each collection that probes it: one at a time)
+  PERFORM pg_advisory_xact_lock(hashtextextended('natal:owner_function:' || natal_schema() || '.' || p_name, 0));
   EXECUTE format('DROP FUNCTION IF EXISTS %s', fn);
-  EXECUTE format('CREATE FUNCTION %s.%I(p_data jsonb, v_code text, v_origin text) RETURNS jsonb '
+  EXECUTE format('CREATE FUNCTION %I.%I(%s) RETURNS %s '
                  'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L',
-                 quote_ident(natal_schema()), gateway_row_function(c.collection_name),
-                 gateway_row_source(p_collection));
+                 natal_schema(), p_name, p_signature, p_returns, p_body);
   EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
   IF owner <> current_user THEN
     EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', natal_schema(), owner);
@@ -299,6 +314,23 @@ BEGIN
     EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', natal_schema(), owner);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, current_user);
   END IF;
+END
+$$;
+
+-- The functions a collection's gateway calls as table owners: its row insert, and a probe
+-- of each table it probes.
+CREATE OR REPLACE FUNCTION install_gateway_row(p_collection text) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  p collection_registry;
+BEGIN
+  PERFORM install_owner_function(p_collection, gateway_row_function(p_collection),
+                                 'p_data jsonb, v_code text, v_origin text', 'jsonb', gateway_row_source(p_collection));
+  FOR p IN SELECT * FROM gateway_probed(p_collection) LOOP
+    PERFORM install_owner_function(p.collection_name, gateway_probe_function(p.collection_name),
+                                   'p_code text', 'boolean', gateway_probe_source(p.collection_name));
+  END LOOP;
 END
 $$;
 

@@ -24,6 +24,9 @@ DECLARE
   i integer;
   v_row jsonb;
 BEGIN
+  IF rel IS NOT NULL THEN
+    PERFORM assert_no_owner_code(c.collection_name, rel);
+  END IF;
   IF rel IS NULL OR code_sql IS NULL THEN
     RETURN NULL;
   END IF;
@@ -53,8 +56,8 @@ BEGIN
   END IF;
   FOR i IN 1 .. cardinality(candidates) LOOP
     BEGIN
-      EXECUTE format('SELECT to_jsonb(t) FROM %s AS t WHERE %s AND (%s) = $1 LIMIT 1',
-                     rel, candidates[i], code_sql)
+      EXECUTE format('SELECT %s FROM %s AS t WHERE %s AND (%s) = $1 LIMIT 1',
+                     row_json_sql(rel, 't'), rel, candidates[i], code_sql)
         INTO v_row USING p_code, col_value, parts;
     EXCEPTION WHEN data_exception THEN
       v_row := NULL;  -- the code's text is not a value of the column's type: no such row
@@ -65,6 +68,25 @@ BEGIN
   END LOOP;
   RETURN NULL;
 END
+$$;
+
+-- A row of `rel` as a JSON object (over alias), for a row natal reads with its rights: a
+-- column of a type natal converts (trusted_type) as to_jsonb would write it, any other as its
+-- type's output text, for a type its table's owner created could carry the owner's cast to
+-- json, which to_jsonb would run. (In objects of 50 columns at most, joined: a function takes
+-- 100 arguments at most.)
+CREATE OR REPLACE FUNCTION row_json_sql(rel regclass, alias text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT COALESCE(string_agg(part, ' || ' ORDER BY chunk), '''{}''::jsonb')
+  FROM (SELECT c.chunk, format('jsonb_build_object(%s)', string_agg(c.pair, ', ' ORDER BY c.attnum)) AS part
+        FROM (SELECT a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 50 AS chunk,
+                     format('%L, %s', a.attname,
+                            CASE WHEN trusted_type(a.atttypid) THEN format('%I.%I', alias, a.attname)
+                                 ELSE format('format(''%%s'', %I.%I)', alias, a.attname) END) AS pair
+              FROM pg_attribute a
+              WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped) AS c
+        GROUP BY c.chunk) AS chunks
 $$;
 
 -- A column's type as SQL writes it (for a cast to it).
@@ -258,6 +280,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB005', MESSAGE = format('collection %s has no table', c.collection_name),
       HINT = 'show its entities by code: natal show CODE';
   END IF;
+  PERFORM assert_no_owner_code(c.collection_name, rel);
   IF code_sql IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006', MESSAGE = format('collection %s has no identity', c.collection_name),
       HINT = format('natal classify %s', c.collection_name);

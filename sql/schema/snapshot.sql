@@ -38,7 +38,7 @@ objects AS (
                                     'search_path=' || rtrim(ns.prefix, '.'), 'search_path=@'), '')
   FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
   -- generated per wired collection; `natal triggers` checks them
-  WHERE p.proname !~ '^(birth_auto|birth_upd|birth_death|gateway|gateway_row)_[0-9a-f]{16}$'
+  WHERE p.proname !~ '^(birth_auto|birth_upd|birth_death|gateway|gateway_row|gateway_probe)_[0-9a-f]{16}$'
   UNION ALL
   SELECT 'trigger', r.relname || '.' || t.tgname,
          pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (DISABLED)'

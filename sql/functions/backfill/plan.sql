@@ -40,6 +40,9 @@ AS $$
     WHEN collection_table(c) IS NULL THEN format('collection %s has no table', c.collection_name)
     WHEN (collection_species(c.collection_name)).species_code IS NULL THEN
       format('collection %s is not in the species map', c.collection_name)
+    WHEN owner_code(collection_table(c)) IS NOT NULL THEN
+      format('collection %s: natal reads no table with code of its owner''s in it: %s', c.collection_name,
+             owner_code(collection_table(c)))
     WHEN entity_code_sql(c, 't') IS NULL THEN format('collection %s has no identity', c.collection_name)
     WHEN NOT EXISTS (SELECT 1 FROM wired_trigger w WHERE w.collection_name = c.collection_name) THEN
       format('collection %s is not wired (natal wire %s)', c.collection_name, c.collection_name)

@@ -111,7 +111,8 @@ BEGIN
   SELECT string_agg(format('SELECT %L AS k, count(*) AS n FROM %s', r.collection_name, collection_table(r)), ' UNION ALL ')
     INTO counts
   FROM collection_registry r
-  WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema();
+  WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema()
+    AND owner_code(collection_table(r)) IS NULL;  -- (natal reads none of those: owner_code.sql)
   EXECUTE format('SELECT COALESCE(jsonb_object_agg(k, n), ''{}'') FROM (%s) AS x',
                  COALESCE(counts, 'SELECT NULL::text AS k, 0 AS n WHERE false')) INTO result;
   RETURN jsonb_build_object('rows', result, 'other_births',

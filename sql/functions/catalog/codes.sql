@@ -16,7 +16,7 @@ BEGIN
     EXIT WHEN t.typtype <> 'd';
     p_type := t.typbasetype;  -- (a cast from a domain is never used: its base type's is)
   END LOOP;
-  RETURN p_type < 16384 OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = t.typowner);
+  RETURN trusted_owner(p_type, t.typowner);
 END
 $$;
 
@@ -156,6 +156,11 @@ BEGIN
   IF rel IS NOT NULL AND untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
     RETURN NULL;
   END IF;
+  -- and when PostgreSQL would run code of a role natal does not trust to plan a read of it
+  -- (owner_code.sql)
+  IF rel IS NOT NULL AND owner_code(rel) IS NOT NULL THEN
+    RETURN NULL;
+  END IF;
   -- and for a table Citus manages (citus.sql): natal does not read its rows yet
   IF citus_table_kind(rel) IS NOT NULL THEN
     RETURN NULL;
@@ -236,7 +241,8 @@ BEGIN
     rel := collection_table(c);
     CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column)
                   OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL
-                  OR citus_table_kind(rel) IS NOT NULL;  -- (natal does not read those: citus.sql)
+                  OR owner_code(rel) IS NOT NULL  -- (natal does not read those: owner_code.sql)
+                  OR citus_table_kind(rel) IS NOT NULL;  -- (nor these: citus.sql)
     EXECUTE format('SELECT max((regexp_match((%I)::text, $1))[1]::numeric) FROM %s',
                    c.birth_code_column, rel)
       INTO found USING pattern;
@@ -267,7 +273,8 @@ BEGIN
   IF p_collection IS NOT NULL THEN
     SELECT * INTO c FROM collection_registry WHERE collection_name = p_collection;
     IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL
-       AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL THEN
+       AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL
+       AND owner_code(collection_table(c)) IS NULL THEN
       probe := format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%I)::text = $1)',
                       collection_table(c), c.birth_code_column);
     END IF;

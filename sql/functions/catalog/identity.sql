@@ -103,6 +103,7 @@ BEGIN
                        untrusted, p_collection),
       HINT = 'choose a column of one of PostgreSQL''s own types (or an extension''s)';
   END IF;
+  PERFORM assert_no_owner_code(p_collection, rel);
   EXECUTE format($q$
     SELECT count(*) AS codes, sum(n) AS rows, (array_agg(v ORDER BY n DESC, v))[1] AS example,
            max(n) AS most
@@ -137,6 +138,7 @@ BEGIN
   IF rel IS NULL THEN
     RETURN jsonb_build_object('table', false);
   END IF;
+  PERFORM assert_no_owner_code(p_collection, rel);
   SELECT array_agg(a.attname ORDER BY a.attnum) INTO cols
   FROM pg_attribute a
   WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
@@ -181,7 +183,9 @@ AS $$
 DECLARE
   -- (a table Citus manages is not read: natal does not govern those yet, citus.sql)
   citus text := citus_table_kind(collection_table(find_collection(p_collection)));
-  ev jsonb := CASE WHEN citus IS NULL THEN identity_evidence(p_collection) END;
+  -- (nor a table whose read would run code of its owner's: owner_code.sql)
+  owners_code text := owner_code(collection_table(find_collection(p_collection)));
+  ev jsonb := CASE WHEN citus IS NULL AND owners_code IS NULL THEN identity_evidence(p_collection) END;
   rows bigint := (ev ->> 'rows')::bigint;
   pk jsonb := CASE WHEN jsonb_typeof(ev -> 'key_columns') = 'array' THEN ev -> 'key_columns' ELSE '[]' END;
   declared jsonb := COALESCE(ev -> 'declared_keys', '[]');
@@ -202,6 +206,11 @@ BEGIN
   IF citus IS NOT NULL THEN
     RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
                               'why', format('a %s table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)', citus),
+                              'evidence', jsonb_build_object('table', true));
+  END IF;
+  IF owners_code IS NOT NULL THEN
+    RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
+                              'why', format('natal reads no table with code of its owner''s in it: %s', owners_code),
                               'evidence', jsonb_build_object('table', true));
   END IF;
   IF NOT (ev ->> 'table')::boolean THEN

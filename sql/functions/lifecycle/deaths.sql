@@ -63,6 +63,8 @@ BEGIN
     %7$s
   END IF;
   IF TG_OP = 'TRUNCATE' THEN
+    -- (the one place a trigger reads its table: not when that would run code of the owner's)
+    PERFORM %11$I.assert_no_owner_code(%1$L, TG_RELID);
     EXECUTE format('INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
                     SELECT %%L, ''truncate'', %%s, array_agg(x.code), false
                     FROM (SELECT %%s AS code FROM ONLY %%s AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
@@ -84,7 +86,7 @@ $body$, c.collection_name, death_origin_sql(c), code_sql, uncounted_bound(), dea
     -- storage and counts no tuples of its own: its statements are counted)
     CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = collection_table(c)) = 'p'
          THEN ' AND pg_relation_filenode(TG_RELID) IS NOT NULL' ELSE '' END,
-    raw_code_sql);
+    raw_code_sql, natal_schema());
 END
 $$;
 

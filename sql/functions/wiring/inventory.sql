@@ -137,14 +137,17 @@ BEGIN
     IF recorded IS NOT NULL THEN
       gw_want := CASE WHEN c.table_schema <> natal_schema() THEN gw_have END;
     END IF;
-    -- the gateway's row insert: the table owner's, as natal made it (gateway_row_source)
-    gw_row_ok := gw_want IS NULL OR EXISTS (
-      SELECT 1 FROM pg_proc p JOIN pg_class k ON k.oid = rel
-      WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text,text)', natal_schema(),
-                                           gateway_row_function(c.collection_name)))
-        AND p.prosecdef AND p.proowner = k.relowner
-        AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
-        AND p.prosrc = gateway_row_source(c.collection_name));
+    -- the gateway's row insert and probes: the table owners', as natal made them
+    -- (gateway_row_source, gateway_probe_source)
+    gw_row_ok := gw_want IS NULL OR (
+      owner_function_intact(c, format('%I.%I(jsonb,text,text)', natal_schema(), gateway_row_function(c.collection_name)),
+                            gateway_row_source(c.collection_name))
+      AND NOT EXISTS (
+        SELECT 1 FROM gateway_probed(c.collection_name) AS o
+        -- (the probes the installed gateway calls: a table new since is a stale configuration)
+        WHERE strpos(gw_have, gateway_probe_function(o.collection_name)) > 0
+          AND NOT owner_function_intact(o, format('%I.%I(text)', natal_schema(), gateway_probe_function(o.collection_name)),
+                                        gateway_probe_source(o.collection_name))));
     problem := CASE
       WHEN c.governance_role <> 'governed' AND present THEN
         'wired but ' || c.governance_role::text || ': it should not be'
@@ -160,7 +163,7 @@ BEGIN
       WHEN t_enabled = 'D' THEN 'disabled'
       WHEN upd_have IS NULL THEN 'update trigger missing or disabled: run natal wire'
       WHEN NOT gw_row_ok THEN
-        'gateway insert altered or missing (its function must be the table owner''s, as natal made it): run natal wire'
+        'gateway insert or probe altered or missing (its functions must be the table owners'', as natal made them): run natal wire'
       WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
            OR gw_have IS DISTINCT FROM gw_want OR upd_have IS DISTINCT FROM upd_want THEN
         'stale configuration: the collection changed since it was wired; run natal wire'
@@ -172,4 +175,17 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 END
+$$;
+
+-- Whether a function natal makes to run as a collection's table owner (install_owner_function)
+-- is as natal made it: that owner's, SECURITY DEFINER, with natal's search_path and body.
+CREATE OR REPLACE FUNCTION owner_function_intact(c collection_registry, p_function text, p_body text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM pg_proc p JOIN pg_class k ON k.oid = collection_table(c)
+    WHERE p.oid = to_regprocedure(p_function)
+      AND p.prosecdef AND p.proowner = k.relowner
+      AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
+      AND p.prosrc = p_body)
 $$;

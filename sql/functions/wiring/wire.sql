@@ -58,6 +58,7 @@ BEGIN
                        p_collection, untrusted),
       HINT = 'give the identity, the primary key and _dot_origin PostgreSQL''s own types (or an extension''s)';
   END IF;
+  PERFORM assert_no_owner_code(p_collection, rel);
   IF code_sql IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('collection %s has no identity (unclassified: %s)', p_collection,
