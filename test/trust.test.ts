@@ -858,6 +858,161 @@ describe(
       );
     });
 
+    test('a table its owner changes while natal waits to read it: the read is undone, and what the owner’s code did as natal with it', async () => {
+      // The owner holds the table's lock while it swaps the table for a view (then, while it
+      // adds an index whose predicate runs a function of theirs). natal.show looked at the
+      // table before, found it clean, and waits for the lock to read the row; once it is
+      // granted, PostgreSQL reads what the name leads to then, and plans with the index.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.raced (id serial PRIMARY KEY, code text UNIQUE);
+        CREATE TABLE ${a}.raced_by (who text);
+        CREATE FUNCTION ${a}.race_write(c text) RETURNS text LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO ${a}.raced_by VALUES (current_user);
+            BEGIN
+              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                               dot_origin, governance_role, operation)
+              VALUES ('RAC-FORGED-' || pg_catalog.random(), '${app}.raced', 'SPE-RAC', 'atom', 'forged', 'governed', 'trigger');
+            EXCEPTION WHEN insufficient_privilege THEN NULL;
+            END;
+            RETURN c;
+          END $$;
+        CREATE FUNCTION ${a}.race_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.race_write(n::text) IS NOT NULL; END $$;
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-RAC', prefix: 'RAC', level: 'atom' });
+      await alice.addCollection({
+        table: `${app}.raced`,
+        species: 'SPE-RAC',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.raced`]);
+      await dba.query(`INSERT INTO ${a}.raced (code) VALUES ('RAC-001'), ('RAC-002')`);
+      const oid = (await dba.query<{ o: number }>(`SELECT $1::regclass::oid AS o`, [`${app}.raced`])).rows[0]
+        ?.o;
+      const owner = new pg.Client({ connectionString: SERVER_URL });
+      await owner.connect();
+      clients.push(owner);
+      await owner.query(`SET ROLE ${quoteIdent(appOwner)}`);
+      const waiting = async () => {
+        for (let i = 0; i < 200; i++) {
+          const w = await dba.query(`SELECT 1 FROM pg_locks WHERE relation = $1 AND NOT granted`, [oid]);
+          if (w.rowCount) return;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error('the census never waited for the table');
+      };
+      const strangers = async () =>
+        (
+          await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.raced_by WHERE who <> $1`, [
+            appOwner,
+          ])
+        ).rows;
+      const forged = async () =>
+        (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'RAC-FORGED-%'`)).rowCount;
+      const show = async () => (await sqlAs('olga')).query(`SELECT ${q}.show('RAC-001') AS s`);
+      assert.equal((await show()).rows[0]?.s.status, 'alive');
+      // 1. the table swapped for a view of the same name
+      await owner.query(`BEGIN; ALTER TABLE ${a}.raced RENAME TO raced_real;
+        CREATE VIEW ${a}.raced AS SELECT id, ${a}.race_write(code) AS code FROM ${a}.raced_real`);
+      const first = show();
+      await waiting();
+      await owner.query('COMMIT');
+      await rejects(first, 'NB006', /changed while natal read it \(its name no longer leads to the table/);
+      assert.deepEqual(await strangers(), [], 'what the view did as natal was undone');
+      assert.equal(await forged(), 0);
+      await owner.query(`DROP VIEW ${a}.raced; ALTER TABLE ${a}.raced_real RENAME TO raced`);
+      // 2. an index whose predicate calls the owner's function, committed while natal waits
+      await owner.query(`BEGIN; LOCK TABLE ${a}.raced IN ACCESS EXCLUSIVE MODE;
+        CREATE INDEX raced_spied ON ${a}.raced (id) WHERE ${a}.race_spy(1)`);
+      const second = show();
+      await waiting();
+      await owner.query('COMMIT');
+      await rejects(second, 'NB006', /changed while natal read it \(index .*raced_spied calls function/);
+      assert.deepEqual(await strangers(), [], 'what the predicate did as natal was undone');
+      assert.equal(await forged(), 0);
+      await owner.query(`DROP INDEX ${a}.raced_spied`);
+      assert.equal((await (await as('olga')).census([`${app}.raced`])).collections[0]?.rows, 2);
+    });
+
+    test('a setting the owner’s code SETs inside the gateway’s call does not reach natal’s code after it', async () => {
+      // As the table's owner (no natal role): an operator -> of its own schema that forges a
+      // birth when it runs with the rights to, and a trigger (then a partial index's
+      // predicate, which the gateway's probe plans) that points the session's search_path
+      // there with a plain SET, which outlives the function it runs in.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.setter (id serial PRIMARY KEY, code text UNIQUE, name text);
+        GRANT INSERT ON ${a}.setter TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        CREATE TABLE ${a}.set_by (who text);
+        GRANT INSERT ON ${a}.set_by TO PUBLIC;
+        CREATE FUNCTION ${a}.forge_arrow(j jsonb, k text) RETURNS jsonb LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO ${a}.set_by VALUES (current_user);
+            BEGIN
+              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                               dot_origin, governance_role, operation)
+              VALUES ('SET-FORGED-' || pg_catalog.random(), '${app}.setter', 'SPE-SET', 'atom', 'forged', 'governed', 'gateway');
+            EXCEPTION WHEN insufficient_privilege THEN NULL;
+            END;
+            RETURN pg_catalog.jsonb_object_field(j, k);
+          END $$;
+        CREATE OPERATOR ${a}.-> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = ${a}.forge_arrow);
+        CREATE FUNCTION ${a}.point() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN PERFORM pg_catalog.set_config('search_path', '${app}, pg_catalog', false); RETURN NEW; END $$;
+        CREATE FUNCTION ${a}.point_rls() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN PERFORM pg_catalog.set_config('row_security', 'on', false); RETURN true; END $$;
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-SET', prefix: 'SET', level: 'atom' });
+      await alice.addCollection({
+        table: `${app}.setter`,
+        species: 'SPE-SET',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.setter`]);
+      const c = await sqlAs('app');
+      const create = () =>
+        c.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [`${app}.setter`]);
+      assert.match((await create()).rows[0]?.b.entity_code, /^SET-\d+$/);
+      const strangers = async () =>
+        (
+          await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.set_by WHERE who <> $1`, [
+            login('app'),
+          ])
+        ).rows;
+      const forged = async () =>
+        (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'SET-FORGED-%'`)).rowCount;
+      // 1. a trigger's plain SET of search_path, during the gateway's insert of the row
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TRIGGER point BEFORE INSERT ON ${a}.setter FOR EACH ROW EXECUTE FUNCTION ${a}.point();
+        RESET ROLE`);
+      await rejects(create(), 'NB025', /changed the session's settings/);
+      assert.equal(
+        (await c.query(`SHOW search_path`)).rows[0]?.search_path,
+        '"$user", public',
+        'rolled back',
+      );
+      // 2. an index's predicate's plain SET of row_security, when the gateway's probe plans its read
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        DROP TRIGGER point ON ${a}.setter;
+        CREATE INDEX setter_pointed ON ${a}.setter (id) WHERE ${a}.point_rls();
+        RESET ROLE`);
+      const fresh = await sqlAs('app');
+      await rejects(
+        fresh.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app')`, [`${app}.setter`]),
+        'NB025',
+        /changed the session's settings/,
+      );
+      assert.deepEqual(await strangers(), [], 'the owner’s operator never ran as natal’s definer');
+      assert.equal(await forged(), 0);
+      await dba.query(`DROP INDEX ${a}.setter_pointed`);
+      assert.match((await create()).rows[0]?.b.entity_code, /^SET-\d+$/);
+    });
+
     test('what PostgreSQL runs to plan a read of a table: each place an owner can put code is found', async () => {
       // As the table's owner: one function, operator and domain of theirs, and a table, a
       // partitioned one, then each object that calls them, one at a time.

@@ -103,6 +103,11 @@ DECLARE
   v_key jsonb;
   v_row jsonb;
   v_row_code text;
+  -- (the settings natal's code relies on, as create_entity set them: checked after each call
+  -- of a table owner's code, which may SET them for the rest of the session)
+  v_path text := pg_catalog.current_setting('search_path');
+  v_rls text := pg_catalog.current_setting('row_security');
+  v_nulls text := pg_catalog.current_setting('transform_null_equals');
 BEGIN
   -- 0. the caller's own right: the entity is inserted with natal's, so only by a session
   -- whose role could insert it itself
@@ -143,6 +148,7 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
     ON CONFLICT (entity_code) DO NOTHING
     RETURNING entity_code INTO v_code;
+%13$s
     EXIT WHEN v_code IS NOT NULL;
     PERFORM %1$s.assert_not_frozen(%2$L);
     v_tries := v_tries + 1;
@@ -156,6 +162,7 @@ BEGIN
   -- table's owner, so that the table's own code (triggers, defaults, checks) never runs as
   -- natal's definer (gateway_row_source)
   v_row := %1$s.%12$I(p_data, v_code, v_origin);
+%13$s
   v_key := v_row->'key';
   v_row_code := v_row->>'code';
   -- 5. match check
@@ -174,7 +181,21 @@ END
 $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, COALESCE(probe, 'true'), sp.species_code, sp.composition_level,
-    known, rel::oid, gateway_row_function(c.collection_name));
+    known, rel::oid, gateway_row_function(c.collection_name),
+    -- After a call of the owners' functions (the probes, the row's insert): the table's code
+    -- ran there with the owner's rights, and a plain SET it made outlives the call. natal's
+    -- code after it would then resolve its names (and apply row security) as the owner chose:
+    -- refused, which rolls the SET back with everything else. (Everything in the check is
+    -- named in pg_catalog, as the search_path it checks may be the owner's.)
+    format($check$
+  IF pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.<>) v_path
+     OR pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) v_rls
+     OR pg_catalog.current_setting('transform_null_equals') OPERATOR(pg_catalog.<>) v_nulls THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %1$L, HINT = %2$L;
+  END IF;$check$,
+      format('the code of a table the gateway of %s probes or inserts into changed the session''s settings (search_path, row_security or transform_null_equals): nothing was kept',
+             c.collection_name),
+      'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine'));
 END
 $$;
 

@@ -273,6 +273,9 @@ BEGIN
     INTO checked, passed, failed, failures
     USING c.collection_name, sp.species_code, accepted_code_prefixes(c, sp),
           c.birth_code_strategy::text, rel IS NOT NULL, p_recheck, found, pending;
+    IF code_sql IS NOT NULL THEN
+      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+    END IF;
     RETURN NEXT;
   END LOOP;
 END

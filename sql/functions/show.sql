@@ -62,6 +62,7 @@ BEGIN
     EXCEPTION WHEN data_exception THEN
       v_row := NULL;  -- the code's text is not a value of the column's type: no such row
     END;
+    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     IF v_row IS NOT NULL THEN
       RETURN v_row;
     END IF;
@@ -329,6 +330,7 @@ BEGIN
                         FROM unnest(keys) WITH ORDINALITY AS u(k, o)), SQLERRM),
       HINT = 'natal show TABLE KEY';
   END;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
   RETURN NEXT;
 END
 $$;

@@ -202,9 +202,11 @@ DECLARE
   c collection_registry;
   i backfill_plan_item;
   got record;
+  rel regclass;
 BEGIN
   FOR i IN SELECT * FROM backfill_plan_item x WHERE x.plan_id = r.plan_id ORDER BY x.collection_name LOOP
     c := find_collection(i.collection_name);
+    rel := collection_table(c);
     IF cardinality(key_columns(collection_table(c))) = 1
        AND (SELECT a.atttypid FROM pg_attribute a
             WHERE a.attrelid = collection_table(c) AND a.attname = (key_columns(collection_table(c)))[1])
@@ -217,6 +219,7 @@ BEGIN
                      r.run_id, c.collection_name, (backfill_batch_sql(c, false)).ranges)
         USING r.batch_size;
     END IF;
+    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     SELECT count(*) AS n, sum(x.expected) AS expected, COALESCE(sum(x.checksum::numeric), 0)::text AS checksum INTO got
     FROM backfill_range x WHERE x.run_id = r.run_id AND x.collection_name = c.collection_name;
     IF got.expected IS DISTINCT FROM i.expected OR got.checksum IS DISTINCT FROM i.codes_checksum THEN
@@ -282,9 +285,12 @@ DECLARE
   x backfill_range;
   n bigint;
   cs text;
+  rel regclass;
 BEGIN
   FOR x IN SELECT * FROM backfill_range g WHERE g.run_id = r.run_id AND NOT g.done ORDER BY g.collection_name, g.seq LOOP
+    rel := collection_table(find_collection(x.collection_name));
     EXECUTE (backfill_batch_sql(find_collection(x.collection_name), false)).range_births INTO n, cs USING x.after_key, x.upto_key;
+    PERFORM assert_read_unchanged(ARRAY[x.collection_name], ARRAY[rel]);
     IF n <> x.expected OR cs <> x.checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
         MESSAGE = format('plan %s is stale: range %s of %s held %s approved births, it now holds %s other ones',
@@ -541,6 +547,7 @@ DECLARE
   batch record;
   pinned backfill_range;
   checksum text;
+  rel regclass := collection_table(c);
 BEGIN
   PERFORM assert_natal_role('operator');
   IF NOT p_collection = ANY (plan_collections(r.plan_id)) THEN
@@ -602,6 +609,7 @@ BEGIN
       GET DIAGNOSTICS born = ROW_COUNT;
     END IF;
   END;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
   IF pinned.run_id IS NOT NULL THEN
     IF born <> pinned.expected OR checksum <> pinned.checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
@@ -734,6 +742,7 @@ BEGIN
     IF t = b THEN
       rows := (t ->> 'n')::bigint;
       gap := 0;
+      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
       RETURN;
     END IF;
   END IF;
@@ -751,6 +760,7 @@ BEGIN
     FROM (SELECT %s AS code FROM %s AS t) AS e
     LEFT JOIN birth_registry b ON b.entity_code = e.code
   $q$, entity_code_sql(c, 't'), rel) INTO rows, gap;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
 END
 $$;
 

@@ -89,6 +89,7 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off
 AS $$
 DECLARE
   unborn boolean := false;
+  rel regclass := collection_table(c);
 BEGIN
   -- (a keyed collection codes its rows in its namespace only: whether a row is born is
   -- whether its code is, so an empty namespace is a gap of every row, found without reading
@@ -103,8 +104,9 @@ BEGIN
   END IF;
   IF unborn THEN
     EXECUTE format('SELECT count(*), COALESCE(sum(%s), 0)::text FROM %s AS t',
-                   checksum_sql(c, 't'), collection_table(c))
+                   checksum_sql(c, 't'), rel)
       INTO expected, checksum;
+    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     RETURN;
   END IF;
   EXECUTE format($q$
@@ -112,9 +114,10 @@ BEGIN
     FROM (SELECT %s AS code, %s AS h FROM %s AS t) AS g
     WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
                       WHERE b.entity_code = g.code %s)
-  $q$, entity_code_sql(c, 't'), checksum_sql(c, 't'), collection_table(c),
+  $q$, entity_code_sql(c, 't'), checksum_sql(c, 't'), rel,
        CASE WHEN p_run IS NULL THEN '' ELSE format('AND (b.run_id IS DISTINCT FROM %s OR b.operation <> ''backfill'')', p_run) END)
   INTO expected, checksum;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
 END
 $$;
 

@@ -107,14 +107,18 @@ AS $$
 DECLARE
   counts text;
   result jsonb;
+  names text[];
+  tables regclass[];
 BEGIN
-  SELECT string_agg(format('SELECT %L AS k, count(*) AS n FROM %s', r.collection_name, collection_table(r)), ' UNION ALL ')
-    INTO counts
+  SELECT string_agg(format('SELECT %L AS k, count(*) AS n FROM %s', r.collection_name, collection_table(r)), ' UNION ALL '),
+         array_agg(r.collection_name), array_agg(collection_table(r))
+    INTO counts, names, tables
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema()
     AND owner_code(collection_table(r)) IS NULL;  -- (natal reads none of those: owner_code.sql)
   EXECUTE format('SELECT COALESCE(jsonb_object_agg(k, n), ''{}'') FROM (%s) AS x',
                  COALESCE(counts, 'SELECT NULL::text AS k, 0 AS n WHERE false')) INTO result;
+  PERFORM assert_read_unchanged(names, tables);
   RETURN jsonb_build_object('rows', result, 'other_births',
     (SELECT count(*) FROM birth_registry b WHERE NOT (b.collection_name = ANY (p_collections))));
 END
@@ -198,6 +202,7 @@ BEGIN
       PERFORM set_config('enable_seqscan', 'on', true);
       EXECUTE format('SELECT count(*) FROM %s AS t WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = %s)',
                      collection_table(c), entity_code_sql(c, 't')) INTO n;
+      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[collection_table(c)]);
       PERFORM set_config('enable_seqscan', 'off', true);
     ELSE
       FOREACH pfx IN ARRAY ARRAY[c.collection_name || '::', c.collection_name || '~'] LOOP

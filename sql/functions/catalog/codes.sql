@@ -220,7 +220,7 @@ AS $$ SELECT p_prefix || '-' || CASE WHEN n < 100 THEN lpad(n::text, 3, '0') ELS
 -- Moves a prefix's sequence past every PREFIX-NNN already in the registry or in the code
 -- columns of that species' collections (codes that arrived with existing data).
 CREATE OR REPLACE FUNCTION sync_code_sequence(p_prefix text) RETURNS bigint
-LANGUAGE plpgsql SET search_path FROM CURRENT
+LANGUAGE plpgsql SET search_path FROM CURRENT SET row_security = off
 AS $$
 DECLARE
   pattern text := '^' || regexp_replace(p_prefix, '([^A-Za-z0-9])', '\\\1', 'g') || '-([0-9]{1,18})$';
@@ -246,6 +246,7 @@ BEGIN
     EXECUTE format('SELECT max((regexp_match((%I)::text, $1))[1]::numeric) FROM %s',
                    c.birth_code_column, rel)
       INTO found USING pattern;
+    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     top := greatest(top, found);
   END LOOP;
   EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s',
@@ -261,11 +262,12 @@ $$;
 -- The next unused code for a prefix. Never reuses a number (sequences do not roll back)
 -- and skips any code already born or already present in the target collection's code column.
 CREATE OR REPLACE FUNCTION next_code(p_prefix text, p_collection text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql SET search_path FROM CURRENT
+LANGUAGE plpgsql SET search_path FROM CURRENT SET row_security = off
 AS $$
 DECLARE
   code text;
   probe text;
+  probed regclass;
   taken boolean;
   c collection_registry;
   skipped integer := 0;
@@ -275,8 +277,8 @@ BEGIN
     IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL
        AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL
        AND owner_code(collection_table(c)) IS NULL THEN
-      probe := format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%I)::text = $1)',
-                      collection_table(c), c.birth_code_column);
+      probed := collection_table(c);
+      probe := format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%I)::text = $1)', probed, c.birth_code_column);
     END IF;
   END IF;
   LOOP
@@ -284,6 +286,7 @@ BEGIN
     taken := EXISTS (SELECT 1 FROM birth_registry WHERE entity_code = code);
     IF NOT taken AND probe IS NOT NULL THEN
       EXECUTE probe INTO taken USING code;
+      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[probed]);
     END IF;
     EXIT WHEN NOT taken;
     skipped := skipped + 1;

@@ -110,6 +110,7 @@ BEGIN
     FROM (SELECT (t.%1$I)::text AS v, count(*) AS n FROM %2$s AS t
           WHERE t.%1$I IS NOT NULL AND (t.%1$I)::text <> '' GROUP BY 1 HAVING count(*) > 1) AS d
   $q$, col, rel) INTO dup;
+  PERFORM assert_read_unchanged(ARRAY[p_collection], ARRAY[rel]);
   IF dup.codes > 0 THEN
     RAISE EXCEPTION USING ERRCODE = 'NB030',
       MESSAGE = format('column %I of %s has duplicate codes: %s rows share %s codes (%L is in %s rows)',
@@ -157,6 +158,7 @@ BEGIN
     EXECUTE format('SELECT jsonb_build_object(''rows'', count(*), ''columns'', ''{}''::jsonb) FROM %s', rel)
       INTO evidence;
   END IF;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
   -- What the database declares about each column: a UNIQUE constraint or index that keeps
   -- it unique, and NOT NULL. Only a declared column can be a certain identity.
   SELECT jsonb_object_agg(e.key, e.value || jsonb_build_object(

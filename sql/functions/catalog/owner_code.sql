@@ -39,10 +39,12 @@ $$;
 -- every partition and inheritance child the read reaches, and a foreign table among them is
 -- read by its server's wrapper. What each object calls is in pg_depend: a function, an
 -- operator's function, and a type that can carry a check (code_free_type).
+-- (PL/pgSQL, so that the query is planned once a session: natal asks before each read)
 CREATE OR REPLACE FUNCTION owner_code(rel regclass) RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  WITH RECURSIVE tree(relid) AS (
+BEGIN
+  RETURN (WITH RECURSIVE tree(relid) AS (
     SELECT rel::oid
     UNION
     SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid
@@ -77,12 +79,15 @@ AS $$
                 FROM pg_type y WHERE y.oid = d.refobjid AND NOT h.only_calls AND NOT code_free_type(y.oid))
            END, 1
     FROM holder h JOIN pg_depend d ON d.classid = h.classid AND d.objid = h.objid
+    -- (PostgreSQL's own objects are trusted: only the others are looked at)
+    WHERE d.refobjid >= 16384 AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_type'::regclass)
     UNION ALL
     SELECT format('partition %s ', t.relid::regclass), 'is a foreign table, read by its server''s wrapper', 0
     FROM tree t JOIN pg_class k ON k.oid = t.relid
     WHERE k.relkind = 'f'
   )
-  SELECT f.what || f.code FROM found f WHERE f.code IS NOT NULL ORDER BY f.ord, f.what LIMIT 1
+  SELECT f.what || f.code FROM found f WHERE f.code IS NOT NULL ORDER BY f.ord, f.what LIMIT 1);
+END
 $$;
 
 -- Refuses a collection whose table natal would read with code of a role it does not trust
@@ -99,5 +104,39 @@ BEGIN
                        p_collection, code),
       HINT = 'drop that object, or have a superuser own the code it calls, then try again';
   END IF;
+END
+$$;
+
+-- After natal has read collections' tables with its rights: each name still leads to the
+-- table read, with nothing of an owner's on it that planning the read would run. natal looks
+-- before it reads (entity_code_sql), but a read that waits for a table's lock reads what the
+-- name leads to once the wait is over, and an index can be committed between the look and
+-- the read: the owner's code could then have run as natal's definer. The error rolls back
+-- all it did.
+-- (VOLATILE: it reads the catalog as it is now, not as the snapshot of the statement that
+-- called it saw it, as a STABLE function would.)
+CREATE OR REPLACE FUNCTION assert_read_unchanged(p_collections text[], p_tables regclass[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  i integer;
+  code text;
+  c collection_registry;
+  moved boolean;
+BEGIN
+  FOR i IN 1 .. COALESCE(cardinality(p_tables), 0) LOOP
+    CONTINUE WHEN p_tables[i] IS NULL;
+    code := owner_code(p_tables[i]);
+    -- (a collection being registered has no row yet: its table is read by the name given)
+    SELECT * INTO c FROM collection_registry r WHERE r.collection_name = p_collections[i];
+    moved := CASE WHEN FOUND THEN collection_table(c) IS DISTINCT FROM p_tables[i]
+                  ELSE NOT EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = p_tables[i] AND k.relkind IN ('r', 'p')) END;
+    IF code IS NOT NULL OR moved THEN
+      RAISE EXCEPTION USING ERRCODE = 'NB006',
+        MESSAGE = format('collection %s: its table changed while natal read it (%s); nothing was kept',
+                         p_collections[i], COALESCE(code, 'its name no longer leads to the table natal read')),
+        HINT = 'see what changed (natal triggers), then try again';
+    END IF;
+  END LOOP;
 END
 $$;

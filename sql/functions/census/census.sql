@@ -173,6 +173,7 @@ BEGIN
                                WHERE bb.entity_code = e.code AND bb.collection_name = e.collection LIMIT 1) AS b ON true'
       END, CASE WHEN NOT unique_codes THEN 'GROUP BY e.collection, e.code, b.entity_code' ELSE '' END), differ, dead) AS q;
   END IF;
+  PERFORM assert_read_unchanged(known, tables);
   RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births,
                             'births_per_day', CASE WHEN p_days IS NOT NULL THEN per_day END,
                             'collections', (
@@ -283,6 +284,7 @@ BEGIN
     WHERE o.entity_code IS NULL OR o.collection_name <> $1
     ORDER BY e.code LIMIT $2
   $q$, code_sql, rel) USING c.collection_name, p_limit;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
 END
 $$;
 
@@ -309,6 +311,7 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM recorded_deaths(ARRAY[$1]) AS d WHERE d.entity_code = b.entity_code)
     ORDER BY b.entity_code LIMIT $2
   $q$, code_sql, rel) USING c.collection_name, p_limit;
+  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
 END
 $$;
 
@@ -327,6 +330,8 @@ DECLARE
   k record;
   found_codes text[];
   keyed_hits jsonb := '[]';
+  read_names text[];     -- the collections whose tables may be read below
+  read_tables regclass[];
 BEGIN
   PERFORM assert_natal_role('reader');
   -- A keyed collection whose key the database keeps unique only within each partition
@@ -334,8 +339,9 @@ BEGIN
   SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
                            x.collection_name, x.code, x.rel), ' UNION ALL ') FILTER (WHERE NOT x.keyed),
          array_agg(x.collection_name) FILTER (WHERE NOT x.keyed),
-         array_agg(x.collection_name) FILTER (WHERE x.keyed)
-    INTO free_sql, free_names, keyed
+         array_agg(x.collection_name) FILTER (WHERE x.keyed),
+         array_agg(x.collection_name), array_agg(x.rel)
+    INTO free_sql, free_names, keyed, read_names, read_tables
   FROM (SELECT r.collection_name, y.rel, entity_code_sql(r, 't') AS code,
                r.birth_code_strategy IN ('synthetic_id', 'composite')
                  AND uniqueness_of(y.rel, r.birth_code_key_columns) IS NOT DISTINCT FROM 'table' AS keyed
@@ -389,6 +395,7 @@ BEGIN
   -- candidates above: with neither, it has no risk, and the other collections' codes are
   -- not compared.
   IF p_collections IS NOT NULL AND NOT free_names && p_collections AND keyed_hits = '[]' THEN
+    PERFORM assert_read_unchanged(read_names, read_tables);
     RETURN;
   END IF;
   RETURN QUERY EXECUTE format($q$
@@ -413,6 +420,7 @@ BEGIN
        OR EXISTS (SELECT 1 FROM produced p WHERE p.code = r.code AND p.collection = ANY ($1))
     ORDER BY r.code
   $q$, free_sql) USING p_collections, keyed_hits;
+  PERFORM assert_read_unchanged(read_names, read_tables);
 END
 $$;
 
@@ -436,5 +444,8 @@ BEGIN
   $q$, CASE WHEN rel IS NOT NULL AND code_sql IS NOT NULL
             THEN format('AND NOT EXISTS (SELECT 1 FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = b.entity_code)',
                         code_sql, rel) ELSE '' END) USING c.collection_name, p_limit;
+  IF code_sql IS NOT NULL THEN
+    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+  END IF;
 END
 $$;

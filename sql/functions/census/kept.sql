@@ -215,6 +215,8 @@ DECLARE
   owners text[];
   other bigint;
   parts text;
+  kept_names text[];
+  kept_tables regclass[];
   counted jsonb;
   result jsonb := '{}';
   k record;
@@ -257,8 +259,9 @@ BEGIN
            'SELECT %L::text AS collection, count(*) AS rows, count(n.code) FILTER (WHERE n.owner = %L) AS own_codes, '
            'count(n.code) FILTER (WHERE n.owner <> %2$L) AS foreign_codes '
            'FROM (SELECT %s AS code FROM %s AS t) AS e LEFT JOIN since AS n ON n.code = e.code',
-           r.collection_name, r.collection_name, entity_code_sql(r, 't'), collection_table(r)) END, ' UNION ALL ')
-    INTO parts
+           r.collection_name, r.collection_name, entity_code_sql(r, 't'), collection_table(r)) END, ' UNION ALL '),
+         array_agg(r.collection_name), array_agg(collection_table(r))
+    INTO parts, kept_names, kept_tables
   FROM collection_registry r WHERE base.collections ? r.collection_name;
   IF parts IS NOT NULL THEN
     EXECUTE format($q$
@@ -267,6 +270,7 @@ BEGIN
                                                       'foreign_codes', w.foreign_codes))
       FROM (%s) AS w
     $q$, parts) INTO counted USING COALESCE(codes, '{}'), COALESCE(owners, '{}');
+    PERFORM assert_read_unchanged(kept_names, kept_tables);
   END IF;
   FOR k IN SELECT c.key AS name, c.value AS was, counted -> c.key AS now_,
                   (SELECT count(*) FROM unnest(owners) AS o WHERE o = c.key) AS born
