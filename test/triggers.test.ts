@@ -290,6 +290,23 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.equal(await same('items'), null);
   });
 
+  test('a wired table renamed away is unwired all the same: natal’s triggers leave it (natal init re-wires through this)', async () => {
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.moving (id int PRIMARY KEY, code text UNIQUE)`);
+    await w.registry.addCollection({ table: name('moving'), species: 'SPE-DOM', codeColumn: 'code' });
+    await w.registry.wire([name('moving')]);
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.moving RENAME TO moved_away`);
+    assert.equal((await w.registry.unwire(name('moving'))).was_wired, true);
+    const [left] = await w.sql(
+      `SELECT count(*)::int AS n FROM pg_trigger
+       WHERE tgrelid = '${w.a}.moved_away'::regclass AND (tgname LIKE 'natal_birth%' OR tgname LIKE 'natal_death%')`,
+    );
+    assert.equal(left?.n, 0, 'natal’s triggers left the table that is no longer the collection’s');
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.moved_away RENAME TO moving`);
+    await w.registry.wire([name('moving')]);
+    await w.registry.db.exec(`INSERT INTO ${w.a}.moving VALUES (1, 'DOM-801')`);
+    assert.ok((await w.births(name('moving'))).some((b) => b.entity_code === 'DOM-801'));
+  });
+
   test('updates: a changed code is born; strict refuses an unborn one; other updates birth nothing', async () => {
     await w.registry.db.exec(`CREATE TABLE ${w.a}.renamed (id int PRIMARY KEY, code text, note text);
                                INSERT INTO ${w.a}.renamed VALUES (1, 'DOM-301', 'a'), (2, 'DOM-302', 'b')`);

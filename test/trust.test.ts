@@ -823,13 +823,19 @@ describe(
         const census = await (await as('olga')).census([`${app}.watched`]);
         assert.equal(census.collections[0]?.rows, null, 'not read: its rows unknown');
         await assert.rejects((await as('olga')).show('WAT-001'), /code of its owner's in it: index/);
-        await assert.rejects((await as('alice')).wire([`${app}.watched`]), /code of its owner's in it/);
-        assert.match(
-          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.watched`)
-            ?.problem ?? '',
-          /code of its owner's in it/,
-          'natal triggers says why',
+        // natal's triggers read only their statement's rows: the table stays wired, and its
+        // new rows are born; classify says why natal does not read it.
+        await (await as('alice')).wire([`${app}.watched`]);
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          INSERT INTO ${a}.watched (code) VALUES ('WAT-009');
+          RESET ROLE`);
+        assert.equal(
+          (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code = 'WAT-009'`)).rowCount,
+          1,
+          'born',
         );
+        const [proposal] = await (await as('olga')).classify([`${app}.watched`]);
+        assert.match(proposal?.why ?? '', /code of its owner's in it: index/);
         // The gateway probes the table with its owner's rights: the predicate may run there.
         const made = await (
           await sqlAs('app')
@@ -853,7 +859,7 @@ describe(
       }
       assert.equal(
         (await (await as('olga')).census([`${app}.watched`])).collections[0]?.rows,
-        4,
+        5,
         'read again',
       );
     });

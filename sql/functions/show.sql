@@ -14,7 +14,7 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   rel regclass := collection_table(c);
-  code_sql text := entity_code_sql(c, 't');
+  code_sql text := readable_code_sql(c, 't');
   keyed text := c.collection_name || '::';
   keys name[] := c.birth_code_key_columns;
   col_value text;
@@ -276,7 +276,7 @@ BEGIN
   PERFORM assert_natal_role('reader');
   c := find_collection(p_collection);
   rel := collection_table(c);
-  code_sql := entity_code_sql(c, 't');
+  code_sql := readable_code_sql(c, 't');
   IF rel IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB005', MESSAGE = format('collection %s has no table', c.collection_name),
       HINT = 'show its entities by code: natal show CODE';

@@ -261,7 +261,7 @@ BEGIN
     FROM (SELECT t.%1$I AS k, (%2$s OR %3$s) AS unborn, %4$s AS h
           FROM %5$s AS t WHERE $1::jsonb IS NULL OR t.%1$I > ($1->>0)::%6$s
           ORDER BY t.%1$I LIMIT $2) AS g
-  $q$, col, unborn_sql(c), format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', entity_code_sql(c, 't')),
+  $q$, col, unborn_sql(c), format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', readable_code_sql(c, 't')),
        checksum_sql(c, 't'), rel, typ,
        -- (uuid has no max(): its text, in byte order, orders as it does)
        CASE WHEN typ = 'uuid' THEN 'max((g.k)::text COLLATE "C")::uuid' ELSE 'max(g.k)' END);
@@ -331,7 +331,7 @@ DECLARE
   range_sql text;
   unborn text;
   verdict text;
-  code_sql text := entity_code_sql(c, 't');
+  code_sql text := readable_code_sql(c, 't');
 BEGIN
   IF keys IS NULL THEN
     bounds := 'SELECT NULL::jsonb';
@@ -734,7 +734,7 @@ BEGIN
   IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
     SELECT q INTO t FROM census_query(format(
       'SELECT jsonb_build_object(''n'', x.n, ''s'', COALESCE(x.s, 0)::text) FROM (%s) AS x',
-      census_rows_sql(ARRAY[c.collection_name], ARRAY[entity_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
+      census_rows_sql(ARRAY[c.collection_name], ARRAY[readable_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
       NULL, NULL) AS q;
     SELECT q INTO b FROM census_query(format(
       'SELECT jsonb_build_object(''n'', count(*), ''s'', COALESCE(sum(hashtextextended(b.entity_code, $4)), 0)::text)
@@ -759,7 +759,7 @@ BEGIN
     SELECT count(*), count(*) FILTER (WHERE b.entity_code IS NULL)
     FROM (SELECT %s AS code FROM %s AS t) AS e
     LEFT JOIN birth_registry b ON b.entity_code = e.code
-  $q$, entity_code_sql(c, 't'), rel) INTO rows, gap;
+  $q$, readable_code_sql(c, 't'), rel) INTO rows, gap;
   PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
 END
 $$;

@@ -64,7 +64,7 @@ BEGIN
          IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
     RETURN format('hashint8extended((%I.%I)::bigint, 0)', alias, c.birth_code_key_columns[1]);
   END IF;
-  RETURN format('hashtextextended(%s, 0)', entity_code_sql(c, alias));
+  RETURN format('hashtextextended(%s, 0)', readable_code_sql(c, alias));
 END
 $$;
 
@@ -114,7 +114,7 @@ BEGIN
     FROM (SELECT %s AS code, %s AS h FROM %s AS t) AS g
     WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
                       WHERE b.entity_code = g.code %s)
-  $q$, entity_code_sql(c, 't'), checksum_sql(c, 't'), rel,
+  $q$, readable_code_sql(c, 't'), checksum_sql(c, 't'), rel,
        CASE WHEN p_run IS NULL THEN '' ELSE format('AND (b.run_id IS DISTINCT FROM %s OR b.operation <> ''backfill'')', p_run) END)
   INTO expected, checksum;
   PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);

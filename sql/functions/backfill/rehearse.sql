@@ -197,11 +197,11 @@ DECLARE
 BEGIN
   FOR c IN SELECT * FROM collection_registry r WHERE r.collection_name = ANY (p_collections)
                                                  AND collection_table(r) IS NOT NULL
-                                                 AND entity_code_sql(r, 't') IS NOT NULL LOOP
+                                                 AND readable_code_sql(r, 't') IS NOT NULL LOOP
     IF c.birth_code_strategy = 'column' THEN
       PERFORM set_config('enable_seqscan', 'on', true);
       EXECUTE format('SELECT count(*) FROM %s AS t WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = %s)',
-                     collection_table(c), entity_code_sql(c, 't')) INTO n;
+                     collection_table(c), readable_code_sql(c, 't')) INTO n;
       PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[collection_table(c)]);
       PERFORM set_config('enable_seqscan', 'off', true);
     ELSE

@@ -156,11 +156,6 @@ BEGIN
   IF rel IS NOT NULL AND untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
     RETURN NULL;
   END IF;
-  -- and when PostgreSQL would run code of a role natal does not trust to plan a read of it
-  -- (owner_code.sql)
-  IF rel IS NOT NULL AND owner_code(rel) IS NOT NULL THEN
-    RETURN NULL;
-  END IF;
   -- and for a table Citus manages (citus.sql): natal does not read its rows yet
   IF citus_table_kind(rel) IS NOT NULL THEN
     RETURN NULL;
@@ -190,6 +185,23 @@ BEGIN
     ELSE
       RETURN NULL;
   END CASE;
+END
+$$;
+
+-- entity_code_sql for a read of the collection's table with natal's rights (census, plan,
+-- apply, show, inspection): NULL, as for a collection with no identity, when planning that
+-- read would run code of a role natal does not trust (owner_code.sql). natal's triggers read
+-- only their statement's rows, never the table, and take entity_code_sql itself.
+CREATE OR REPLACE FUNCTION readable_code_sql(c collection_registry, alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  rel regclass := collection_table(c);
+BEGIN
+  IF rel IS NOT NULL AND owner_code(rel) IS NOT NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN entity_code_sql(c, alias);
 END
 $$;
 

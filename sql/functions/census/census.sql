@@ -60,7 +60,7 @@ DECLARE
 BEGIN
   SELECT array_agg(x.collection_name), array_agg(x.code), array_agg(x.rel)
     INTO known, codes, tables
-  FROM (SELECT r.collection_name, collection_table(r) AS rel, entity_code_sql(r, 't') AS code
+  FROM (SELECT r.collection_name, collection_table(r) AS rel, readable_code_sql(r, 't') AS code
         FROM collection_registry r WHERE r.collection_name = ANY (p_collections) OFFSET 0) AS x
   WHERE x.rel IS NOT NULL AND x.code IS NOT NULL;
   known := COALESCE(known, '{}');
@@ -271,7 +271,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := entity_code_sql(c, 't');
+  code_sql text := readable_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   IF rel IS NULL OR code_sql IS NULL THEN
@@ -295,7 +295,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := entity_code_sql(c, 't');
+  code_sql text := readable_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   IF rel IS NULL OR code_sql IS NULL THEN
@@ -342,7 +342,7 @@ BEGIN
          array_agg(x.collection_name) FILTER (WHERE x.keyed),
          array_agg(x.collection_name), array_agg(x.rel)
     INTO free_sql, free_names, keyed, read_names, read_tables
-  FROM (SELECT r.collection_name, y.rel, entity_code_sql(r, 't') AS code,
+  FROM (SELECT r.collection_name, y.rel, readable_code_sql(r, 't') AS code,
                r.birth_code_strategy IN ('synthetic_id', 'composite')
                  AND uniqueness_of(y.rel, r.birth_code_key_columns) IS NOT DISTINCT FROM 'table' AS keyed
         FROM collection_registry r CROSS JOIN LATERAL (SELECT collection_table(r) AS rel OFFSET 0) AS y
@@ -384,7 +384,7 @@ BEGIN
     FROM jsonb_array_elements(candidates) AS c GROUP BY 1
   LOOP
     EXECUTE format('SELECT array_agg(e.code) FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = ANY ($1)',
-                   entity_code_sql(find_collection(k.collection), 't'),
+                   readable_code_sql(find_collection(k.collection), 't'),
                    collection_table(find_collection(k.collection)))
       INTO found_codes USING k.codes;
     SELECT keyed_hits || COALESCE(jsonb_agg(jsonb_build_object('collection', k.collection, 'code', x)), '[]')
@@ -433,7 +433,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := entity_code_sql(c, 't');
+  code_sql text := readable_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   RETURN QUERY EXECUTE format($q$

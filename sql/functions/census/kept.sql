@@ -19,7 +19,7 @@ CREATE OR REPLACE FUNCTION census_fingerprints() RETURNS jsonb
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT COALESCE(jsonb_object_agg(r.collection_name, (
-           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), entity_code_sql(r, 't'),
+           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), readable_code_sql(r, 't'),
                                 -- a trigger disabled and enabled again, dropped or re-made, is a
                                 -- new pg_trigger row version: its xmin tells (0 statements missed)
                                 (SELECT string_agg(t.tgname || ':' || t.xmin::text, ',' ORDER BY t.tgname)
@@ -35,7 +35,7 @@ AS $$
                            AND t.tgenabled = 'A'))), '{}')
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND r.table_schema <> natal_schema()
-    AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL
+    AND collection_table(r) IS NOT NULL AND readable_code_sql(r, 't') IS NOT NULL
 $$;
 
 -- A wired collection's census trigger (census_trigger_sql): one row in census_change per
@@ -259,7 +259,7 @@ BEGIN
            'SELECT %L::text AS collection, count(*) AS rows, count(n.code) FILTER (WHERE n.owner = %L) AS own_codes, '
            'count(n.code) FILTER (WHERE n.owner <> %2$L) AS foreign_codes '
            'FROM (SELECT %s AS code FROM %s AS t) AS e LEFT JOIN since AS n ON n.code = e.code',
-           r.collection_name, r.collection_name, entity_code_sql(r, 't'), collection_table(r)) END, ' UNION ALL '),
+           r.collection_name, r.collection_name, readable_code_sql(r, 't'), collection_table(r)) END, ' UNION ALL '),
          array_agg(r.collection_name), array_agg(collection_table(r))
     INTO parts, kept_names, kept_tables
   FROM collection_registry r WHERE base.collections ? r.collection_name;

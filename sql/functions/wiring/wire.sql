@@ -58,7 +58,6 @@ BEGIN
                        p_collection, untrusted),
       HINT = 'give the identity, the primary key and _dot_origin PostgreSQL''s own types (or an extension''s)';
   END IF;
-  PERFORM assert_no_owner_code(p_collection, rel);
   IF code_sql IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006',
       MESSAGE = format('collection %s has no identity (unclassified: %s)', p_collection,
@@ -500,6 +499,7 @@ DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
   was boolean := false;
+  t record;
 BEGIN
   PERFORM assert_natal_role('admin');
   PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
@@ -511,6 +511,16 @@ BEGIN
     PERFORM unwire_partitions(rel);
     PERFORM unwire_deaths(rel);
   END IF;
+  -- natal's triggers on a table that is no longer the collection's (renamed away, its name
+  -- now a view's): wherever its functions are still used, the triggers go with them
+  FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relid FROM pg_trigger g
+           WHERE g.tgparentid = 0 AND g.tgfoid IN (
+             SELECT to_regprocedure(format('%I.%I()', natal_schema(), f))
+             FROM unnest(ARRAY[death_function(c.collection_name), auto_birth_function(c.collection_name),
+                               update_birth_function(c.collection_name)]) AS f) LOOP
+    was := was OR t.tgname = 'natal_birth_auto';
+    EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.relid);
+  END LOOP;
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
