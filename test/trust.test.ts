@@ -1080,6 +1080,14 @@ describe(
         await dba.query(`SET ROLE ${quoteIdent(appOwner)};
           CREATE TABLE ${a}.keyed (id int) PARTITION BY RANGE (${a}.f(id)); RESET ROLE`);
         assert.match((await codeOf('keyed')) ?? '', /^table .*keyed calls function .*f\(integer\)/);
+        // and a partition of it, or of a partition of it: reading one builds its partition
+        // constraint from the keys above it
+        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+          CREATE TABLE ${a}.keyed_1 PARTITION OF ${a}.keyed FOR VALUES FROM (0) TO (10) PARTITION BY RANGE (id);
+          CREATE TABLE ${a}.keyed_1_1 PARTITION OF ${a}.keyed_1 FOR VALUES FROM (0) TO (10);
+          RESET ROLE`);
+        for (const t of ['keyed_1', 'keyed_1_1'])
+          assert.match((await codeOf(t)) ?? '', /^table .*keyed, above it, calls function .*f\(integer\)/, t);
       } finally {
         await dba.query(`RESET ROLE; DROP TABLE IF EXISTS ${a}.probed, ${a}.parted, ${a}.keyed`);
       }

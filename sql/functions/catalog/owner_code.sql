@@ -37,7 +37,8 @@ $$;
 -- statistics' expressions and its partition key when it plans a query of it, and a function
 -- an owner declares IMMUTABLE is then called, with the planner's rights. The same holds for
 -- every partition and inheritance child the read reaches, and a foreign table among them is
--- read by its server's wrapper. What each object calls is in pg_depend: a function, an
+-- read by its server's wrapper; and the partition key of each table above it (a partition's
+-- constraint is made of them). What each object calls is in pg_depend: a function, an
 -- operator's function, and a type that can carry a check (code_free_type).
 -- (PL/pgSQL, so that the query is planned once a session: natal asks before each read)
 CREATE OR REPLACE FUNCTION owner_code(rel regclass) RETURNS text
@@ -49,8 +50,17 @@ BEGIN
     UNION
     SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid
   ),
+  -- (and the tables above it: the partition constraint of a partition that is read is built
+  -- from its ancestors' partition keys, which are simplified as they are loaded)
+  ancestors(relid) AS (
+    SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = rel
+    UNION
+    SELECT i.inhparent FROM pg_inherits i JOIN ancestors a ON i.inhrelid = a.relid
+  ),
   holder(what, classid, objid, only_calls) AS (
     SELECT format('table %s', t.relid::regclass), 'pg_class'::regclass::oid, t.relid, true FROM tree t
+    UNION ALL
+    SELECT format('table %s, above it,', a.relid::regclass), 'pg_class'::regclass::oid, a.relid, true FROM ancestors a
     UNION ALL
     SELECT format('index %s', i.indexrelid::regclass), 'pg_class'::regclass::oid, i.indexrelid, false
     FROM pg_index i JOIN tree t ON i.indrelid = t.relid
