@@ -14,7 +14,8 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   rel regclass := collection_table(c);
-  code_sql text := readable_code_sql(c, 't');
+  -- (the table's owner code is refused below, before the code is used)
+  code_sql text := entity_code_sql(c, 't');
   keyed text := c.collection_name || '::';
   keys name[] := c.birth_code_key_columns;
   col_value text;
@@ -77,9 +78,10 @@ $$;
 -- json, which to_jsonb would run. (In objects of 50 columns at most, joined: a function takes
 -- 100 arguments at most.)
 CREATE OR REPLACE FUNCTION row_json_sql(rel regclass, alias text) RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT COALESCE(string_agg(part, ' || ' ORDER BY chunk), '''{}''::jsonb')
+BEGIN
+  RETURN (SELECT COALESCE(string_agg(part, ' || ' ORDER BY chunk), '''{}''::jsonb')
   FROM (SELECT c.chunk, format('jsonb_build_object(%s)', string_agg(c.pair, ', ' ORDER BY c.attnum)) AS part
         FROM (SELECT a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 50 AS chunk,
                      format('%L, %s', a.attname,
@@ -87,7 +89,8 @@ AS $$
                                  ELSE format('format(''%%s'', %I.%I)', alias, a.attname) END) AS pair
               FROM pg_attribute a
               WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped) AS c
-        GROUP BY c.chunk) AS chunks
+        GROUP BY c.chunk) AS chunks);
+END
 $$;
 
 -- A column's type as SQL writes it (for a cast to it).
@@ -276,7 +279,7 @@ BEGIN
   PERFORM assert_natal_role('reader');
   c := find_collection(p_collection);
   rel := collection_table(c);
-  code_sql := readable_code_sql(c, 't');
+  code_sql := entity_code_sql(c, 't');
   IF rel IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB005', MESSAGE = format('collection %s has no table', c.collection_name),
       HINT = 'show its entities by code: natal show CODE';

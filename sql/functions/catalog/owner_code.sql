@@ -1,10 +1,13 @@
 -- Whether a role's code is trusted to run with natal's definer's rights: PostgreSQL's own
 -- objects, and a superuser's (an extension's, installed by one). A superuser can do anything
 -- anyway; anyone else's function run as natal could write natal's tables.
+-- (a SQL function with no settings of its own, and every name in pg_catalog: PostgreSQL
+-- inlines it into the query that calls it, instead of planning it again on each call)
 CREATE OR REPLACE FUNCTION trusted_owner(p_oid oid, p_owner oid) RETURNS boolean
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE sql STABLE
 AS $$
-  SELECT p_oid < 16384 OR COALESCE((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = p_owner), false)
+  SELECT p_oid OPERATOR(pg_catalog.<) 16384::pg_catalog.oid
+         OR COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) p_owner), false)
 $$;
 
 -- Whether a value of type p_type can be made in an expression without running code of a role
@@ -40,9 +43,10 @@ $$;
 -- read by its server's wrapper; and the partition key of each table above it (a partition's
 -- constraint is made of them). What each object calls is in pg_depend: a function, an
 -- operator's function, and a type that can carry a check (code_free_type).
--- (PL/pgSQL, so that the query is planned once a session: natal asks before each read)
+-- (PL/pgSQL, with a generic plan, so that the query is planned once a session: natal asks
+-- before and after each read, and planning it took a millisecond)
 CREATE OR REPLACE FUNCTION owner_code(rel regclass) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
   RETURN (WITH RECURSIVE tree(relid) AS (
@@ -88,9 +92,14 @@ BEGIN
                (SELECT format('type %s of %s', y.oid::regtype, pg_get_userbyid(y.typowner))
                 FROM pg_type y WHERE y.oid = d.refobjid AND NOT h.only_calls AND NOT code_free_type(y.oid))
            END, 1
-    FROM holder h JOIN pg_depend d ON d.classid = h.classid AND d.objid = h.objid
-    -- (PostgreSQL's own objects are trusted: only the others are looked at)
-    WHERE d.refobjid >= 16384 AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_type'::regclass)
+    -- (each holder's own dependencies, through pg_depend's index on the dependent object:
+    -- OFFSET 0 keeps the planner from hashing every dependency of the database instead;
+    -- PostgreSQL's own objects are trusted, only the others are looked at)
+    FROM holder h
+    CROSS JOIN LATERAL (SELECT x.refclassid, x.refobjid FROM pg_depend x
+                        WHERE x.classid = h.classid AND x.objid = h.objid AND x.refobjid >= 16384
+                          AND x.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_type'::regclass)
+                        OFFSET 0) AS d
     UNION ALL
     SELECT format('partition %s ', t.relid::regclass), 'is a foreign table, read by its server''s wrapper', 0
     FROM tree t JOIN pg_class k ON k.oid = t.relid
