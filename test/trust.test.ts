@@ -1019,6 +1019,60 @@ describe(
       assert.match((await create()).rows[0]?.b.entity_code, /^SET-\d+$/);
     });
 
+    test('a key of a domain with a CHECK of its owner’s: natal never casts into the domain, so the check never runs as natal', async () => {
+      // As the table's owner (no natal role): a domain whose CHECK writes who runs it and
+      // forges a birth when it can; a cast into the domain runs it, a cast from it does not.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.checked_by (who text);
+        CREATE FUNCTION ${a}.check_spy(v int) RETURNS boolean LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO ${a}.checked_by VALUES (current_user);
+            BEGIN
+              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                               dot_origin, governance_role, operation)
+              VALUES ('DMN-FORGED-' || pg_catalog.random(), '${app}.domained', 'SPE-DMN', 'atom', 'forged', 'governed', 'trigger');
+            EXCEPTION WHEN insufficient_privilege THEN NULL;
+            END;
+            RETURN true;
+          END $$;
+        CREATE DOMAIN ${a}.spied_id AS int CHECK (${a}.check_spy(VALUE));
+        CREATE TABLE ${a}.domained (id ${a}.spied_id PRIMARY KEY, name text);
+        GRANT USAGE ON SCHEMA ${a} TO ${quoteIdent(login('olga'))};
+        GRANT SELECT ON ${a}.domained TO ${quoteIdent(login('olga'))};
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-DMN', prefix: 'DMN', level: 'atom' });
+      await alice.addCollection({ table: `${app}.domained`, species: 'SPE-DMN', owner: login('olga') });
+      await alice.setIdentity(`${app}.domained`, { strategy: 'synthetic_id' });
+      await alice.wire([`${app}.domained`]);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        INSERT INTO ${a}.domained SELECT g, 'd' FROM generate_series(1, 3) AS g;
+        RESET ROLE`);
+      const strangers = async () =>
+        (
+          await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.checked_by WHERE who <> $1`, [
+            appOwner,
+          ])
+        ).rows;
+      const olga = await as('olga');
+      assert.equal((await olga.show(`${app}.domained::2`)).status, 'alive');
+      assert.equal((await olga.showRow(`${app}.domained`, 3)).status, 'alive');
+      // the apply's ranges compare keys cast to the domain's base type too
+      const [batch] = await dba
+        .query<{ sql: string }>(
+          `SELECT (${q}.backfill_batch_sql(${q}.find_collection($1), false)).ins AS sql`,
+          [`${app}.domained`],
+        )
+        .then((r) => r.rows);
+      assert.doesNotMatch(batch?.sql ?? '', /spied_id/);
+      assert.match(batch?.sql ?? '', /::integer/);
+      assert.deepEqual(await strangers(), [], 'the domain’s check never ran as natal’s definer');
+      assert.equal(
+        (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'DMN-FORGED-%'`)).rowCount,
+        0,
+      );
+    });
+
     test('what PostgreSQL runs to plan a read of a table: each place an owner can put code is found', async () => {
       // As the table's owner: one function, operator and domain of theirs, and a table, a
       // partitioned one, then each object that calls them, one at a time.

@@ -93,12 +93,22 @@ BEGIN
 END
 $$;
 
--- A column's type as SQL writes it (for a cast to it).
+-- The type natal casts a value to, to compare it with a column (show's lookups, the apply's
+-- ranges), as SQL writes it: the column's type, or for a domain its base type, for a cast to
+-- a domain runs the domain's CHECK constraints, its owner's code, with natal's rights. (A
+-- domain's value compares with its base type's operators all the same, through the index.)
 CREATE OR REPLACE FUNCTION column_type(rel regclass, col name) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-  WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+BEGIN
+  RETURN (WITH RECURSIVE d(typ, typmod) AS (
+            SELECT a.atttypid, a.atttypmod FROM pg_attribute a
+            WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT y.typbasetype, y.typtypmod FROM d JOIN pg_type y ON y.oid = d.typ WHERE y.typtype = 'd'
+          )
+          SELECT format_type(d.typ, d.typmod) FROM d JOIN pg_type y ON y.oid = d.typ WHERE y.typtype <> 'd');
+END
 $$;
 
 -- The rollbacks of p_code's births, as history events: rolled back (when, by whom, which

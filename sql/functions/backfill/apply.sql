@@ -247,7 +247,7 @@ AS $$
 DECLARE
   rel regclass := collection_table(c);
   col name := (key_columns(rel))[1];
-  typ text := (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col);
+  typ text := column_type(rel, col);  -- (a domain's base type: a cast to the domain runs its owner's checks)
   step text;
   after jsonb;
   got record;
@@ -350,12 +350,9 @@ BEGIN
                   THEN format('t.%I', k) ELSE format('(t.%I)::text', k) END, ', ' ORDER BY o) || ')',
            -- (a type's name travels as an argument of format, never in its format string: it
            -- may hold a %)
-           string_agg(format('($1->>%s)::%s', o - 1,
-                             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                              WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o),
-           string_agg(format('($2->>%s)::%s', o - 1,
-                             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                              WHERE a.attrelid = rel AND a.attname = k)), ', ' ORDER BY o)
+           -- (column_type: a domain's base type, never the domain, whose checks are its owner's code)
+           string_agg(format('($1->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o),
+           string_agg(format('($2->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o)
       INTO key_cols, key_json, key_cast, key_cast2
     FROM unnest(keys) WITH ORDINALITY AS u(k, o);
     -- (the JSON is built for the one row found, not for each row skipped)
