@@ -254,7 +254,7 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT ('gateway_row_' || left(md5(p_collection), 16))::name $$;
 
 -- The gateway's insert of the entity row, as a function of the table's owner (SECURITY
--- DEFINER, owned by that role: install_gateway_row): a trigger, a column default, a check or
+-- DEFINER, owned by that role: install_owner_function): a trigger, a column default, a check or
 -- an index expression on the table runs with the owner's rights, as for any insert the owner
 -- makes, and never with natal's. The owner can alter the function's properties, not its
 -- body (that takes CREATE on natal's schema): the first statement refuses to run as anyone

@@ -62,7 +62,7 @@ $$;
 -- from a census. Off, PostgreSQL refuses such a query instead ("query would be affected by
 -- row-level security policy"). The functions natal generates per collection get the same
 -- setting when they are made (install_function, regenerate_create_entity). The exceptions:
--- the gateway's row inserts run as the table's owner (install_gateway_row), and the auto-birth
+-- the gateway's row inserts and probes run as the table's owner (install_owner_function), and the auto-birth
 -- and update trigger functions read no application table (only their statement's rows and
 -- natal's own tables), so they go without it (install_function).
 CREATE OR REPLACE FUNCTION definers_without_row_security() RETURNS void
