@@ -158,7 +158,7 @@ BEGIN
   -- natal's rights
   FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p
             WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace
-              AND p.proname ~ '^(gateway_row|gateway_probe|gateway|birth_auto|birth_upd|birth_death)_[0-9a-f]{16}$' LOOP
+              AND p.proname ~ '^(gateway_row|gateway_probe|read_as|gateway|birth_auto|birth_upd|birth_death)_[0-9a-f]{16}$' LOOP
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', fn, natal_role('reader'));
   END LOOP;
   -- (and what natal create reads first: whether natal is installed, and the collection's name)

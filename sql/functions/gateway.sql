@@ -310,29 +310,48 @@ END
 $$;
 
 -- Makes a function of natal's that runs as the owner of a collection's table (the gateway's
--- row insert and probe), owned by that owner, callable by natal's definer only. (The owner
--- is given CREATE on natal's schema for the moment of the change of owner, which PostgreSQL
--- requires, and loses it in the same transaction.)
+-- row insert and probe): install_function_as that owner.
 CREATE OR REPLACE FUNCTION install_owner_function(p_collection text, p_name name, p_signature text,
                                                   p_returns text, p_body text) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
+BEGIN
+  PERFORM install_function_as((SELECT pg_get_userbyid(k.relowner) FROM pg_class k
+                               WHERE k.oid = collection_table(find_collection(p_collection))),
+                              p_name, p_signature, p_returns, p_body);
+END
+$$;
+
+-- Makes a function of natal's that runs as p_owner (SECURITY DEFINER, owned by that role),
+-- callable by natal's definer only. (The owner is given CREATE on natal's schema for the
+-- moment of the change of owner, which PostgreSQL requires, and loses it in the same
+-- transaction.) The owner can alter the function's properties, not its body: that takes
+-- CREATE on natal's schema.
+CREATE OR REPLACE FUNCTION install_function_as(p_owner name, p_name name, p_signature text,
+                                               p_returns text, p_body text,
+                                               p_search_path text DEFAULT 'pg_catalog, pg_temp') RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
 DECLARE
-  rel regclass := collection_table(find_collection(p_collection));
-  owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
   fn text := format('%I.%I(%s)', natal_schema(), p_name, p_signature);
 BEGIN
   -- (a probe is made again by the wiring of each collection that probes it: one at a time)
   PERFORM pg_advisory_xact_lock(hashtextextended('natal:owner_function:' || natal_schema() || '.' || p_name, 0));
   EXECUTE format('DROP FUNCTION IF EXISTS %s', fn);
   EXECUTE format('CREATE FUNCTION %I.%I(%s) RETURNS %s '
-                 'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L',
-                 natal_schema(), p_name, p_signature, p_returns, p_body);
+                 'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s AS %L',
+                 natal_schema(), p_name, p_signature, p_returns, p_search_path, p_body);
   EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
-  IF owner <> current_user THEN
-    EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', natal_schema(), owner);
-    EXECUTE format('ALTER FUNCTION %s OWNER TO %I', fn, owner);
-    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', natal_schema(), owner);
+  IF p_owner <> current_user THEN
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', natal_schema(), p_owner);
+    EXECUTE format('ALTER FUNCTION %s OWNER TO %I', fn, p_owner);
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', natal_schema(), p_owner);
+  END IF;
+  -- (natal's definer calls it, whoever made it: a superuser's call of natal's functions may
+  -- make a reader)
+  IF roles_managed() AND p_owner <> natal_role('definer') THEN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, natal_role('definer'));
+  ELSIF p_owner <> current_user THEN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, current_user);
   END IF;
 END

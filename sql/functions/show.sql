@@ -31,14 +31,16 @@ BEGIN
   IF rel IS NULL OR code_sql IS NULL THEN
     RETURN NULL;
   END IF;
-  -- Each candidate: a predicate over t, with its values in $2 (text, cast to the column's type).
+  -- Each candidate: a predicate over t, with its values in $1 (text[]: the code, the column's
+  -- value, the key's parts), cast to the column's type. The table is read as its owner
+  -- (owner_read.sql).
   IF c.birth_code_strategy = 'column' THEN
     col_value := p_code;
   ELSIF c.birth_code_strategy = 'legacy' AND starts_with(p_code, c.collection_name || '~') THEN
     col_value := substr(p_code, length(c.collection_name) + 2);
   END IF;
   IF col_value IS NOT NULL THEN
-    candidates := candidates || format('%I.%I = CAST($2 AS %s)', 't', c.birth_code_column,
+    candidates := candidates || format('%I.%I = CAST($1[2] AS %s)', 't', c.birth_code_column,
                                        column_type(rel, c.birth_code_column));
   END IF;
   IF starts_with(p_code, keyed) AND cardinality(keys) >= 1 THEN
@@ -50,20 +52,21 @@ BEGIN
       FROM unnest(string_to_array(substr(p_code, length(keyed) + 1), '/')) WITH ORDINALITY AS u(p, o);
     END IF;
     IF cardinality(parts) = cardinality(keys) THEN
-      SELECT string_agg(format('%I.%I = CAST($3[%s] AS %s)', 't', k, o, column_type(rel, k)), ' AND ' ORDER BY o)
+      SELECT string_agg(format('%I.%I = CAST($1[%s] AS %s)', 't', k, o + 2, column_type(rel, k)), ' AND ' ORDER BY o)
         INTO pred FROM unnest(keys) WITH ORDINALITY AS u(k, o);
       candidates := candidates || pred;
     END IF;
   END IF;
   FOR i IN 1 .. cardinality(candidates) LOOP
     BEGIN
-      EXECUTE format('SELECT %s FROM %s AS t WHERE %s AND (%s) = $1 LIMIT 1',
-                     row_json_sql(rel, 't'), rel, candidates[i], code_sql)
-        INTO v_row USING p_code, col_value, parts;
+      EXECUTE format('SELECT r.j FROM %s',
+                     owner_rows_sql(rel, format('SELECT %s FROM %s AS t WHERE %s AND (%s) = $1[1] LIMIT 1',
+                                                row_json_sql(rel, 't'), rel, candidates[i], code_sql),
+                                    'r(j jsonb)', '$1'))
+        INTO v_row USING ARRAY[p_code, col_value] || parts;
     EXCEPTION WHEN data_exception THEN
       v_row := NULL;  -- the code's text is not a value of the column's type: no such row
     END;
-    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     IF v_row IS NOT NULL THEN
       RETURN v_row;
     END IF;
@@ -324,16 +327,23 @@ BEGIN
       HINT = 'natal show TABLE KEY';
   END IF;
   SELECT string_agg(format('CAST($1->>%L AS %s) AS %I', k, column_type(rel, k), k), ', ' ORDER BY o),
-         string_agg(format('t.%I = CAST($1->>%L AS %s)', k, k, column_type(rel, k)), ' AND ' ORDER BY o)
+         -- (over the table, read as its owner: the key in $1[1])
+         string_agg(format('t.%I = CAST(($1[1]::jsonb)->>%L AS %s)', k, k, column_type(rel, k)), ' AND ' ORDER BY o)
     INTO values_sql, pred
   FROM unnest(keys) WITH ORDINALITY AS u(k, o);
   BEGIN
     IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
       -- the code the trigger makes of a row with this key
       EXECUTE format('SELECT %s FROM (SELECT %s) AS t', code_sql, values_sql) INTO entity_code USING v_key;
-      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s AS t WHERE %s)', rel, pred) INTO row_exists USING v_key;
+      EXECUTE format('SELECT r.found FROM %s',
+                     owner_rows_sql(rel, format('SELECT EXISTS (SELECT 1 FROM %s AS t WHERE %s)', rel, pred),
+                                    'r(found boolean)', 'ARRAY[$1::text]'))
+        INTO row_exists USING v_key;
     ELSE
-      EXECUTE format('SELECT %s FROM %s AS t WHERE %s LIMIT 1', code_sql, rel, pred) INTO entity_code USING v_key;
+      EXECUTE format('SELECT r.code FROM %s',
+                     owner_rows_sql(rel, format('SELECT %s FROM %s AS t WHERE %s LIMIT 1', code_sql, rel, pred),
+                                    'r(code text)', 'ARRAY[$1::text]'))
+        INTO entity_code USING v_key;
       row_exists := entity_code IS NOT NULL;
     END IF;
   EXCEPTION WHEN data_exception THEN
@@ -343,7 +353,6 @@ BEGIN
                         FROM unnest(keys) WITH ORDINALITY AS u(k, o)), SQLERRM),
       HINT = 'natal show TABLE KEY';
   END;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
   RETURN NEXT;
 END
 $$;

@@ -37,8 +37,8 @@ objects AS (
          || COALESCE(' ' || replace(array_to_string(p.proconfig, ','),
                                     'search_path=' || rtrim(ns.prefix, '.'), 'search_path=@'), '')
   FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
-  -- generated per wired collection; `natal triggers` checks them
-  WHERE p.proname !~ '^(birth_auto|birth_upd|birth_death|gateway|gateway_row|gateway_probe)_[0-9a-f]{16}$'
+  -- generated per wired collection (natal triggers checks them) or per table owner natal reads as (owner_read.sql)
+  WHERE p.proname !~ '^(birth_auto|birth_upd|birth_death|gateway|gateway_row|gateway_probe|read_as)_[0-9a-f]{16}$'
   UNION ALL
   SELECT 'trigger', r.relname || '.' || t.tgname,
          pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (DISABLED)'

@@ -196,7 +196,7 @@ export async function applyMigration(tx: Queryable, schema: string, migration: M
 }
 
 /** Functions of natal's own that natal generates per wired collection, or regenerates. */
-const GENERATED = `^(birth_auto|birth_upd|birth_death|gateway|gateway_row|gateway_probe)_[0-9a-f]{16}$|^create_entity$`;
+const GENERATED = `^(birth_auto|birth_upd|birth_death|gateway|gateway_row|gateway_probe|read_as)_[0-9a-f]{16}$|^create_entity$`;
 
 /**
  * Applies every definition file to `schema` inside the caller's transaction, drops the

@@ -219,7 +219,6 @@ BEGIN
                      r.run_id, c.collection_name, (backfill_batch_sql(c, false)).ranges)
         USING r.batch_size;
     END IF;
-    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
     SELECT count(*) AS n, sum(x.expected) AS expected, COALESCE(sum(x.checksum::numeric), 0)::text AS checksum INTO got
     FROM backfill_range x WHERE x.run_id = r.run_id AND x.collection_name = c.collection_name;
     IF got.expected IS DISTINCT FROM i.expected OR got.checksum IS DISTINCT FROM i.codes_checksum THEN
@@ -248,23 +247,37 @@ DECLARE
   rel regclass := collection_table(c);
   col name := (key_columns(rel))[1];
   typ text := column_type(rel, col);  -- (a domain's base type: a cast to the domain runs its owner's checks)
+  -- (uuid has no max(): its text, in byte order, orders as it does)
+  upto text := CASE WHEN typ = 'uuid' THEN 'max((g.k)::text COLLATE "C")::uuid' ELSE 'max(g.k)' END;
+  -- The next $2 rows after the cursor $1 in key order, read as the table's owner
+  -- (owner_read.sql): their keys and checksums, and their codes when some may be born.
+  key_sum text := format('(t.%I)::%s, %s', col, typ, checksum_sql(c, 't'));
+  rows_from text := format(' FROM %1$s AS t WHERE $1[1] IS NULL OR t.%2$I > (($1[1]::jsonb)->>0)::%3$s '
+                           'ORDER BY t.%2$I LIMIT ($1[2])::bigint', rel, col, typ);
   step text;
   after jsonb;
   got record;
   n integer := 0;
+  unborn boolean;
 BEGIN
+  EXECUTE format('SELECT %s', unborn_sql(c)) INTO unborn;
   -- (the key's JSON is native for these types, as backfill_batch_sql's bounds give it: what
   -- the apply's ranges cast back)
-  step := format($q$
-    SELECT jsonb_build_array(%7$s) AS upto, count(*) AS n,
-           count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
-    FROM (SELECT t.%1$I AS k, (%2$s OR %3$s) AS unborn, %4$s AS h
-          FROM %5$s AS t WHERE $1::jsonb IS NULL OR t.%1$I > ($1->>0)::%6$s
-          ORDER BY t.%1$I LIMIT $2) AS g
-  $q$, col, unborn_sql(c), format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', readable_code_sql(c, 't')),
-       checksum_sql(c, 't'), rel, typ,
-       -- (uuid has no max(): its text, in byte order, orders as it does)
-       CASE WHEN typ = 'uuid' THEN 'max((g.k)::text COLLATE "C")::uuid' ELSE 'max(g.k)' END);
+  IF unborn THEN
+    -- No birth in the collection's namespace yet: every row is unborn, and the owner's
+    -- query sums the range itself.
+    step := format('SELECT r.upto, r.n, r.n AS expected, r.checksum FROM %s', owner_rows_sql(rel, format(
+      'SELECT jsonb_build_array(%s), count(*), COALESCE(sum(g.h), 0)::text FROM (%s) AS g(k, h)', upto, 'SELECT ' || key_sum || rows_from),
+      'r(upto jsonb, n bigint, checksum text)', 'ARRAY[$1::text, $2::text]'));
+  ELSE
+    step := format($q$
+      SELECT jsonb_build_array(%s) AS upto, count(*) AS n,
+             count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
+      FROM (SELECT e.k, e.h, NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code) AS unborn
+            FROM %s) AS g
+    $q$, upto, owner_rows_sql(rel, 'SELECT ' || key_sum || ', ' || readable_code_sql(c, 't') || rows_from,
+                              format('e(k %s, h bigint, code text)', typ), 'ARRAY[$1::text, $2::text]'));
+  END IF;
   LOOP
     n := n + 1;
     EXECUTE step INTO got USING after, r.batch_size;
@@ -290,7 +303,6 @@ BEGIN
   FOR x IN SELECT * FROM backfill_range g WHERE g.run_id = r.run_id AND NOT g.done ORDER BY g.collection_name, g.seq LOOP
     rel := collection_table(find_collection(x.collection_name));
     EXECUTE (backfill_batch_sql(find_collection(x.collection_name), false)).range_births INTO n, cs USING x.after_key, x.upto_key;
-    PERFORM assert_read_unchanged(ARRAY[x.collection_name], ARRAY[rel]);
     IF n <> x.expected OR cs <> x.checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
         MESSAGE = format('plan %s is stale: range %s of %s held %s approved births, it now holds %s other ones',
@@ -318,7 +330,7 @@ $$;
 CREATE OR REPLACE FUNCTION backfill_batch_sql(c collection_registry, p_conflict boolean,
                                    OUT bounds text, OUT ins text, OUT counts boolean,
                                    OUT pinned text, OUT range_births text, OUT ranges text)
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
 AS $$
 DECLARE
   rel regclass := collection_table(c);
@@ -332,6 +344,10 @@ DECLARE
   unborn text;
   verdict text;
   code_sql text := readable_code_sql(c, 't');
+  -- Every read of the table is a query of its own that its owner's reader runs
+  -- (owner_read.sql), with the statement's cursors ($1 and $2, JSON arrays) as its $1[1] and
+  -- $1[2]; natal's part (the registry) is the statement around it.
+  cursors text := 'ARRAY[$1::text, $2::text]';
 BEGIN
   IF keys IS NULL THEN
     bounds := 'SELECT NULL::jsonb';
@@ -351,36 +367,36 @@ BEGIN
            -- (a type's name travels as an argument of format, never in its format string: it
            -- may hold a %)
            -- (column_type: a domain's base type, never the domain, whose checks are its owner's code)
-           string_agg(format('($1->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o),
-           string_agg(format('($2->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o)
+           string_agg(format('(($1[1]::jsonb)->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o),
+           string_agg(format('(($1[2]::jsonb)->>%s)::%s', o - 1, column_type(rel, k)), ', ' ORDER BY o)
       INTO key_cols, key_json, key_cast, key_cast2
     FROM unnest(keys) WITH ORDINALITY AS u(k, o);
     -- (the JSON is built for the one row found, not for each row skipped)
-    bounds := format('SELECT %1$s FROM (SELECT %3$s FROM %2$s AS t WHERE ($1::jsonb IS NULL OR (%3$s) > (%4$s)) '
-                     'ORDER BY %3$s OFFSET $2 - 1 LIMIT 1) AS t',
-                     key_json, rel, key_cols, key_cast);
-    range_sql := format('($1::jsonb IS NULL OR (%1$s) > (%2$s)) AND ($2::jsonb IS NULL OR (%1$s) <= (%3$s))',
+    bounds := format('SELECT r.k FROM %s', owner_rows_sql(rel, format(
+                'SELECT %1$s FROM (SELECT %3$s FROM %2$s AS t WHERE ($1[1] IS NULL OR (%3$s) > (%4$s)) '
+                'ORDER BY %3$s OFFSET ($1[2])::bigint - 1 LIMIT 1) AS t', key_json, rel, key_cols, key_cast),
+                'r(k jsonb)', cursors));
+    range_sql := format('($1[1] IS NULL OR (%1$s) > (%2$s)) AND ($1[2] IS NULL OR (%1$s) <= (%3$s))',
                         key_cols, key_cast, key_cast2);
   END IF;
   SELECT '(' || string_agg(format('starts_with(n.code, %L)', pfx), ' OR ') || ')' INTO verdict
   FROM unnest(accepted_code_prefixes(c, sp)) AS pfx;
   verdict := COALESCE(verdict, 'false');
-  -- (OFFSET 0: each row's code is computed once, not again for the filter, the verdict and
-  -- the probe that read n.code)
   ins := format($q$
     INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
                                 governance_role, operation, run_id, inspection_status, inspected_at, inspection_note)
     SELECT n.code, %1$L, %2$L, %3$L, n.origin, 'governed', 'backfill', $3,
            CASE WHEN %4$s THEN 'passed'::inspection_status ELSE 'failed'::inspection_status END, now(),
            CASE WHEN %4$s THEN NULL ELSE %5$L END
-    FROM (SELECT %6$s AS code, %7$s AS origin FROM %8$s AS t WHERE %9$s OFFSET 0) AS n
+    FROM %6$s
     WHERE n.code IS NOT NULL
-    %10$s
+    %7$s
   $q$,
     c.collection_name, sp.species_code, sp.composition_level, verdict,
     format('code does not match the %s identity (expected a prefix of %s)', c.birth_code_strategy,
            array_to_string(accepted_code_prefixes(c, sp), ' or ')),
-    code_sql, dot_origin_sql(c, 't'), rel, range_sql,
+    owner_rows_sql(rel, format('SELECT %s, (%s)::text FROM %s AS t WHERE %s', code_sql, dot_origin_sql(c, 't'), rel, range_sql),
+                   'n(code text, origin text)', cursors),
     -- Where codes are known to be born already, each is looked up first: an index probe
     -- costs less than a speculative insertion that ends in a conflict (a rehearsal's rerun
     -- meets a conflict on every row).
@@ -403,7 +419,7 @@ BEGIN
       SELECT count(*), count(*) FILTER (WHERE inspection_status = 'failed') FROM born
     $q$, ins);
   END IF;
-  -- The ranges an apply of $3 rows each writes, with the births approved in each: one pass
+  -- The ranges an apply of $1 rows each writes, with the births approved in each: one pass
   -- over the table in key order (the last range runs to the end of the table; the first
   -- from its start). range_births: the births of one range (after $1, up to $2), to check a
   -- resumed apply's pending ranges.
@@ -412,9 +428,10 @@ BEGIN
     ranges := format($q$
       SELECT 1 AS seq, NULL::jsonb AS after_key, NULL::jsonb AS upto_key,
              count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
-      FROM (SELECT (%4$s OR %1$s) AS unborn, %2$s AS h FROM %3$s AS t) AS g
-    $q$, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', code_sql),
-         checksum_sql(c, 't'), rel, unborn);
+      FROM (SELECT (%1$s OR NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code)) AS unborn, e.h
+            FROM %2$s) AS g
+    $q$, unborn, owner_rows_sql(rel, format('SELECT %s, %s FROM %s AS t', code_sql, checksum_sql(c, 't'), rel),
+                                'e(code text, h bigint)'));
   ELSE
     ranges := format($q$
       SELECT b.bucket + 1 AS seq, lag(b.last_key) OVER (ORDER BY b.bucket) AS after_key,
@@ -423,21 +440,26 @@ BEGIN
       FROM (SELECT g.bucket, (array_agg(g.k) FILTER (WHERE g.rn %% $1 = 0))[1] AS last_key,
                    count(*) FILTER (WHERE g.unborn) AS expected,
                    COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
-            FROM (SELECT CASE WHEN row_number() OVER w %% $1 = 0 THEN %2$s END AS k,
-                         row_number() OVER w AS rn, (row_number() OVER w - 1) / $1 AS bucket,
-                         (%6$s OR %1$s) AS unborn, %3$s AS h
-                  FROM %4$s AS t WINDOW w AS (ORDER BY %5$s)) AS g
+            FROM (SELECT e.k, e.rn, e.bucket, e.h,
+                         (%1$s OR NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code)) AS unborn
+                  FROM %2$s) AS g
             GROUP BY g.bucket) AS b
       UNION ALL
-      SELECT 1, NULL, NULL, 0, '0' WHERE NOT EXISTS (SELECT 1 FROM %4$s)
-    $q$, format('NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = %s)', code_sql), key_json,
-         checksum_sql(c, 't'), rel, key_cols, unborn);
+      SELECT 1, NULL, NULL, 0, '0' WHERE NOT EXISTS (SELECT 1 FROM %3$s)
+    $q$, unborn,
+         owner_rows_sql(rel, format(
+           'SELECT CASE WHEN row_number() OVER w %% ($1[1])::bigint = 0 THEN %1$s END, row_number() OVER w,
+                   (row_number() OVER w - 1) / ($1[1])::bigint, %2$s, %3$s
+            FROM %4$s AS t WINDOW w AS (ORDER BY %5$s)', key_json, code_sql, checksum_sql(c, 't'), rel, key_cols),
+           'e(k jsonb, rn bigint, bucket bigint, code text, h bigint)', 'ARRAY[$1::text]'),
+         owner_rows_sql(rel, format('SELECT 1 FROM %s LIMIT 1', rel), 'e(one integer)'));
   END IF;
   range_births := format($q$
     SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = g.code)),
            COALESCE(sum(g.h) FILTER (WHERE NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = g.code)), 0)::text
-    FROM (SELECT %s AS code, %s AS h FROM %s AS t WHERE %s) AS g
-  $q$, code_sql, checksum_sql(c, 't'), rel, range_sql);
+    FROM %s
+  $q$, owner_rows_sql(rel, format('SELECT %s, %s FROM %s AS t WHERE %s', code_sql, checksum_sql(c, 't'), rel, range_sql),
+                      'g(code text, h bigint)', cursors));
 END
 $$;
 
@@ -606,7 +628,6 @@ BEGIN
       GET DIAGNOSTICS born = ROW_COUNT;
     END IF;
   END;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
   IF pinned.run_id IS NOT NULL THEN
     IF born <> pinned.expected OR checksum <> pinned.checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
@@ -739,12 +760,12 @@ BEGIN
     IF t = b THEN
       rows := (t ->> 'n')::bigint;
       gap := 0;
-      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
       RETURN;
     END IF;
   END IF;
   IF estimate <= 0 THEN  -- never analysed (-1 from PG 14, 0 before)
-    EXECUTE format('SELECT count(*) FROM %s', rel) INTO estimate;
+    EXECUTE format('SELECT r.n FROM %s', owner_rows_sql(rel, format('SELECT count(*) FROM %s', rel), 'r(n bigint)'))
+      INTO estimate;
   END IF;
   IF estimate >= 20000 THEN
     PERFORM set_config('enable_nestloop', 'off', true);
@@ -754,10 +775,10 @@ BEGIN
   END IF;
   EXECUTE format($q$
     SELECT count(*), count(*) FILTER (WHERE b.entity_code IS NULL)
-    FROM (SELECT %s AS code FROM %s AS t) AS e
+    FROM %s
     LEFT JOIN birth_registry b ON b.entity_code = e.code
-  $q$, readable_code_sql(c, 't'), rel) INTO rows, gap;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+  $q$, owner_rows_sql(rel, format('SELECT %s FROM %s AS t', readable_code_sql(c, 't'), rel), 'e(code text)'))
+  INTO rows, gap;
 END
 $$;
 

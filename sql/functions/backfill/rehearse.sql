@@ -107,18 +107,17 @@ AS $$
 DECLARE
   counts text;
   result jsonb;
-  names text[];
-  tables regclass[];
 BEGIN
-  SELECT string_agg(format('SELECT %L AS k, count(*) AS n FROM %s', r.collection_name, collection_table(r)), ' UNION ALL '),
-         array_agg(r.collection_name), array_agg(collection_table(r))
-    INTO counts, names, tables
+  -- (each table read as its owner: owner_read.sql)
+  SELECT string_agg(format('SELECT %L AS k, r.n FROM %s', r.collection_name,
+                           owner_rows_sql(collection_table(r), format('SELECT count(*) FROM %s', collection_table(r)),
+                                          'r(n bigint)')), ' UNION ALL ')
+    INTO counts
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema()
     AND owner_code(collection_table(r)) IS NULL;  -- (natal reads none of those: owner_code.sql)
   EXECUTE format('SELECT COALESCE(jsonb_object_agg(k, n), ''{}'') FROM (%s) AS x',
                  COALESCE(counts, 'SELECT NULL::text AS k, 0 AS n WHERE false')) INTO result;
-  PERFORM assert_read_unchanged(names, tables);
   RETURN jsonb_build_object('rows', result, 'other_births',
     (SELECT count(*) FROM birth_registry b WHERE NOT (b.collection_name = ANY (p_collections))));
 END
@@ -200,9 +199,9 @@ BEGIN
                                                  AND readable_code_sql(r, 't') IS NOT NULL LOOP
     IF c.birth_code_strategy = 'column' THEN
       PERFORM set_config('enable_seqscan', 'on', true);
-      EXECUTE format('SELECT count(*) FROM %s AS t WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = %s)',
-                     collection_table(c), readable_code_sql(c, 't')) INTO n;
-      PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[collection_table(c)]);
+      EXECUTE format('SELECT count(*) FROM %s WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = e.code)',
+                     owner_rows_sql(collection_table(c), format('SELECT %s FROM %s AS t', readable_code_sql(c, 't'),
+                                                                collection_table(c)), 'e(code text)')) INTO n;
       PERFORM set_config('enable_seqscan', 'off', true);
     ELSE
       FOREACH pfx IN ARRAY ARRAY[c.collection_name || '::', c.collection_name || '~'] LOOP

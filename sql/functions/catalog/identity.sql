@@ -104,13 +104,12 @@ BEGIN
       HINT = 'choose a column of one of PostgreSQL''s own types (or an extension''s)';
   END IF;
   PERFORM assert_no_owner_code(p_collection, rel);
-  EXECUTE format($q$
-    SELECT count(*) AS codes, sum(n) AS rows, (array_agg(v ORDER BY n DESC, v))[1] AS example,
-           max(n) AS most
+  -- (read as the table's owner: owner_read.sql)
+  EXECUTE format('SELECT r.codes, r.rows, r.example, r.most FROM %s', owner_rows_sql(rel, format($q$
+    SELECT count(*), sum(n), (array_agg(v ORDER BY n DESC, v))[1], max(n)
     FROM (SELECT (t.%1$I)::text AS v, count(*) AS n FROM %2$s AS t
           WHERE t.%1$I IS NOT NULL AND (t.%1$I)::text <> '' GROUP BY 1 HAVING count(*) > 1) AS d
-  $q$, col, rel) INTO dup;
-  PERFORM assert_read_unchanged(ARRAY[p_collection], ARRAY[rel]);
+  $q$, col, rel), 'r(codes bigint, rows numeric, example text, most bigint)')) INTO dup;
   IF dup.codes > 0 THEN
     RAISE EXCEPTION USING ERRCODE = 'NB030',
       MESSAGE = format('column %I of %s has duplicate codes: %s rows share %s codes (%L is in %s rows)',
@@ -152,13 +151,11 @@ BEGIN
              '''prefixed'', count(*) FILTER (WHERE (%I)::text ~ %L)))', k, k, k, k, k, pattern), ' || ')
       INTO stats
     FROM unnest(cols) AS k;
-    EXECUTE format('SELECT jsonb_build_object(''rows'', count(*), ''columns'', %s) FROM %s', stats, rel)
-      INTO evidence;
-  ELSE
-    EXECUTE format('SELECT jsonb_build_object(''rows'', count(*), ''columns'', ''{}''::jsonb) FROM %s', rel)
-      INTO evidence;
   END IF;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+  -- (read as the table's owner: owner_read.sql)
+  EXECUTE format('SELECT r.j FROM %s', owner_rows_sql(rel, format(
+    'SELECT jsonb_build_object(''rows'', count(*), ''columns'', %s) FROM %s', COALESCE(stats, '''{}''::jsonb'), rel),
+    'r(j jsonb)')) INTO evidence;
   -- What the database declares about each column: a UNIQUE constraint or index that keeps
   -- it unique, and NOT NULL. Only a declared column can be a certain identity.
   SELECT jsonb_object_agg(e.key, e.value || jsonb_build_object(

@@ -76,7 +76,7 @@ BEGIN
              AND NOT COALESCE(p.proconfig, '{}') @> ARRAY['row_security=off']
              -- (not the gateway's row inserts: they run as their table's owner, not as natal;
              -- nor the auto-birth and update functions, which read no application table)
-             AND p.proname !~ '^(gateway_row|gateway_probe|birth_auto|birth_upd)_[0-9a-f]{16}$' LOOP
+             AND p.proname !~ '^(gateway_row|gateway_probe|read_as|birth_auto|birth_upd)_[0-9a-f]{16}$' LOOP
     EXECUTE format('ALTER FUNCTION %s SET row_security = off', f);
   END LOOP;
 END

@@ -173,7 +173,6 @@ BEGIN
                                WHERE bb.entity_code = e.code AND bb.collection_name = e.collection LIMIT 1) AS b ON true'
       END, CASE WHEN NOT unique_codes THEN 'GROUP BY e.collection, e.code, b.entity_code' ELSE '' END), differ, dead) AS q;
   END IF;
-  PERFORM assert_read_unchanged(known, tables);
   RETURN jsonb_build_object('registry_births', registry_births, 'foreign', foreign_births,
                             'births_per_day', CASE WHEN p_days IS NOT NULL THEN per_day END,
                             'collections', (
@@ -223,22 +222,25 @@ $$;
 CREATE OR REPLACE FUNCTION census_rows_sql(p_known text[], p_codes text[], p_tables regclass[], p_what text,
                                            p_seed bigint, p_mask bigint DEFAULT 0, p_buckets jsonb DEFAULT NULL)
 RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path FROM CURRENT
+LANGUAGE sql VOLATILE SET search_path FROM CURRENT
 AS $$
+  -- (each table read as its owner: owner_read.sql)
   SELECT COALESCE(string_agg(CASE p_what
-           WHEN 'sums' THEN format(
-             'SELECT %L::text AS collection, count(*) AS n, sum(hashtextextended(%s, %s)) AS s FROM %s AS t',
-             p_known[k], p_codes[k], p_seed, p_tables[k])
-           WHEN 'buckets' THEN format(
-             'SELECT COALESCE(e.h & %s, -1) AS bucket, count(*) AS n, sum(e.h) AS s
-              FROM (SELECT hashtextextended(%s, %s) AS h FROM %s AS t OFFSET 0) AS e GROUP BY 1',
-             p_mask, p_codes[k], p_seed, p_tables[k])
-           WHEN 'codes' THEN format(
-             'SELECT %L::text AS collection, e.code FROM (SELECT %s AS code FROM %s AS t OFFSET 0) AS e %s',
-             p_known[k], p_codes[k], p_tables[k],
-             CASE WHEN p_buckets IS NOT NULL THEN format(
-               'WHERE COALESCE(hashtextextended(e.code, %s) & %s, -1) IN (SELECT jsonb_array_elements_text(%L::jsonb)::bigint)',
-               p_seed, p_mask, p_buckets) ELSE '' END)
+           WHEN 'sums' THEN format('SELECT %L::text AS collection, r.n, r.s FROM %s', p_known[k],
+             owner_rows_sql(p_tables[k], format('SELECT count(*), sum(hashtextextended(%s, %s)) FROM %s AS t',
+                                                p_codes[k], p_seed, p_tables[k]), 'r(n bigint, s numeric)'))
+           WHEN 'buckets' THEN format('SELECT r.bucket, r.n, r.s FROM %s',
+             owner_rows_sql(p_tables[k], format(
+               'SELECT COALESCE(e.h & %s, -1), count(*), sum(e.h)
+                FROM (SELECT hashtextextended(%s, %s) AS h FROM %s AS t OFFSET 0) AS e GROUP BY 1',
+               p_mask, p_codes[k], p_seed, p_tables[k]), 'r(bucket bigint, n bigint, s numeric)'))
+           WHEN 'codes' THEN format('SELECT %L::text AS collection, e.code FROM %s', p_known[k],
+             owner_rows_sql(p_tables[k], format(
+               'SELECT e.code FROM (SELECT %s AS code FROM %s AS t OFFSET 0) AS e %s',
+               p_codes[k], p_tables[k],
+               CASE WHEN p_buckets IS NOT NULL THEN format(
+                 'WHERE COALESCE(hashtextextended(e.code, %s) & %s, -1) IN (SELECT jsonb_array_elements_text(%L::jsonb)::bigint)',
+                 p_seed, p_mask, p_buckets) ELSE '' END), 'e(code text)'))
          END, ' UNION ALL '),
          CASE p_what WHEN 'sums' THEN 'SELECT NULL::text AS collection, 0::bigint AS n, 0::numeric AS s WHERE false' END)
   FROM generate_subscripts(p_known, 1) AS k
@@ -279,12 +281,12 @@ BEGIN
   END IF;
   RETURN QUERY EXECUTE format($q$
     SELECT e.code, o.collection_name
-    FROM (SELECT %s AS code FROM %s AS t) AS e
+    FROM %s
     LEFT JOIN birth_registry AS o ON o.entity_code = e.code
     WHERE o.entity_code IS NULL OR o.collection_name <> $1
     ORDER BY e.code LIMIT $2
-  $q$, code_sql, rel) USING c.collection_name, p_limit;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+  $q$, owner_rows_sql(rel, format('SELECT %s FROM %s AS t', code_sql, rel), 'e(code text)'))
+  USING c.collection_name, p_limit;
 END
 $$;
 
@@ -307,11 +309,11 @@ BEGIN
     SELECT b.entity_code, b.born_at, b.dot_origin
     FROM birth_registry AS b
     WHERE b.collection_name = $1
-      AND NOT EXISTS (SELECT 1 FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = b.entity_code)
+      AND NOT EXISTS (SELECT 1 FROM %s WHERE e.code = b.entity_code)
       AND NOT EXISTS (SELECT 1 FROM recorded_deaths(ARRAY[$1]) AS d WHERE d.entity_code = b.entity_code)
     ORDER BY b.entity_code LIMIT $2
-  $q$, code_sql, rel) USING c.collection_name, p_limit;
-  PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
+  $q$, owner_rows_sql(rel, format('SELECT %s FROM %s AS t', code_sql, rel), 'e(code text)'))
+  USING c.collection_name, p_limit;
 END
 $$;
 
@@ -330,18 +332,16 @@ DECLARE
   k record;
   found_codes text[];
   keyed_hits jsonb := '[]';
-  read_names text[];     -- the collections whose tables may be read below
-  read_tables regclass[];
 BEGIN
   PERFORM assert_natal_role('reader');
   -- A keyed collection whose key the database keeps unique only within each partition
   -- produces its codes as freely as a code column: two partitions may share one.
-  SELECT string_agg(format('SELECT %L::text AS collection, %s AS code FROM %s AS t',
-                           x.collection_name, x.code, x.rel), ' UNION ALL ') FILTER (WHERE NOT x.keyed),
+  SELECT string_agg(format('SELECT %L::text AS collection, e.code FROM %s', x.collection_name,
+                           owner_rows_sql(x.rel, format('SELECT %s FROM %s AS t', x.code, x.rel), 'e(code text)')),
+                    ' UNION ALL ') FILTER (WHERE NOT x.keyed),
          array_agg(x.collection_name) FILTER (WHERE NOT x.keyed),
-         array_agg(x.collection_name) FILTER (WHERE x.keyed),
-         array_agg(x.collection_name), array_agg(x.rel)
-    INTO free_sql, free_names, keyed, read_names, read_tables
+         array_agg(x.collection_name) FILTER (WHERE x.keyed)
+    INTO free_sql, free_names, keyed
   FROM (SELECT r.collection_name, y.rel, readable_code_sql(r, 't') AS code,
                r.birth_code_strategy IN ('synthetic_id', 'composite')
                  AND uniqueness_of(y.rel, r.birth_code_key_columns) IS NOT DISTINCT FROM 'table' AS keyed
@@ -383,9 +383,12 @@ BEGIN
     SELECT c->>0 AS collection, array_agg(c->>1) AS codes
     FROM jsonb_array_elements(candidates) AS c GROUP BY 1
   LOOP
-    EXECUTE format('SELECT array_agg(e.code) FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = ANY ($1)',
-                   readable_code_sql(find_collection(k.collection), 't'),
-                   collection_table(find_collection(k.collection)))
+    EXECUTE format('SELECT array_agg(e.code) FROM %s',
+                   owner_rows_sql(collection_table(find_collection(k.collection)),
+                                  format('SELECT e.code FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = ANY ($1::text[])',
+                                         readable_code_sql(find_collection(k.collection), 't'),
+                                         collection_table(find_collection(k.collection))),
+                                  'e(code text)', '$1'))
       INTO found_codes USING k.codes;
     SELECT keyed_hits || COALESCE(jsonb_agg(jsonb_build_object('collection', k.collection, 'code', x)), '[]')
       INTO keyed_hits FROM unnest(found_codes) AS x;
@@ -395,7 +398,6 @@ BEGIN
   -- candidates above: with neither, it has no risk, and the other collections' codes are
   -- not compared.
   IF p_collections IS NOT NULL AND NOT free_names && p_collections AND keyed_hits = '[]' THEN
-    PERFORM assert_read_unchanged(read_names, read_tables);
     RETURN;
   END IF;
   RETURN QUERY EXECUTE format($q$
@@ -420,7 +422,6 @@ BEGIN
        OR EXISTS (SELECT 1 FROM produced p WHERE p.code = r.code AND p.collection = ANY ($1))
     ORDER BY r.code
   $q$, free_sql) USING p_collections, keyed_hits;
-  PERFORM assert_read_unchanged(read_names, read_tables);
 END
 $$;
 
@@ -442,10 +443,8 @@ BEGIN
     WHERE b.collection_name = $1 %s
     ORDER BY b.entity_code, d.death_id DESC LIMIT $2
   $q$, CASE WHEN rel IS NOT NULL AND code_sql IS NOT NULL
-            THEN format('AND NOT EXISTS (SELECT 1 FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = b.entity_code)',
-                        code_sql, rel) ELSE '' END) USING c.collection_name, p_limit;
-  IF code_sql IS NOT NULL THEN
-    PERFORM assert_read_unchanged(ARRAY[c.collection_name], ARRAY[rel]);
-  END IF;
+            THEN format('AND NOT EXISTS (SELECT 1 FROM %s WHERE e.code = b.entity_code)',
+                        owner_rows_sql(rel, format('SELECT %s FROM %s AS t', code_sql, rel), 'e(code text)'))
+            ELSE '' END) USING c.collection_name, p_limit;
 END
 $$;

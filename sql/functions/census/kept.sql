@@ -215,8 +215,6 @@ DECLARE
   owners text[];
   other bigint;
   parts text;
-  kept_names text[];
-  kept_tables regclass[];
   counted jsonb;
   result jsonb := '{}';
   k record;
@@ -251,17 +249,23 @@ BEGIN
   END IF;
   -- Each kept table: its rows now and, when there are births since, how many of them it
   -- produces: its own (each must have its row) and other collections' (a new duplicate
-  -- risk). One statement for them all; with no births since, a plain count(*) each.
+  -- risk). One statement for them all; with no births since, a plain count(*) each. Each
+  -- table is read as its owner (owner_read.sql), and gives its count and the codes since.
   SELECT string_agg(CASE WHEN codes IS NULL THEN
-           format('SELECT %L::text AS collection, count(*) AS rows, 0 AS own_codes, 0 AS foreign_codes FROM %s',
-                  r.collection_name, collection_table(r))
+           format('SELECT %L::text AS collection, r.rows, 0 AS own_codes, 0 AS foreign_codes FROM %s',
+                  r.collection_name, owner_rows_sql(collection_table(r), format('SELECT count(*) FROM %s', collection_table(r)),
+                                                    'r(rows bigint)'))
          ELSE format(
-           'SELECT %L::text AS collection, count(*) AS rows, count(n.code) FILTER (WHERE n.owner = %L) AS own_codes, '
-           'count(n.code) FILTER (WHERE n.owner <> %2$L) AS foreign_codes '
-           'FROM (SELECT %s AS code FROM %s AS t) AS e LEFT JOIN since AS n ON n.code = e.code',
-           r.collection_name, r.collection_name, readable_code_sql(r, 't'), collection_table(r)) END, ' UNION ALL '),
-         array_agg(r.collection_name), array_agg(collection_table(r))
-    INTO parts, kept_names, kept_tables
+           'SELECT %L::text AS collection, r.rows, '
+           '(SELECT count(*) FROM unnest(r.found) AS f(code) JOIN since AS n ON n.code = f.code WHERE n.owner = %L) AS own_codes, '
+           '(SELECT count(*) FROM unnest(r.found) AS f(code) JOIN since AS n ON n.code = f.code WHERE n.owner <> %2$L) AS foreign_codes '
+           'FROM %s',
+           r.collection_name, r.collection_name,
+           owner_rows_sql(collection_table(r), format(
+             'SELECT count(*), COALESCE(array_agg(e.code) FILTER (WHERE e.code = ANY ($1::text[])), ''{}'') '
+             'FROM (SELECT %s AS code FROM %s AS t) AS e', readable_code_sql(r, 't'), collection_table(r)),
+             'r(rows bigint, found text[])', '$1')) END, ' UNION ALL ')
+    INTO parts
   FROM collection_registry r WHERE base.collections ? r.collection_name;
   IF parts IS NOT NULL THEN
     EXECUTE format($q$
@@ -270,7 +274,6 @@ BEGIN
                                                       'foreign_codes', w.foreign_codes))
       FROM (%s) AS w
     $q$, parts) INTO counted USING COALESCE(codes, '{}'), COALESCE(owners, '{}');
-    PERFORM assert_read_unchanged(kept_names, kept_tables);
   END IF;
   FOR k IN SELECT c.key AS name, c.value AS was, counted -> c.key AS now_,
                   (SELECT count(*) FROM unnest(owners) AS o WHERE o = c.key) AS born
