@@ -150,8 +150,9 @@ BEGIN
   EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %I', s, natal_role('reader'));
   EXECUTE format('GRANT EXECUTE ON FUNCTION %s.create_entity(text, jsonb, text) TO %I', s, natal_role('writer'));
-  -- but not the functions natal generates for each collection: the gateway's row inserts and probes run
-  -- as their table's owner and natal's definer alone calls them (install_owner_function); the
+  -- but not the functions natal generates for each collection or table owner: the gateway's row
+  -- inserts and probes, and the readers of owners' tables, run as the table's owner and natal's
+  -- definer alone calls them (install_function_as: a reader could run any query as an owner); the
   -- trigger functions fire for the tables natal wired them to, and a role that could
   -- EXECUTE one could put it on a table of its own without a transition table, where the
   -- name natal_new (or natal_old) would be a temporary relation of that role's, read with

@@ -219,7 +219,7 @@ BEGIN
     END IF;
     sp := collection_species(c.collection_name);
     rel := collection_table(c);
-    code_sql := readable_code_sql(c, 't');
+    code_sql := entity_code_sql(c, 't');
     IF pending IS NOT NULL AND rel IS NOT NULL AND code_sql IS NOT NULL
        AND inspect_probes(rel, cardinality(pending)) THEN
       found := inspect_found(c, rel, code_sql, pending);

@@ -14,7 +14,6 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   rel regclass := collection_table(c);
-  -- (the table's owner code is refused below, before the code is used)
   code_sql text := entity_code_sql(c, 't');
   keyed text := c.collection_name || '::';
   keys name[] := c.birth_code_key_columns;
@@ -25,9 +24,6 @@ DECLARE
   i integer;
   v_row jsonb;
 BEGIN
-  IF rel IS NOT NULL THEN
-    PERFORM assert_no_owner_code(c.collection_name, rel);
-  END IF;
   IF rel IS NULL OR code_sql IS NULL THEN
     RETURN NULL;
   END IF;
@@ -297,7 +293,6 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NB005', MESSAGE = format('collection %s has no table', c.collection_name),
       HINT = 'show its entities by code: natal show CODE';
   END IF;
-  PERFORM assert_no_owner_code(c.collection_name, rel);
   IF code_sql IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB006', MESSAGE = format('collection %s has no identity', c.collection_name),
       HINT = format('natal classify %s', c.collection_name);

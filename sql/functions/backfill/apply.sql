@@ -275,7 +275,7 @@ BEGIN
              count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
       FROM (SELECT e.k, e.h, NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code) AS unborn
             FROM %s) AS g
-    $q$, upto, owner_rows_sql(rel, 'SELECT ' || key_sum || ', ' || readable_code_sql(c, 't') || rows_from,
+    $q$, upto, owner_rows_sql(rel, 'SELECT ' || key_sum || ', ' || entity_code_sql(c, 't') || rows_from,
                               format('e(k %s, h bigint, code text)', typ), 'ARRAY[$1::text, $2::text]'));
   END IF;
   LOOP
@@ -343,7 +343,7 @@ DECLARE
   range_sql text;
   unborn text;
   verdict text;
-  code_sql text := readable_code_sql(c, 't');
+  code_sql text := entity_code_sql(c, 't');
   -- Every read of the table is a query of its own that its owner's reader runs
   -- (owner_read.sql), with the statement's cursors ($1 and $2, JSON arrays) as its $1[1] and
   -- $1[2]; natal's part (the registry) is the statement around it.
@@ -752,7 +752,7 @@ BEGIN
   IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
     SELECT q INTO t FROM census_query(format(
       'SELECT jsonb_build_object(''n'', x.n, ''s'', COALESCE(x.s, 0)::text) FROM (%s) AS x',
-      census_rows_sql(ARRAY[c.collection_name], ARRAY[readable_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
+      census_rows_sql(ARRAY[c.collection_name], ARRAY[entity_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
       NULL, NULL) AS q;
     SELECT q INTO b FROM census_query(format(
       'SELECT jsonb_build_object(''n'', count(*), ''s'', COALESCE(sum(hashtextextended(b.entity_code, $4)), 0)::text)
@@ -777,7 +777,7 @@ BEGIN
     SELECT count(*), count(*) FILTER (WHERE b.entity_code IS NULL)
     FROM %s
     LEFT JOIN birth_registry b ON b.entity_code = e.code
-  $q$, owner_rows_sql(rel, format('SELECT %s FROM %s AS t', readable_code_sql(c, 't'), rel), 'e(code text)'))
+  $q$, owner_rows_sql(rel, format('SELECT %s FROM %s AS t', entity_code_sql(c, 't'), rel), 'e(code text)'))
   INTO rows, gap;
 END
 $$;

@@ -40,9 +40,6 @@ AS $$
     WHEN collection_table(c) IS NULL THEN format('collection %s has no table', c.collection_name)
     WHEN (collection_species(c.collection_name)).species_code IS NULL THEN
       format('collection %s is not in the species map', c.collection_name)
-    WHEN owner_code(collection_table(c)) IS NOT NULL THEN
-      format('collection %s: natal reads no table with code of its owner''s in it: %s', c.collection_name,
-             owner_code(collection_table(c)))
     WHEN entity_code_sql(c, 't') IS NULL THEN format('collection %s has no identity', c.collection_name)
     WHEN NOT EXISTS (SELECT 1 FROM wired_trigger w WHERE w.collection_name = c.collection_name) THEN
       format('collection %s is not wired (natal wire %s)', c.collection_name, c.collection_name)
@@ -64,7 +61,7 @@ BEGIN
          IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
     RETURN format('hashint8extended((%I.%I)::bigint, 0)', alias, c.birth_code_key_columns[1]);
   END IF;
-  RETURN format('hashtextextended(%s, 0)', readable_code_sql(c, alias));
+  RETURN format('hashtextextended(%s, 0)', entity_code_sql(c, alias));
 END
 $$;
 
@@ -115,7 +112,7 @@ BEGIN
     FROM %s
     WHERE NOT EXISTS (SELECT 1 FROM birth_registry b
                       WHERE b.entity_code = g.code %s)
-  $q$, owner_rows_sql(rel, format('SELECT %s, %s FROM %s AS t', readable_code_sql(c, 't'), checksum_sql(c, 't'), rel),
+  $q$, owner_rows_sql(rel, format('SELECT %s, %s FROM %s AS t', entity_code_sql(c, 't'), checksum_sql(c, 't'), rel),
                       'g(code text, h bigint)'),
        CASE WHEN p_run IS NULL THEN '' ELSE format('AND (b.run_id IS DISTINCT FROM %s OR b.operation <> ''backfill'')', p_run) END)
   INTO expected, checksum;

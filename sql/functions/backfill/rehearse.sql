@@ -114,8 +114,7 @@ BEGIN
                                           'r(n bigint)')), ' UNION ALL ')
     INTO counts
   FROM collection_registry r
-  WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema()
-    AND owner_code(collection_table(r)) IS NULL;  -- (natal reads none of those: owner_code.sql)
+  WHERE r.governance_role = 'governed' AND collection_table(r) IS NOT NULL AND r.table_schema <> natal_schema();
   EXECUTE format('SELECT COALESCE(jsonb_object_agg(k, n), ''{}'') FROM (%s) AS x',
                  COALESCE(counts, 'SELECT NULL::text AS k, 0 AS n WHERE false')) INTO result;
   RETURN jsonb_build_object('rows', result, 'other_births',
@@ -196,11 +195,11 @@ DECLARE
 BEGIN
   FOR c IN SELECT * FROM collection_registry r WHERE r.collection_name = ANY (p_collections)
                                                  AND collection_table(r) IS NOT NULL
-                                                 AND readable_code_sql(r, 't') IS NOT NULL LOOP
+                                                 AND entity_code_sql(r, 't') IS NOT NULL LOOP
     IF c.birth_code_strategy = 'column' THEN
       PERFORM set_config('enable_seqscan', 'on', true);
       EXECUTE format('SELECT count(*) FROM %s WHERE EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = e.code)',
-                     owner_rows_sql(collection_table(c), format('SELECT %s FROM %s AS t', readable_code_sql(c, 't'),
+                     owner_rows_sql(collection_table(c), format('SELECT %s FROM %s AS t', entity_code_sql(c, 't'),
                                                                 collection_table(c)), 'e(code text)')) INTO n;
       PERFORM set_config('enable_seqscan', 'off', true);
     ELSE

@@ -1,3 +1,16 @@
+-- Whether a role's code is trusted to run with natal's definer's rights: PostgreSQL's own
+-- objects, and a superuser's (an extension's, installed by one). A superuser can do anything
+-- anyway; anyone else's function run as natal could write natal's tables.
+-- (a SQL function with no settings of its own, and every name in pg_catalog: PostgreSQL
+-- inlines it into the query that calls it, instead of planning it again on each call)
+CREATE OR REPLACE FUNCTION trusted_owner(p_oid oid, p_owner oid) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT p_oid OPERATOR(pg_catalog.<) 16384::pg_catalog.oid
+         OR COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) p_owner), false)
+$$;
+
+
 -- Whether natal converts values of type p_type with its own rights: PostgreSQL's own types,
 -- an extension's (a superuser's), and domains over them. A type a table's owner created can
 -- carry a cast of the owner's (CREATE CAST … WITH FUNCTION, to text or from it), which a
@@ -188,23 +201,6 @@ BEGIN
 END
 $$;
 
--- entity_code_sql for a read of the collection's table with natal's rights (census, plan,
--- apply, show, inspection): NULL, as for a collection with no identity, when planning that
--- read would run code of a role natal does not trust (owner_code.sql). natal's triggers read
--- only their statement's rows, never the table, and take entity_code_sql itself.
-CREATE OR REPLACE FUNCTION readable_code_sql(c collection_registry, alias text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
-AS $$
-DECLARE
-  rel regclass := collection_table(c);
-BEGIN
-  IF rel IS NOT NULL AND owner_code(rel) IS NOT NULL THEN
-    RETURN NULL;
-  END IF;
-  RETURN entity_code_sql(c, alias);
-END
-$$;
-
 -- The SQL expression for a row's dot_origin: its _dot_origin column when it has one,
 -- else PG:trg_birth_<table>.
 CREATE OR REPLACE FUNCTION dot_origin_sql(c collection_registry, alias text) RETURNS text
@@ -253,7 +249,6 @@ BEGIN
     rel := collection_table(c);
     CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column)
                   OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL
-                  OR owner_code(rel) IS NOT NULL  -- (natal does not read those: owner_code.sql)
                   OR citus_table_kind(rel) IS NOT NULL;  -- (nor these: citus.sql)
     -- (read as the table's owner: owner_read.sql)
     EXECUTE format('SELECT r.m FROM %s',
@@ -288,8 +283,7 @@ BEGIN
   IF p_collection IS NOT NULL THEN
     SELECT * INTO c FROM collection_registry WHERE collection_name = p_collection;
     IF c.birth_code_column IS NOT NULL AND collection_table(c) IS NOT NULL
-       AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL
-       AND owner_code(collection_table(c)) IS NULL THEN
+       AND untrusted_column(collection_table(c), ARRAY[c.birth_code_column]) IS NULL THEN
       probed := collection_table(c);
       -- (read as the table's owner: owner_read.sql)
       probe := format('SELECT r.taken FROM %s',

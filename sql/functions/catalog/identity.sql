@@ -103,7 +103,6 @@ BEGIN
                        untrusted, p_collection),
       HINT = 'choose a column of one of PostgreSQL''s own types (or an extension''s)';
   END IF;
-  PERFORM assert_no_owner_code(p_collection, rel);
   -- (read as the table's owner: owner_read.sql)
   EXECUTE format('SELECT r.codes, r.rows, r.example, r.most FROM %s', owner_rows_sql(rel, format($q$
     SELECT count(*), sum(n), (array_agg(v ORDER BY n DESC, v))[1], max(n)
@@ -138,7 +137,6 @@ BEGIN
   IF rel IS NULL THEN
     RETURN jsonb_build_object('table', false);
   END IF;
-  PERFORM assert_no_owner_code(p_collection, rel);
   SELECT array_agg(a.attname ORDER BY a.attnum) INTO cols
   FROM pg_attribute a
   WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
@@ -182,9 +180,7 @@ AS $$
 DECLARE
   -- (a table Citus manages is not read: natal does not govern those yet, citus.sql)
   citus text := citus_table_kind(collection_table(find_collection(p_collection)));
-  -- (nor a table whose read would run code of its owner's: owner_code.sql)
-  owners_code text := owner_code(collection_table(find_collection(p_collection)));
-  ev jsonb := CASE WHEN citus IS NULL AND owners_code IS NULL THEN identity_evidence(p_collection) END;
+  ev jsonb := CASE WHEN citus IS NULL THEN identity_evidence(p_collection) END;
   rows bigint := (ev ->> 'rows')::bigint;
   pk jsonb := CASE WHEN jsonb_typeof(ev -> 'key_columns') = 'array' THEN ev -> 'key_columns' ELSE '[]' END;
   declared jsonb := COALESCE(ev -> 'declared_keys', '[]');
@@ -205,11 +201,6 @@ BEGIN
   IF citus IS NOT NULL THEN
     RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
                               'why', format('a %s table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)', citus),
-                              'evidence', jsonb_build_object('table', true));
-  END IF;
-  IF owners_code IS NOT NULL THEN
-    RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
-                              'why', format('natal reads no table with code of its owner''s in it: %s', owners_code),
                               'evidence', jsonb_build_object('table', true));
   END IF;
   IF NOT (ev ->> 'table')::boolean THEN

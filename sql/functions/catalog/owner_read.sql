@@ -72,14 +72,17 @@ END
 $$;
 
 -- Whether the reader fn is as natal makes it: the owner's, SECURITY DEFINER, with natal's
--- search_path and body.
+-- search_path and body. (PL/pgSQL: a SQL function with a SET clause is planned again on each
+-- call, and natal show asks on each lookup.)
 CREATE OR REPLACE FUNCTION owner_reader_intact(fn name, p_owner oid, p_body text) RETURNS boolean
-LANGUAGE sql VOLATILE SET search_path FROM CURRENT
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
 AS $$
-  SELECT EXISTS (SELECT 1 FROM pg_proc p
-                 WHERE p.pronamespace = quote_ident(natal_schema())::regnamespace AND p.proname = fn
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM pg_proc p
+                 WHERE p.proname = fn AND p.pronamespace = quote_ident(natal_schema())::regnamespace
                    AND p.proowner = p_owner AND p.prosecdef
-                   AND p.proconfig = ARRAY['search_path=' || owner_reader_search_path()] AND p.prosrc = p_body)
+                   AND p.proconfig = ARRAY['search_path=' || owner_reader_search_path()] AND p.prosrc = p_body);
+END
 $$;
 
 -- The reader's search_path: PostgreSQL's names first, then natal's schema, whose tables
@@ -87,8 +90,8 @@ $$;
 -- natal's definer; a table's owner has no access to that schema, and PostgreSQL passes over
 -- it for them), and pg_temp last.
 CREATE OR REPLACE FUNCTION owner_reader_search_path() RETURNS text
-LANGUAGE sql STABLE SET search_path FROM CURRENT
-AS $$ SELECT format('pg_catalog, %I, pg_temp', natal_schema()) $$;
+LANGUAGE sql STABLE
+AS $$ SELECT pg_catalog.format('pg_catalog, %I, pg_temp', pg_catalog.current_schema()) $$;
 
 -- A FROM item that reads p_query, a query of rel (natal's, over rel and nothing of natal's),
 -- as rel's owner: `natal.read_as_…(query, args) AS alias(column type, …)`, p_as the alias with

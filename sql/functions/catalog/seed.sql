@@ -56,15 +56,16 @@ END
 $$;
 
 -- Every function of natal's that runs with its definer's rights runs with row_security off:
--- natal's definer reads and writes application tables (census, backfill, show, the
--- gateway), and a table's owner could otherwise put a row-level security policy on it
--- (FORCE ROW LEVEL SECURITY) whose expression runs as natal's definer, or that hides rows
--- from a census. Off, PostgreSQL refuses such a query instead ("query would be affected by
--- row-level security policy"). The functions natal generates per collection get the same
--- setting when they are made (install_function, regenerate_create_entity). The exceptions:
--- the gateway's row inserts and probes run as the table's owner (install_owner_function), and the auto-birth
--- and update trigger functions read no application table (only their statement's rows and
--- natal's own tables), so they go without it (install_function).
+-- natal reads and writes application tables (census, backfill, show, the gateway), and a
+-- table's owner could otherwise put a row-level security policy on it (FORCE ROW LEVEL
+-- SECURITY) that hides rows from a census. Off, PostgreSQL refuses such a query instead
+-- ("query would be affected by row-level security policy"); the owner's reader
+-- (owner_read.sql) runs with the setting of natal's function that calls it. The functions
+-- natal generates per collection get the same setting when they are made (install_function,
+-- regenerate_create_entity). The exceptions: the gateway's row inserts and probes, and the
+-- readers, run as the table's owner (install_function_as), and the auto-birth and update
+-- trigger functions read no application table (only their statement's rows and natal's own
+-- tables), so they go without it (install_function).
 CREATE OR REPLACE FUNCTION definers_without_row_security() RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$

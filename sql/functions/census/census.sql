@@ -60,7 +60,7 @@ DECLARE
 BEGIN
   SELECT array_agg(x.collection_name), array_agg(x.code), array_agg(x.rel)
     INTO known, codes, tables
-  FROM (SELECT r.collection_name, collection_table(r) AS rel, readable_code_sql(r, 't') AS code
+  FROM (SELECT r.collection_name, collection_table(r) AS rel, entity_code_sql(r, 't') AS code
         FROM collection_registry r WHERE r.collection_name = ANY (p_collections) OFFSET 0) AS x
   WHERE x.rel IS NOT NULL AND x.code IS NOT NULL;
   known := COALESCE(known, '{}');
@@ -273,7 +273,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := readable_code_sql(c, 't');
+  code_sql text := entity_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   IF rel IS NULL OR code_sql IS NULL THEN
@@ -297,7 +297,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := readable_code_sql(c, 't');
+  code_sql text := entity_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   IF rel IS NULL OR code_sql IS NULL THEN
@@ -342,7 +342,7 @@ BEGIN
          array_agg(x.collection_name) FILTER (WHERE NOT x.keyed),
          array_agg(x.collection_name) FILTER (WHERE x.keyed)
     INTO free_sql, free_names, keyed
-  FROM (SELECT r.collection_name, y.rel, readable_code_sql(r, 't') AS code,
+  FROM (SELECT r.collection_name, y.rel, entity_code_sql(r, 't') AS code,
                r.birth_code_strategy IN ('synthetic_id', 'composite')
                  AND uniqueness_of(y.rel, r.birth_code_key_columns) IS NOT DISTINCT FROM 'table' AS keyed
         FROM collection_registry r CROSS JOIN LATERAL (SELECT collection_table(r) AS rel OFFSET 0) AS y
@@ -386,7 +386,7 @@ BEGIN
     EXECUTE format('SELECT array_agg(e.code) FROM %s',
                    owner_rows_sql(collection_table(find_collection(k.collection)),
                                   format('SELECT e.code FROM (SELECT %s AS code FROM %s AS t) AS e WHERE e.code = ANY ($1::text[])',
-                                         readable_code_sql(find_collection(k.collection), 't'),
+                                         entity_code_sql(find_collection(k.collection), 't'),
                                          collection_table(find_collection(k.collection))),
                                   'e(code text)', '$1'))
       INTO found_codes USING k.codes;
@@ -434,7 +434,7 @@ AS $$
 DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
-  code_sql text := readable_code_sql(c, 't');
+  code_sql text := entity_code_sql(c, 't');
 BEGIN
   PERFORM assert_natal_role('reader');
   RETURN QUERY EXECUTE format($q$

@@ -19,7 +19,7 @@ CREATE OR REPLACE FUNCTION census_fingerprints() RETURNS jsonb
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT COALESCE(jsonb_object_agg(r.collection_name, (
-           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), readable_code_sql(r, 't'),
+           SELECT md5(concat_ws('|', k.oid, pg_relation_filenode(k.oid), entity_code_sql(r, 't'),
                                 -- a trigger disabled and enabled again, dropped or re-made, is a
                                 -- new pg_trigger row version: its xmin tells (0 statements missed)
                                 (SELECT string_agg(t.tgname || ':' || t.xmin::text, ',' ORDER BY t.tgname)
@@ -35,7 +35,7 @@ AS $$
                            AND t.tgenabled = 'A'))), '{}')
   FROM collection_registry r
   WHERE r.governance_role = 'governed' AND r.table_schema <> natal_schema()
-    AND collection_table(r) IS NOT NULL AND readable_code_sql(r, 't') IS NOT NULL
+    AND collection_table(r) IS NOT NULL AND entity_code_sql(r, 't') IS NOT NULL
 $$;
 
 -- A wired collection's census trigger (census_trigger_sql): one row in census_change per
@@ -263,7 +263,7 @@ BEGIN
            r.collection_name, r.collection_name,
            owner_rows_sql(collection_table(r), format(
              'SELECT count(*), COALESCE(array_agg(e.code) FILTER (WHERE e.code = ANY ($1::text[])), ''{}'') '
-             'FROM (SELECT %s AS code FROM %s AS t) AS e', readable_code_sql(r, 't'), collection_table(r)),
+             'FROM (SELECT %s AS code FROM %s AS t) AS e', entity_code_sql(r, 't'), collection_table(r)),
              'r(rows bigint, found text[])', '$1')) END, ' UNION ALL ')
     INTO parts
   FROM collection_registry r WHERE base.collections ? r.collection_name;

@@ -63,12 +63,14 @@ BEGIN
     %7$s
   END IF;
   IF TG_OP = 'TRUNCATE' THEN
-    -- (the one place a trigger reads its table: not when that would run code of the owner's)
-    PERFORM %11$I.assert_no_owner_code(%1$L, TG_RELID);
+    -- (the one place a trigger reads its table: as its owner, owner_read.sql, with the types
+    -- of its columns checked first)%8$s
     EXECUTE format('INSERT INTO %6$s (collection_name, how, dot_origin, codes, filed)
                     SELECT %%L, ''truncate'', %%s, array_agg(x.code), false
-                    FROM (SELECT %%s AS code FROM ONLY %%s AS n OFFSET 0) AS x WHERE x.code IS NOT NULL
-                    HAVING count(*) > 0', %1$L, %2$L, %3$L, TG_RELID::regclass);
+                    FROM %%s WHERE x.code IS NOT NULL
+                    HAVING count(*) > 0', %1$L, %2$L,
+                   %11$I.owner_rows_sql(TG_RELID, format('SELECT %%s FROM ONLY %%s AS n', %12$L, TG_RELID::regclass),
+                                        'x(code text)'));
     RETURN NULL;
   END IF;
   IF (SELECT count(*) FROM (SELECT 1 FROM natal_old LIMIT %5$s) AS s) < %5$s THEN
@@ -86,7 +88,7 @@ $body$, c.collection_name, death_origin_sql(c), code_sql, uncounted_bound(), dea
     -- storage and counts no tuples of its own: its statements are counted)
     CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = collection_table(c)) = 'p'
          THEN ' AND pg_relation_filenode(TG_RELID) IS NOT NULL' ELSE '' END,
-    raw_code_sql, natal_schema());
+    raw_code_sql, natal_schema(), raw_code_sql);
 END
 $$;
 
