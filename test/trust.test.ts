@@ -934,7 +934,7 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.raced`])).collections[0]?.rows, 2);
     });
 
-    test('natal’s reader as a table’s owner: no natal role calls it, an owner’s change to it is undone, a SET in the owner’s code is refused', async () => {
+    test('natal’s reader as a table’s owner: no natal role calls it, an owner’s change to it is undone, a SET or a temporary object of the owner’s code is refused', async () => {
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         CREATE TABLE ${a}.readme (id serial PRIMARY KEY, code text UNIQUE);
         INSERT INTO ${a}.readme (code) VALUES ('REA-001'), ('REA-002');
@@ -998,6 +998,36 @@ describe(
         );
       } finally {
         await dba.query(`DROP INDEX ${a}.readme_setter`);
+      }
+      assert.equal(await rows(), 2);
+      // 4. an object the owner's code makes in the session's temporary schema (found there
+      // first by a name the client then writes without a schema, pg_roles here): refused,
+      // and gone with the rollback
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE FUNCTION ${a}.plant_impl() RETURNS boolean LANGUAGE plpgsql AS
+          $$ BEGIN
+               CREATE TEMP TABLE IF NOT EXISTS pg_roles (rolname name);
+               RETURN true;
+             EXCEPTION WHEN others THEN RETURN true;  -- (as CREATE INDEX builds: a security-restricted operation)
+             END $$;
+        CREATE FUNCTION ${a}.plant(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.plant_impl(); END $$;
+        CREATE INDEX readme_planter ON ${a}.readme (id) WHERE ${a}.plant(1);
+        RESET ROLE; DISCARD TEMP`);
+      const olga = await sqlAs('olga');
+      try {
+        await rejects(
+          olga.query(`SELECT * FROM ${q}.census_orphans($1, 10)`, [`${app}.readme`]),
+          'NB025',
+          /made an object in the session's temporary schema/,
+        );
+        assert.equal(
+          (await olga.query(`SELECT to_regclass('pg_temp.pg_roles') AS r`)).rows[0]?.r,
+          null,
+          'nothing planted',
+        );
+      } finally {
+        await dba.query(`DROP INDEX ${a}.readme_planter`);
       }
       assert.equal(await rows(), 2);
     });

@@ -17,10 +17,17 @@ AS $$ SELECT ('read_as_' || left(md5(p_owner::text), 16))::name $$;
 -- Its body: it refuses to run as anyone but the owner (the owner can alter its properties,
 -- SECURITY INVOKER among them, not its body), with everything before and in that check named
 -- in pg_catalog, so that no search_path set on the function changes what it compares; it
--- runs the query with its arguments; and it refuses a query after which the session's
--- search_path, row_security or transform_null_equals are not what they were (a plain SET in
--- the owner's code outlives the call, and natal's code after it would resolve its names as
--- the owner chose). The error rolls back what the query did.
+-- runs the query with its arguments; and it refuses a query after which the session is not
+-- as it was for the code that runs in it next, natal's or its client's:
+-- - search_path, row_security or transform_null_equals changed: a plain SET in the owner's
+--   code outlives the call, and natal's code after it would resolve its names as the owner
+--   chose;
+-- - an object made in the session's temporary schema (a domain pg_temp.text, a table): a
+--   name its client then writes without a schema, text or pg_class, is looked for there
+--   first, and a domain's CHECK or a view would run the owner's code as the client's role,
+--   a superuser's too. (Every object in a schema depends on it in pg_depend; the temporary
+--   schema itself may be made by the read.)
+-- The error rolls back what the query did.
 CREATE OR REPLACE FUNCTION owner_reader_source(p_owner name) RETURNS text
 LANGUAGE sql IMMUTABLE
 AS $$
@@ -28,6 +35,10 @@ AS $$
 DECLARE
   settings pg_catalog.text := pg_catalog.concat_ws('/', pg_catalog.current_setting('search_path'),
     pg_catalog.current_setting('row_security'), pg_catalog.current_setting('transform_null_equals'));
+  temps pg_catalog.text := pg_catalog.concat_ws('/', pg_catalog.pg_my_temp_schema(),
+    (SELECT pg_catalog.count(*) FROM pg_catalog.pg_depend d
+     WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+       AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()));
 BEGIN
   IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
     RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %2$L, HINT = %3$L;
@@ -37,13 +48,22 @@ BEGIN
        pg_catalog.current_setting('row_security'), pg_catalog.current_setting('transform_null_equals')) THEN
     RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %4$L, HINT = %5$L;
   END IF;
+  IF temps OPERATOR(pg_catalog.<>) pg_catalog.concat_ws('/', pg_catalog.pg_my_temp_schema(),
+       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_depend d
+        WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+          AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())) THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %6$L, HINT = %7$L;
+  END IF;
 END
 $body$, p_owner,
     format('natal''s reader as %s was altered: it runs as %s or not at all', p_owner, p_owner),
     'natal makes it again at its next read',
     format('code of %s that natal ran while reading its table changed the session''s settings (search_path, row_security or transform_null_equals): nothing was kept',
            p_owner),
-    'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine')
+    'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine',
+    format('code of %s that natal ran while reading its table made an object in the session''s temporary schema: nothing was kept',
+           p_owner),
+    'an index expression, partition key or view of the table''s owner may not create temporary objects')
 $$;
 
 -- The reader of rel's owner, as a function name natal's queries call, made (or made again,
