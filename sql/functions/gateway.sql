@@ -329,7 +329,8 @@ $$;
 -- CREATE on natal's schema.
 CREATE OR REPLACE FUNCTION install_function_as(p_owner name, p_name name, p_signature text,
                                                p_returns text, p_body text,
-                                               p_search_path text DEFAULT 'pg_catalog, pg_temp') RETURNS void
+                                               p_search_path text DEFAULT 'pg_catalog, pg_temp',
+                                               p_volatility text DEFAULT 'VOLATILE') RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 DECLARE
@@ -339,8 +340,8 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('natal:owner_function:' || natal_schema() || '.' || p_name, 0));
   EXECUTE format('DROP FUNCTION IF EXISTS %s', fn);
   EXECUTE format('CREATE FUNCTION %I.%I(%s) RETURNS %s '
-                 'LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s AS %L',
-                 natal_schema(), p_name, p_signature, p_returns, p_search_path, p_body);
+                 'LANGUAGE plpgsql %s SECURITY DEFINER SET search_path = %s AS %L',
+                 natal_schema(), p_name, p_signature, p_returns, p_volatility, p_search_path, p_body);
   EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
   IF p_owner <> current_user THEN
     EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', natal_schema(), p_owner);

@@ -258,26 +258,28 @@ DECLARE
   after jsonb;
   got record;
   n integer := 0;
-  unborn boolean;
 BEGIN
-  EXECUTE format('SELECT %s', unborn_sql(c)) INTO unborn;
   -- (the key's JSON is native for these types, as backfill_batch_sql's bounds give it: what
   -- the apply's ranges cast back)
-  IF unborn THEN
-    -- No birth in the collection's namespace yet: every row is unborn, and the owner's
-    -- query sums the range itself.
-    step := format('SELECT r.upto, r.n, r.n AS expected, r.checksum FROM %s', owner_rows_sql(rel, format(
-      'SELECT jsonb_build_array(%s), count(*), COALESCE(sum(g.h), 0)::text FROM (%s) AS g(k, h)', upto, 'SELECT ' || key_sum || rows_from),
-      'r(upto jsonb, n bigint, checksum text)', 'ARRAY[$1::text, $2::text]'));
-  ELSE
-    step := format($q$
-      SELECT jsonb_build_array(%s) AS upto, count(*) AS n,
-             count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
-      FROM (SELECT e.k, e.h, NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code) AS unborn
-            FROM %s) AS g
-    $q$, upto, owner_rows_sql(rel, 'SELECT ' || key_sum || ', ' || entity_code_sql(c, 't') || rows_from,
-                              format('e(k %s, h bigint, code text)', typ), 'ARRAY[$1::text, $2::text]'));
-  END IF;
+  -- While no birth is in the collection's namespace, every row is unborn, and the owner's
+  -- query sums the range itself; else its rows are looked up. Which of the two is decided in
+  -- the step's statement, from the snapshot its read takes (the reader is STABLE): a row
+  -- born by a concurrent insert is in both or in neither.
+  step := format($q$
+    SELECT r.upto, r.n, r.n AS expected, r.checksum FROM %1$s WHERE %3$s
+    UNION ALL
+    SELECT jsonb_build_array(%4$s) AS upto, count(*) AS n,
+           count(*) FILTER (WHERE g.unborn) AS expected, COALESCE(sum(g.h) FILTER (WHERE g.unborn), 0)::text AS checksum
+    FROM (SELECT e.k, e.h, NOT EXISTS (SELECT 1 FROM birth_registry x WHERE x.entity_code = e.code) AS unborn
+          FROM %2$s) AS g
+    WHERE NOT %3$s HAVING NOT %3$s
+  $q$,
+    owner_rows_sql(rel, format('SELECT jsonb_build_array(%s), count(*), COALESCE(sum(g.h), 0)::text FROM (%s) AS g(k, h)',
+                               upto, 'SELECT ' || key_sum || rows_from),
+                   'r(upto jsonb, n bigint, checksum text)', 'ARRAY[$1::text, $2::text]'),
+    owner_rows_sql(rel, 'SELECT ' || key_sum || ', ' || entity_code_sql(c, 't') || rows_from,
+                   format('e(k %s, h bigint, code text)', typ), 'ARRAY[$1::text, $2::text]'),
+    unborn_sql(c), upto);
   LOOP
     n := n + 1;
     EXECUTE step INTO got USING after, r.batch_size;

@@ -42,11 +42,19 @@ AS $$ BEGIN RETURN table_named(c.table_schema, c.table_name); END $$;
 -- Only a table (plain or partitioned): natal reads its collections' rows with its definer's
 -- rights, and a view (or a foreign table) runs code of its owner's when it is read. A table
 -- its owner has replaced by a view of the same name is a collection with no table.
+-- (These catalog helpers are PL/pgSQL, their queries planned once a session: a SQL function
+-- with a SET clause, or whose body holds a subquery, is planned again on each call, and a
+-- census of 100 collections calls them thousands of times. No SET clause either, which costs
+-- each call a setting saved and restored: every name is in pg_catalog.)
 CREATE OR REPLACE FUNCTION table_named(p_schema name, p_table name) RETURNS regclass
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE
 AS $$
-  SELECT k.oid::regclass FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
-  WHERE n.nspname = p_schema AND k.relname = p_table AND k.relkind IN ('r', 'p')
+BEGIN
+  RETURN (SELECT k.oid::pg_catalog.regclass FROM pg_catalog.pg_class k
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) k.relnamespace
+          WHERE n.nspname OPERATOR(pg_catalog.=) p_schema AND k.relname OPERATOR(pg_catalog.=) p_table
+            AND k.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::pg_catalog.char[]));
+END
 $$;
 
 -- The species a collection is mapped to (NULL fields when unmapped).
@@ -68,18 +76,24 @@ $$;
 
 -- All primary-key columns of a table, in key order (NULL when it has none).
 CREATE OR REPLACE FUNCTION key_columns(rel regclass) RETURNS name[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-  SELECT array_agg(a.attname ORDER BY k.ord)
-  FROM pg_index i
-  CROSS JOIN LATERAL generate_series(0, i.indnkeyatts - 1) AS k(ord)
-  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.ord]
-  WHERE i.indrelid = rel AND i.indisprimary
+BEGIN
+  RETURN (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+          FROM pg_catalog.pg_index i
+          CROSS JOIN LATERAL pg_catalog.generate_series(0, i.indnkeyatts OPERATOR(pg_catalog.-) 1) AS k(ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+                                        AND a.attnum OPERATOR(pg_catalog.=) i.indkey[k.ord]
+          WHERE i.indrelid OPERATOR(pg_catalog.=) rel AND i.indisprimary);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION has_column(rel regclass, col name) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-  SELECT EXISTS (SELECT 1 FROM pg_attribute
-                 WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped)
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) col
+                   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped);
+END
 $$;

@@ -84,15 +84,17 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('natal:owner_function:' || natal_schema() || '.' || fn, 0));
     IF NOT owner_reader_intact(fn, owner_oid, body) THEN
       PERFORM install_function_as(owner, fn, 'p_query text, p_args text[]', 'SETOF record', body,
-                                  owner_reader_search_path());
+                                  owner_reader_search_path(), 'STABLE');
     END IF;
   END IF;
   RETURN format('%I.%I', natal_schema(), fn);
 END
 $$;
 
--- Whether the reader fn is as natal makes it: the owner's, SECURITY DEFINER, with natal's
--- search_path and body. (PL/pgSQL: a SQL function with a SET clause is planned again on each
+-- Whether the reader fn is as natal makes it: the owner's, SECURITY DEFINER, STABLE, with
+-- natal's search_path and body. (STABLE, so that the read sees the rows of the snapshot of
+-- the statement that calls it, the one natal reads the registry with: a VOLATILE function
+-- takes a snapshot of its own, and a row born between the two would be counted unborn.) (PL/pgSQL: a SQL function with a SET clause is planned again on each
 -- call, and natal show asks on each lookup.)
 CREATE OR REPLACE FUNCTION owner_reader_intact(fn name, p_owner oid, p_body text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
@@ -100,7 +102,7 @@ AS $$
 BEGIN
   RETURN EXISTS (SELECT 1 FROM pg_proc p
                  WHERE p.proname = fn AND p.pronamespace = quote_ident(natal_schema())::regnamespace
-                   AND p.proowner = p_owner AND p.prosecdef
+                   AND p.proowner = p_owner AND p.prosecdef AND p.provolatile = 's'
                    AND p.proconfig = ARRAY['search_path=' || owner_reader_search_path()] AND p.prosrc = p_body);
 END
 $$;
