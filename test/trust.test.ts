@@ -661,11 +661,18 @@ describe(
           codeColumn: 'code',
         });
       await alice.wire([`${app}.vue_main`, `${app}.vue_side`]);
-      // The owner's function a view calls: it writes who runs it, and forges a birth when it
-      // runs with the rights to (as natal's definer).
+      // The owner's function a view calls: it counts who runs it (the owner or another role,
+      // in sequences, which no rollback undoes), and forges a birth when it runs with the
+      // rights to (as natal's definer).
       const forger = `CREATE TABLE ${a}.seen_by (who text);
+        CREATE SEQUENCE IF NOT EXISTS ${a}.seen_owner;
+        CREATE SEQUENCE IF NOT EXISTS ${a}.seen_other;
+        GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
+        GRANT USAGE ON SEQUENCE ${a}.seen_owner, ${a}.seen_other TO PUBLIC;
         CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
         BEGIN
+          PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${appOwner}' THEN '${a}.seen_owner'
+                                           ELSE '${a}.seen_other' END)::pg_catalog.regclass);
           INSERT INTO ${a}.seen_by VALUES (current_user);
           BEGIN
             INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
@@ -677,8 +684,14 @@ describe(
         END $$;`;
       const forged = async () =>
         (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'VUE-FORGED-%'`)).rowCount;
-      const readers = async () =>
-        (await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.seen_by`)).rows.map((r) => r.who);
+      const readers = async () => {
+        const r = (
+          await dba.query<{ o: boolean; x: boolean }>(
+            `SELECT (SELECT is_called FROM ${a}.seen_owner) AS o, (SELECT is_called FROM ${a}.seen_other) AS x`,
+          )
+        ).rows[0];
+        return [...(r?.o ? [appOwner] : []), ...(r?.x ? ['another role'] : [])];
+      };
       const create = async () =>
         (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
           `${app}.vue_main`,
@@ -701,6 +714,11 @@ describe(
         );
         await create();
         assert.deepEqual(await readers(), [appOwner], 'the gateway’s probe ran the view as its owner');
+        assert.deepEqual(
+          (await dba.query(`SELECT who FROM ${a}.seen_by`)).rows,
+          [],
+          'and what it wrote in the session is undone',
+        );
         assert.equal(await forged(), 0);
       } finally {
         await dba.query(`SET ROLE ${quoteIdent(appOwner)};
@@ -859,8 +877,15 @@ describe(
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         CREATE TABLE ${a}.raced (id serial PRIMARY KEY, code text UNIQUE);
         CREATE TABLE ${a}.raced_by (who text);
+        CREATE SEQUENCE ${a}.race_owner;
+        CREATE SEQUENCE ${a}.race_other;
+        GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
+        GRANT USAGE ON SEQUENCE ${a}.race_owner, ${a}.race_other TO PUBLIC;
         CREATE FUNCTION ${a}.race_write(c text) RETURNS text LANGUAGE plpgsql AS $$
           BEGIN
+            -- (counted in sequences, which no rollback undoes)
+            PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${appOwner}' THEN '${a}.race_owner'
+                                             ELSE '${a}.race_other' END)::pg_catalog.regclass);
             INSERT INTO ${a}.raced_by VALUES (current_user);
             BEGIN
               INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
@@ -897,13 +922,13 @@ describe(
         }
         throw new Error('the census never waited for the table');
       };
-      const strangers = async () =>
-        (
-          await dba.query<{ who: string }>(`SELECT DISTINCT who FROM ${a}.raced_by WHERE who <> $1`, [
-            appOwner,
-          ])
-        ).rows;
-      const ran = async () => Number((await dba.query(`SELECT count(*) AS n FROM ${a}.raced_by`)).rows[0]?.n);
+      const runs = async (seq: string) =>
+        Number(
+          (await dba.query(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM ${a}.${seq}`))
+            .rows[0]?.n,
+        );
+      const strangers = async () => ((await runs('race_other')) > 0 ? ['another role'] : []);
+      const ran = async () => runs('race_owner');
       const forged = async () =>
         (await dba.query(`SELECT 1 FROM ${q}.birth_registry WHERE entity_code LIKE 'RAC-FORGED-%'`)).rowCount;
       const show = async () => (await sqlAs('olga')).query(`SELECT ${q}.show('RAC-001') AS s`);
@@ -934,7 +959,7 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.raced`])).collections[0]?.rows, 2);
     });
 
-    test('natal’s reader as a table’s owner: no natal role calls it, an owner’s change to it is undone, a SET or a temporary object of the owner’s code is refused', async () => {
+    test('natal’s reader as a table’s owner: no natal role calls it, an owner’s change to it is undone, and what the owner’s code does in natal’s session is undone', async () => {
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         CREATE TABLE ${a}.readme (id serial PRIMARY KEY, code text UNIQUE);
         INSERT INTO ${a}.readme (code) VALUES ('REA-001'), ('REA-002');
@@ -986,48 +1011,61 @@ describe(
         true,
         'made again',
       );
-      // 3. a plain SET of the owner's code, run while natal reads, outlives the call: refused
+      // 3. what the owner's code does in natal's session while natal reads is undone: a plain
+      // SET (search_path, natal.dot_origin), an object in the temporary schema (found there
+      // first by a name the client writes without a schema: pg_roles), a write whose deferred
+      // trigger would fire at commit as the session's role
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
-        CREATE INDEX readme_setter ON ${a}.readme (id) WHERE ${a}.set_path(1);
-        RESET ROLE`);
-      try {
-        await rejects(
-          (await as('olga')).census([`${app}.readme`]),
-          'NOT_PERMITTED',
-          /changed the session's settings/,
-        );
-      } finally {
-        await dba.query(`DROP INDEX ${a}.readme_setter`);
-      }
-      assert.equal(await rows(), 2);
-      // 4. an object the owner's code makes in the session's temporary schema (found there
-      // first by a name the client then writes without a schema, pg_roles here): refused,
-      // and gone with the rollback
-      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
-        CREATE FUNCTION ${a}.plant_impl() RETURNS boolean LANGUAGE plpgsql AS
-          $$ BEGIN
-               CREATE TEMP TABLE IF NOT EXISTS pg_roles (rolname name);
-               RETURN true;
-             EXCEPTION WHEN others THEN RETURN true;  -- (as CREATE INDEX builds: a security-restricted operation)
-             END $$;
-        CREATE FUNCTION ${a}.plant(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
-          $$ BEGIN RETURN ${a}.plant_impl(); END $$;
-        CREATE INDEX readme_planter ON ${a}.readme (id) WHERE ${a}.plant(1);
-        RESET ROLE; DISCARD TEMP`);
+        CREATE TABLE ${a}.queued (n int);
+        CREATE TABLE ${a}.fired (who text);
+        GRANT INSERT ON ${a}.queued, ${a}.fired TO PUBLIC;
+        CREATE FUNCTION ${a}.fire() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN INSERT INTO ${a}.fired VALUES (session_user); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER queued_fire AFTER INSERT ON ${a}.queued
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${a}.fire();
+        CREATE FUNCTION ${a}.meddle_impl() RETURNS boolean LANGUAGE plpgsql AS $$
+          BEGIN
+            PERFORM pg_catalog.set_config('search_path', 'pg_temp, public', false);
+            PERFORM pg_catalog.set_config('natal.dot_origin', 'forged', false);
+            BEGIN
+              CREATE TEMP TABLE IF NOT EXISTS pg_roles (rolname name);
+            EXCEPTION WHEN others THEN NULL;  -- (as CREATE INDEX builds: a security-restricted operation)
+            END;
+            IF session_user::text = '${login('olga')}' THEN  -- (not as CREATE INDEX builds: PostgreSQL refuses it there)
+              INSERT INTO ${a}.queued VALUES (1);
+            END IF;
+            RETURN true;
+          END $$;
+        CREATE FUNCTION ${a}.meddle(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.meddle_impl(); END $$;
+        CREATE INDEX readme_meddler ON ${a}.readme (id) WHERE ${a}.meddle(1);
+        RESET ROLE; RESET search_path; DISCARD TEMP; RESET natal.dot_origin`);
+      await dba.query(`TRUNCATE ${a}.queued, ${a}.fired`);
       const olga = await sqlAs('olga');
       try {
-        await rejects(
-          olga.query(`SELECT * FROM ${q}.census_orphans($1, 10)`, [`${app}.readme`]),
-          'NB025',
-          /made an object in the session's temporary schema/,
+        const path = (await olga.query<{ p: string }>(`SELECT current_setting('search_path') AS p`)).rows[0]
+          ?.p;
+        const orphans = await olga.query(`SELECT * FROM ${q}.census_orphans($1, 10)`, [`${app}.readme`]);
+        assert.equal(orphans.rowCount, 2, 'read, as its owner: its two unborn rows');
+        const after = await olga.query<{ p: string; o: string | null; t: string | null }>(
+          `SELECT current_setting('search_path') AS p, current_setting('natal.dot_origin', true) AS o,
+                  to_regclass('pg_temp.pg_roles')::text AS t`,
         );
+        assert.equal(after.rows[0]?.p, path, 'search_path as it was');
+        assert.notEqual(after.rows[0]?.o, 'forged', 'natal.dot_origin as it was');
+        assert.equal(after.rows[0]?.t, null, 'nothing in the temporary schema');
         assert.equal(
-          (await olga.query(`SELECT to_regclass('pg_temp.pg_roles') AS r`)).rows[0]?.r,
-          null,
-          'nothing planted',
+          Number((await dba.query(`SELECT count(*) AS n FROM ${a}.queued`)).rows[0]?.n),
+          0,
+          'the write undone',
+        );
+        assert.deepEqual(
+          (await dba.query(`SELECT who FROM ${a}.fired`)).rows,
+          [],
+          'no deferred trigger fired at the reader’s commit',
         );
       } finally {
-        await dba.query(`DROP INDEX ${a}.readme_planter`);
+        await dba.query(`DROP INDEX ${a}.readme_meddler`);
       }
       assert.equal(await rows(), 2);
     });

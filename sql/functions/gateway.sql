@@ -233,12 +233,22 @@ DECLARE
   plain boolean := (SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute a
                     WHERE a.attrelid = rel AND a.attname = c.birth_code_column);
 BEGIN
+  -- (the read in a subtransaction that is always rolled back, as the readers', owner_read.sql:
+  -- what the owner's code does in the session while it runs is undone)
   RETURN format($body$
+DECLARE
+  found pg_catalog.bool;
 BEGIN
   IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
     RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %4$L, HINT = %5$L;
   END IF;
-  RETURN EXISTS (SELECT 1 FROM %2$s AS t WHERE %3$s OPERATOR(pg_catalog.=) p_code);
+  BEGIN
+    found := EXISTS (SELECT 1 FROM %2$s AS t WHERE %3$s OPERATOR(pg_catalog.=) p_code);
+    RAISE EXCEPTION USING ERRCODE = 'NB099';
+  EXCEPTION WHEN SQLSTATE 'NB099' THEN
+    NULL;
+  END;
+  RETURN found;
 END
 $body$, owner, format('%I.%I', c.table_schema, c.table_name),
     CASE WHEN plain THEN format('t.%I', c.birth_code_column)
