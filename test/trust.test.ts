@@ -28,6 +28,15 @@ describe(
     const appOwner = `app_owner_${suffix}`;
     const q = quoteIdent(schema);
     const a = quoteIdent(app);
+    /** PL/pgSQL of a table owner's that tries to forge a birth of `collection`: it succeeds
+     * only when it runs with natal's definer's rights. */
+    const forgeAttempt = (code: string, collection: string, species: string, operation = 'trigger') =>
+      `BEGIN
+        INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
+                                         dot_origin, governance_role, operation)
+        VALUES (${code}, '${collection}', '${species}', 'atom', 'forged', 'governed', '${operation}');
+      EXCEPTION WHEN insufficient_privilege THEN NULL;
+      END;`;
     let dba: pg.Client;
     let registry: Registry;
     const opened: Registry[] = [];
@@ -674,12 +683,7 @@ describe(
           PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${appOwner}' THEN '${a}.seen_owner'
                                            ELSE '${a}.seen_other' END)::pg_catalog.regclass);
           INSERT INTO ${a}.seen_by VALUES (current_user);
-          BEGIN
-            INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                             dot_origin, governance_role, operation)
-            VALUES ('VUE-FORGED-' || c, '${app}.vue_side', 'SPE-VUE', 'atom', 'forged', 'governed', 'trigger');
-          EXCEPTION WHEN insufficient_privilege THEN NULL;
-          END;
+          ${forgeAttempt(`'VUE-FORGED-' || c`, `${app}.vue_side`, 'SPE-VUE')}
           RETURN c;
         END $$;`;
       const forged = async () =>
@@ -793,12 +797,7 @@ describe(
         CREATE FUNCTION ${a}.plan_write(n int) RETURNS boolean LANGUAGE plpgsql AS $$
           BEGIN
             INSERT INTO ${a}.planned_by VALUES (current_user);
-            BEGIN
-              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                               dot_origin, governance_role, operation)
-              VALUES ('WAT-FORGED-' || pg_catalog.random(), '${app}.watched', 'SPE-WAT', 'atom', 'forged', 'governed', 'trigger');
-            EXCEPTION WHEN insufficient_privilege THEN NULL;
-            END;
+            ${forgeAttempt(`'WAT-FORGED-' || pg_catalog.random()`, `${app}.watched`, 'SPE-WAT')}
             RETURN true;
           END $$;
         CREATE FUNCTION ${a}.plan_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
@@ -887,12 +886,7 @@ describe(
             PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${appOwner}' THEN '${a}.race_owner'
                                              ELSE '${a}.race_other' END)::pg_catalog.regclass);
             INSERT INTO ${a}.raced_by VALUES (current_user);
-            BEGIN
-              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                               dot_origin, governance_role, operation)
-              VALUES ('RAC-FORGED-' || pg_catalog.random(), '${app}.raced', 'SPE-RAC', 'atom', 'forged', 'governed', 'trigger');
-            EXCEPTION WHEN insufficient_privilege THEN NULL;
-            END;
+            ${forgeAttempt(`'RAC-FORGED-' || pg_catalog.random()`, `${app}.raced`, 'SPE-RAC')}
             RETURN c;
           END $$;
         CREATE FUNCTION ${a}.race_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
@@ -1084,12 +1078,7 @@ describe(
         CREATE FUNCTION ${a}.forge_arrow(j jsonb, k text) RETURNS jsonb LANGUAGE plpgsql AS $$
           BEGIN
             INSERT INTO ${a}.set_by VALUES (current_user);
-            BEGIN
-              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                               dot_origin, governance_role, operation)
-              VALUES ('SET-FORGED-' || pg_catalog.random(), '${app}.setter', 'SPE-SET', 'atom', 'forged', 'governed', 'gateway');
-            EXCEPTION WHEN insufficient_privilege THEN NULL;
-            END;
+            ${forgeAttempt(`'SET-FORGED-' || pg_catalog.random()`, `${app}.setter`, 'SPE-SET', 'gateway')}
             RETURN pg_catalog.jsonb_object_field(j, k);
           END $$;
         CREATE OPERATOR ${a}.-> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = ${a}.forge_arrow);
@@ -1154,12 +1143,7 @@ describe(
         CREATE FUNCTION ${a}.check_spy(v int) RETURNS boolean LANGUAGE plpgsql AS $$
           BEGIN
             INSERT INTO ${a}.checked_by VALUES (current_user);
-            BEGIN
-              INSERT INTO ${q}.birth_registry (entity_code, collection_name, species_code, composition_level,
-                                               dot_origin, governance_role, operation)
-              VALUES ('DMN-FORGED-' || pg_catalog.random(), '${app}.domained', 'SPE-DMN', 'atom', 'forged', 'governed', 'trigger');
-            EXCEPTION WHEN insufficient_privilege THEN NULL;
-            END;
+            ${forgeAttempt(`'DMN-FORGED-' || pg_catalog.random()`, `${app}.domained`, 'SPE-DMN')}
             RETURN true;
           END $$;
         CREATE DOMAIN ${a}.spied_id AS int CHECK (${a}.check_spy(VALUE));

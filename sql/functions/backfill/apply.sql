@@ -207,9 +207,8 @@ BEGIN
   FOR i IN SELECT * FROM backfill_plan_item x WHERE x.plan_id = r.plan_id ORDER BY x.collection_name LOOP
     c := find_collection(i.collection_name);
     rel := collection_table(c);
-    IF cardinality(key_columns(collection_table(c))) = 1
-       AND (SELECT a.atttypid FROM pg_attribute a
-            WHERE a.attrelid = collection_table(c) AND a.attname = (key_columns(collection_table(c)))[1])
+    IF cardinality(key_columns(rel)) = 1
+       AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = (key_columns(rel))[1])
            IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype, 'text'::regtype,
                'varchar'::regtype, 'date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype, 'uuid'::regtype) THEN
       PERFORM pin_ranges_by_bounds(r, c);
@@ -300,10 +299,8 @@ DECLARE
   x backfill_range;
   n bigint;
   cs text;
-  rel regclass;
 BEGIN
   FOR x IN SELECT * FROM backfill_range g WHERE g.run_id = r.run_id AND NOT g.done ORDER BY g.collection_name, g.seq LOOP
-    rel := collection_table(find_collection(x.collection_name));
     EXECUTE (backfill_batch_sql(find_collection(x.collection_name), false)).range_births INTO n, cs USING x.after_key, x.upto_key;
     IF n <> x.expected OR cs <> x.checksum THEN
       RAISE EXCEPTION USING ERRCODE = 'NB018',
@@ -568,7 +565,6 @@ DECLARE
   batch record;
   pinned backfill_range;
   checksum text;
-  rel regclass := collection_table(c);
 BEGIN
   PERFORM assert_natal_role('operator');
   IF NOT p_collection = ANY (plan_collections(r.plan_id)) THEN

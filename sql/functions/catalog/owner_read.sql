@@ -74,8 +74,9 @@ $$;
 -- Whether the reader fn is as natal makes it: the owner's, SECURITY DEFINER, STABLE, with
 -- natal's search_path and body. (STABLE, so that the read sees the rows of the snapshot of
 -- the statement that calls it, the one natal reads the registry with: a VOLATILE function
--- takes a snapshot of its own, and a row born between the two would be counted unborn.) (PL/pgSQL: a SQL function with a SET clause is planned again on each
--- call, and natal show asks on each lookup.)
+-- takes a snapshot of its own, and a row born between the two would be counted unborn.)
+-- (PL/pgSQL: a SQL function with a SET clause is planned again on each call, and natal show
+-- asks on each lookup.)
 CREATE OR REPLACE FUNCTION owner_reader_intact(fn name, p_owner oid, p_body text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT
 AS $$
