@@ -93,6 +93,16 @@ eachBackend('birth-first gateway', (backend) => {
     const birth = await w.registry.create(name('skip_a'), { name: 'next' });
     assert.equal(birth.entity_code, 'SKP-006');
     assert.equal(birth.dot_origin, 'natal:create');
+    assert.deepEqual(
+      await w.sql(
+        `SELECT entity_code, collection_name FROM ${w.ns}.birth_registry WHERE entity_code LIKE 'SKP-%' ORDER BY 1`,
+      ),
+      [
+        { entity_code: 'SKP-005', collection_name: name('skip_b') },
+        { entity_code: 'SKP-006', collection_name: name('skip_a') },
+      ],
+      'the row holding SKP-004 stays unborn: the gateway kept no birth of it',
+    );
   });
 
   test('a failed entity insert leaves no birth, and its code is never reused', async () => {
@@ -182,6 +192,13 @@ eachBackend('birth-first gateway', (backend) => {
     );
     const birth = await w.registry.create(name('rules'), { name: 'after the sibling' });
     assert.equal(birth.entity_code, `DOM-${next + 3}`);
+    assert.equal(
+      await count(
+        `${w.ns}.birth_registry WHERE entity_code IN ('DOM-${next}', 'DOM-${next + 1}', 'DOM-${next + 2}')`,
+      ),
+      0,
+      'no birth of a code a row holds',
+    );
   });
 
   test('a char(n) code column: the gateway matches the padded code, classification sees the format', async () => {

@@ -26,6 +26,8 @@ describe(
     const people = { alice: 'admin', oscar: 'operator', bob: 'reviewer', olga: 'reader', app: 'writer' };
     const login = (p: string) => `${p}_${suffix}`;
     const appOwner = `app_owner_${suffix}`;
+    /** The owner of a table beside app_owner's (in its schema, of one of its species). */
+    const sideOwner = `app_side_${suffix}`;
     const q = quoteIdent(schema);
     const a = quoteIdent(app);
     /** PL/pgSQL of a table owner's that tries to forge a birth of `collection`: it succeeds
@@ -65,6 +67,7 @@ describe(
       registry = await Registry.open({ db: SERVER_URL, schema });
       await registry.init();
       await dba.query(`CREATE ROLE ${quoteIdent(appOwner)} NOLOGIN`);
+      await dba.query(`CREATE ROLE ${quoteIdent(sideOwner)} NOLOGIN`);
       for (const p of Object.keys(people)) await dba.query(`CREATE ROLE ${quoteIdent(login(p))} LOGIN`);
       await dba.query(`CREATE SCHEMA ${a} AUTHORIZATION ${quoteIdent(appOwner)}`);
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
@@ -74,9 +77,11 @@ describe(
         GRANT USAGE ON SCHEMA ${a} TO ${quoteIdent(login('app'))};
         GRANT INSERT ON ${a}.rules TO ${quoteIdent(login('app'))};
         GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        GRANT USAGE, CREATE ON SCHEMA ${a} TO ${quoteIdent(sideOwner)};
         RESET ROLE`);
-      // The DBA lets natal act on app_owner's tables, and gives each person a natal role.
+      // The DBA lets natal act on the owners' tables, and gives each person a natal role.
       await dba.query(`GRANT ${quoteIdent(appOwner)} TO ${quoteIdent(`${schema}_definer`)}`);
+      await dba.query(`GRANT ${quoteIdent(sideOwner)} TO ${quoteIdent(`${schema}_definer`)}`);
       for (const [p, role] of Object.entries(people)) await registry.grantAccess(login(p), [role]);
       const alice = await as('alice');
       await alice.addSpecies({ code: 'SPE-DOM', prefix: 'DOM', level: 'atom' });
@@ -104,6 +109,7 @@ describe(
       await dropNatalRoles(dba, schema);
       for (const p of Object.keys(people)) await dba.query(`DROP ROLE IF EXISTS ${quoteIdent(login(p))}`);
       await dba.query(`DROP ROLE IF EXISTS ${quoteIdent(appOwner)}`);
+      await dba.query(`DROP ROLE IF EXISTS ${quoteIdent(sideOwner)}`);
       await dba.end();
     });
 
@@ -425,6 +431,9 @@ describe(
         CREATE TRIGGER spy BEFORE INSERT ON ${a}.rules FOR EACH ROW EXECUTE FUNCTION ${a}.spy();
         ALTER TABLE ${a}.rules ADD COLUMN made_by text DEFAULT ${a}.who();
         RESET ROLE`);
+      // (the table changed: wired again, so that what natal triggers says below is the
+      // change to the gateway's insert, not this one)
+      await (await as('alice')).wire([`${app}.rules`]);
       try {
         const c = await sqlAs('app');
         const made = await c.query(`SELECT ${q}.create_entity($1, '{"name": "watched"}', 'app') AS b`, [
@@ -498,30 +507,6 @@ describe(
           (await dba.query(`SELECT last_value::int AS v, is_called FROM ${a}.evidence`)).rows,
           [{ v: 1, is_called: false }],
           'nothing of the owner’s ran inside natal’s check',
-        );
-        // The same for the gateway's probe of the table, a function of the owner's too.
-        await (await as('alice')).wire([`${app}.rules`]);
-        const probe = (
-          await dba.query<{ f: string }>(
-            `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
-             WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
-               AND p.proname = ${q}.gateway_probe_function($3)`,
-            [schema, appOwner, `${app}.rules`],
-          )
-        ).rows[0]?.f;
-        assert.ok(probe, 'the gateway’s probe is a function of the table’s owner');
-        await dba.query(
-          `SET ROLE ${quoteIdent(appOwner)}; ALTER FUNCTION ${probe} SECURITY INVOKER; RESET ROLE`,
-        );
-        await rejects(
-          c.query(`SELECT ${q}.create_entity($1, '{"name": "again"}', 'app')`, [`${app}.rules`]),
-          'NB025',
-          /probe of .* was altered/,
-        );
-        assert.match(
-          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.rules`)?.problem ??
-            '',
-          /gateway insert or probe altered/,
         );
       } finally {
         await dba.query('RESET ROLE');
@@ -649,16 +634,19 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.rules`])).collections[0]?.rows, n);
     });
 
-    test('a table its owner replaces by a view is not read with natal’s rights: no census; the gateway’s probe runs it as the owner', async () => {
-      // Two wired collections of one species (the gateway of one probes the other's codes),
-      // then, as the tables' owner (no natal role): the second table renamed, and a view of
-      // the same name in its place whose code column calls a function of the owner's that
-      // writes who runs it and forges a birth (natal's definer could write the registry).
+    test('a table its owner replaces by a view is not read with natal’s rights: no census; the gateway’s probe runs it as the owner, and what it did is undone', async () => {
+      // Two wired collections of one species and two owners (the gateway of the one probes
+      // the other's codes, in a function of the other's owner), then, as the second table's
+      // owner (no natal role): its table renamed, and a view of the same name in its place
+      // whose code column calls a function of the owner's that writes who runs it and forges a
+      // birth (natal's definer could write the registry).
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         CREATE TABLE ${a}.vue_main (id serial PRIMARY KEY, code text UNIQUE, name text);
-        CREATE TABLE ${a}.vue_side (id serial PRIMARY KEY, code text UNIQUE);
         GRANT INSERT ON ${a}.vue_main TO ${quoteIdent(login('app'))};
         GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
+        SET ROLE ${quoteIdent(sideOwner)};
+        CREATE TABLE ${a}.vue_side (id int PRIMARY KEY, code text UNIQUE);
         RESET ROLE`);
       const alice = await as('alice');
       await alice.addSpecies({ code: 'SPE-VUE', prefix: 'VUE', level: 'atom' });
@@ -676,11 +664,10 @@ describe(
       const forger = `CREATE TABLE ${a}.seen_by (who text);
         CREATE SEQUENCE IF NOT EXISTS ${a}.seen_owner;
         CREATE SEQUENCE IF NOT EXISTS ${a}.seen_other;
-        GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
         GRANT USAGE ON SEQUENCE ${a}.seen_owner, ${a}.seen_other TO PUBLIC;
         CREATE FUNCTION ${a}.forge(c text) RETURNS text LANGUAGE plpgsql AS $$
         BEGIN
-          PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${appOwner}' THEN '${a}.seen_owner'
+          PERFORM pg_catalog.nextval((CASE WHEN current_user::text = '${sideOwner}' THEN '${a}.seen_owner'
                                            ELSE '${a}.seen_other' END)::pg_catalog.regclass);
           INSERT INTO ${a}.seen_by VALUES (current_user);
           ${forgeAttempt(`'VUE-FORGED-' || c`, `${app}.vue_side`, 'SPE-VUE')}
@@ -694,16 +681,16 @@ describe(
             `SELECT (SELECT is_called FROM ${a}.seen_owner) AS o, (SELECT is_called FROM ${a}.seen_other) AS x`,
           )
         ).rows[0];
-        return [...(r?.o ? [appOwner] : []), ...(r?.x ? ['another role'] : [])];
+        return [...(r?.o ? [sideOwner] : []), ...(r?.x ? ['another role'] : [])];
       };
       const create = async () =>
         (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
           `${app}.vue_main`,
         ]);
       await create(); // the gateway works, probing vue_side
-      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+      await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
         ${forger}
-        INSERT INTO ${a}.vue_side (code) VALUES ('VUE-9001');
+        INSERT INTO ${a}.vue_side (id, code) VALUES (1, 'VUE-9001');
         ALTER TABLE ${a}.vue_side RENAME TO vue_real;
         CREATE VIEW ${a}.vue_side AS SELECT id, ${a}.forge(code) AS code FROM ${a}.vue_real;
         RESET ROLE`);
@@ -717,7 +704,7 @@ describe(
           'the census never ran it',
         );
         await create();
-        assert.deepEqual(await readers(), [appOwner], 'the gateway’s probe ran the view as its owner');
+        assert.deepEqual(await readers(), [sideOwner], 'the gateway’s probe ran the view as its owner');
         assert.deepEqual(
           (await dba.query(`SELECT who FROM ${a}.seen_by`)).rows,
           [],
@@ -725,7 +712,7 @@ describe(
         );
         assert.equal(await forged(), 0);
       } finally {
-        await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
           DROP VIEW IF EXISTS ${a}.vue_side;
           ALTER TABLE IF EXISTS ${a}.vue_real RENAME TO vue_side;
           DROP FUNCTION IF EXISTS ${a}.forge(text);
@@ -735,12 +722,41 @@ describe(
       // the table back: counted again, and the gateway goes on
       assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, 1);
       await create();
+      // The probe is a function of that owner's, which it can alter (with a natal role to
+      // name it), not make run as anyone else: the gateway then refuses, and natal triggers
+      // sees it, until natal wire makes it again.
+      const probe = (
+        await dba.query<{ f: string }>(
+          `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
+           WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
+             AND p.proname = ${q}.gateway_probe_function($3)`,
+          [schema, sideOwner, `${app}.vue_side`],
+        )
+      ).rows[0]?.f;
+      assert.ok(probe, 'the gateway’s probe is a function of the probed table’s owner');
+      await registry.grantAccess(sideOwner, ['reader']);
+      try {
+        await dba.query(
+          `SET ROLE ${quoteIdent(sideOwner)}; ALTER FUNCTION ${probe} SECURITY INVOKER; RESET ROLE`,
+        );
+        await rejects(create(), 'NB025', /probe of .* was altered/);
+        assert.match(
+          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.vue_main`)
+            ?.problem ?? '',
+          /gateway insert or probe altered/,
+        );
+      } finally {
+        await dba.query('RESET ROLE');
+        await registry.revokeAccess(sideOwner, ['reader']);
+        await (await as('alice')).wire([`${app}.vue_main`]);
+      }
+      await create();
       // PostgreSQL 15 and before turn an empty table with no trigger, index or default into a
       // view in place (an ON SELECT rule named _RETURN): the same OID, so its name still leads
       // there. The gateway checks what the relation is, too.
       const version = Number((await dba.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v);
       if (version >= 160000) return;
-      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+      await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
         ${forger}
         CREATE TABLE ${a}.vue_src (id int, code text);
         INSERT INTO ${a}.vue_src VALUES (1, 'VUE-9002');
@@ -750,11 +766,10 @@ describe(
           END LOOP;
         END $$;
         DELETE FROM ${a}.vue_side;
-        ALTER TABLE ${a}.vue_side DROP CONSTRAINT vue_side_pkey, DROP CONSTRAINT vue_side_code_key,
-          ALTER COLUMN id DROP DEFAULT;
+        ALTER TABLE ${a}.vue_side DROP CONSTRAINT vue_side_pkey, DROP CONSTRAINT vue_side_code_key;
         RESET ROLE`);
       await dba.query(`VACUUM ${a}.vue_side`);
-      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+      await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
         CREATE RULE "_RETURN" AS ON SELECT TO ${a}.vue_side DO INSTEAD
           SELECT s.id, ${a}.forge(s.code) AS code FROM ${a}.vue_src s;
         RESET ROLE`);
@@ -769,7 +784,7 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, null);
       assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the census never ran it');
       await create();
-      assert.deepEqual(await readers(), [appOwner], 'the gateway’s probe ran the view as its owner');
+      assert.deepEqual(await readers(), [sideOwner], 'the gateway’s probe ran the view as its owner');
       assert.equal(await forged(), 0);
     });
 

@@ -79,14 +79,17 @@ BEGIN
   END IF;
   -- The new code must not be in the code column of this table, nor of any other collection
   -- of the species (their unborn rows may hold it). Siblings registered later re-wire this.
-  -- Each table is probed by a function of its owner's (gateway_probe_source), so that what
-  -- PostgreSQL runs of the owner's when it plans or makes that read (a view put in the
-  -- table's place, an index's expression, a cast of a type of theirs) runs with the owner's
-  -- rights, never with natal's.
+  -- Each table is probed by a function of its owner's (gateway_probe_source, and the row's
+  -- insert for the tables of this table's owner), so that what PostgreSQL runs of the owner's
+  -- when it plans or makes that read (a view put in the table's place, an index's
+  -- expression, a cast of a type of theirs) runs with the owner's rights, never with natal's.
+  -- The tables of the gateway's table's owner are probed by the row's insert itself
+  -- (gateway_row_source), those of other owners here, before the birth.
   SELECT string_agg(format('NOT %s.%I(v_next)', ns, gateway_probe_function(p.collection_name)),
                     ' AND ' ORDER BY p.collection_name)
     INTO probe
-  FROM gateway_probed(p_collection) AS p;
+  FROM gateway_probed(p_collection) AS p
+  WHERE NOT gateway_same_owner(p_collection, p.collection_name);
   -- the columns the gateway can set: the keys p_data may have
   SELECT format('%L', array_agg(a.attname::text ORDER BY a.attnum))
     INTO known
@@ -133,10 +136,11 @@ BEGIN
                        (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_data - %10$s::text[]) AS k)),
       HINT = 'use the table''s column names as keys; if the table changed, run natal wire';
   END IF;
-  -- 2. next code, never reused and never one that exists in the registry or the table,
-  -- and 3. birth first, in one statement (which births nothing while a freeze stands).
-  -- The birth is recorded as inspected: the match check below proves what inspection
-  -- checks, and a failed check rolls the birth back with everything else.
+  -- 2. next code, never reused and never one that exists in the registry or in a code
+  -- column of the species (a row not born may hold it), and 3. birth first, in one statement
+  -- (which births nothing while a freeze stands). The birth is recorded as inspected: the
+  -- match check below proves what inspection checks, and a failed check rolls the birth back
+  -- with everything else.
   LOOP
     v_n := nextval(%5$L::regclass);
     v_next := %1$s.format_code(%4$L, v_n);
@@ -149,20 +153,28 @@ BEGIN
     ON CONFLICT (entity_code) DO NOTHING
     RETURNING entity_code INTO v_code;
 %13$s
-    EXIT WHEN v_code IS NOT NULL;
-    PERFORM %1$s.assert_not_frozen(%2$L);
+    IF v_code IS NOT NULL THEN
+      -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
+      -- birth made and leaves it: ON CONFLICT DO NOTHING), inserted with the rights of the
+      -- table's owner, so that the table's own code (triggers, defaults, checks) never runs
+      -- as natal's definer (gateway_row_source). It first looks for the code in the code
+      -- columns of that owner's tables: {"taken": true} when a row holds it, and nothing is
+      -- inserted.
+      v_row := %1$s.%12$I(p_data, v_code, v_origin);
+%13$s
+      EXIT WHEN v_row IS DISTINCT FROM '{"taken": true}'::jsonb;
+      -- (never born: the birth made for it goes, and the next code is tried)
+      DELETE FROM %1$s.birth_registry WHERE entity_code = v_code;
+      v_code := NULL;
+    ELSE
+      PERFORM %1$s.assert_not_frozen(%2$L);
+    END IF;
     v_tries := v_tries + 1;
     IF v_tries > 1000 THEN
       RAISE EXCEPTION 'natal: no free code for prefix %% after 1000 tries', %4$L;
     END IF;
     PERFORM %1$s.sync_code_sequence(%4$L);
   END LOOP;
-  -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
-  -- birth made and leaves it: ON CONFLICT DO NOTHING), inserted with the rights of the
-  -- table's owner, so that the table's own code (triggers, defaults, checks) never runs as
-  -- natal's definer (gateway_row_source)
-  v_row := %1$s.%12$I(p_data, v_code, v_origin);
-%13$s
   v_key := v_row->'key';
   v_row_code := v_row->>'code';
   -- 5. match check
@@ -217,12 +229,39 @@ CREATE OR REPLACE FUNCTION gateway_probe_function(p_collection text) RETURNS nam
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ('gateway_probe_' || left(md5(p_collection), 16))::name $$;
 
+-- Whether a code is in a collection's code column, as an expression (p_code names the code):
+-- the table named as natal registered it, so a table renamed away is not probed, and the
+-- name's new holder is, with its owner's rights (the expression runs in a function of the
+-- owner's: gateway_probe_source, gateway_row_source).
+CREATE OR REPLACE FUNCTION gateway_probe_sql(p_collection text, p_code text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  c collection_registry := find_collection(p_collection);
+  plain boolean := (SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute a
+                    WHERE a.attrelid = collection_table(c) AND a.attname = c.birth_code_column);
+BEGIN
+  RETURN format('EXISTS (SELECT 1 FROM %I.%I AS t WHERE %s OPERATOR(pg_catalog.=) %s)',
+                c.table_schema, c.table_name,
+                CASE WHEN plain THEN format('t.%I', c.birth_code_column)
+                     ELSE format('(t.%I)::pg_catalog.text', c.birth_code_column) END, p_code);
+END
+$$;
+
+-- Whether two collections' tables have one owner: the gateway of the one probes the other
+-- in its row's insert (gateway_row_source), not in a probe of its own.
+CREATE OR REPLACE FUNCTION gateway_same_owner(p_collection text, p_other text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT (SELECT k.relowner FROM pg_class k WHERE k.oid = collection_table(find_collection(p_collection)))
+         = (SELECT k.relowner FROM pg_class k WHERE k.oid = collection_table(find_collection(p_other)))
+$$;
+
 -- Whether a code is in a collection's code column, as a function of its table's owner
 -- (SECURITY DEFINER, owned by that role: install_owner_function), as gateway_row_source is,
 -- and for the same reason: the read runs what the owner put in or around the table (a view
 -- in its place, an index's expression or predicate, a cast of a type of theirs) with the
--- owner's rights. The table is named as natal registered it, so a table renamed away is not
--- probed, and the name's new holder is, with its owner's rights.
+-- owner's rights. A gateway calls it for the tables of owners other than its own table's.
 CREATE OR REPLACE FUNCTION gateway_probe_source(p_collection text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
@@ -230,29 +269,26 @@ DECLARE
   c collection_registry := find_collection(p_collection);
   rel regclass := collection_table(c);
   owner name := (SELECT pg_get_userbyid(k.relowner) FROM pg_class k WHERE k.oid = rel);
-  plain boolean := (SELECT a.atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute a
-                    WHERE a.attrelid = rel AND a.attname = c.birth_code_column);
 BEGIN
   -- (the read in a subtransaction that is always rolled back, as the readers', owner_read.sql:
-  -- what the owner's code does in the session while it runs is undone)
+  -- what the owner's code does in the session while it runs is undone; the gateway's
+  -- table's owner may do it in the row's insert anyway, so its tables are probed there)
   RETURN format($body$
 DECLARE
   found pg_catalog.bool;
 BEGIN
   IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %4$L, HINT = %5$L;
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %3$L, HINT = %4$L;
   END IF;
   BEGIN
-    found := EXISTS (SELECT 1 FROM %2$s AS t WHERE %3$s OPERATOR(pg_catalog.=) p_code);
+    found := %2$s;
     RAISE EXCEPTION USING ERRCODE = 'NB099';
   EXCEPTION WHEN SQLSTATE 'NB099' THEN
     NULL;
   END;
   RETURN found;
 END
-$body$, owner, format('%I.%I', c.table_schema, c.table_name),
-    CASE WHEN plain THEN format('t.%I', c.birth_code_column)
-         ELSE format('(t.%I)::pg_catalog.text', c.birth_code_column) END,
+$body$, owner, gateway_probe_sql(p_collection, 'p_code'),
     format('natal''s gateway probe of %s was altered: it runs as the table''s owner, %s, or not at all',
            c.collection_name, owner),
     format('natal wire %s makes it again', c.collection_name));
@@ -280,7 +316,16 @@ DECLARE
   insert_cols text;
   insert_vals text;
   key_sql text;
+  probes text;
 BEGIN
+  -- The code is looked for first in the code columns of the species that are this owner's
+  -- (this table's among them: gateway_probed), as the owner: the insert after it runs the
+  -- owner's code in the session as it is, so a subtransaction around the look (a probe of
+  -- another owner's table has one) would undo nothing that owner cannot do here anyway.
+  SELECT string_agg(gateway_probe_sql(p.collection_name, 'v_code'), E'\n     OR ' ORDER BY p.collection_name)
+    INTO probes
+  FROM gateway_probed(p_collection) AS p
+  WHERE gateway_same_owner(p_collection, p.collection_name);
   SELECT format('pg_catalog.jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
     INTO key_sql
   FROM unnest(COALESCE(key_columns(rel), ARRAY[c.birth_code_column]::name[])) AS k;
@@ -307,6 +352,9 @@ BEGIN
   IF current_user OPERATOR(pg_catalog.<>) %1$L::pg_catalog.name THEN
     RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %8$L, HINT = %9$L;
   END IF;
+  IF %10$s THEN
+    RETURN '{"taken": true}'::pg_catalog.jsonb;
+  END IF;
   INSERT INTO %2$s AS t (%4$s)
   SELECT %5$s FROM pg_catalog.jsonb_populate_record(NULL::%2$s, p_data) AS r
   RETURNING pg_catalog.jsonb_build_object('key', %6$s, 'code', (t.%7$I)::text) INTO v;
@@ -315,7 +363,8 @@ END
 $body$, owner, rel, c.collection_name, insert_cols, insert_vals, key_sql, c.birth_code_column,
     format('natal''s gateway insert into %s was altered: it runs as the table''s owner, %s, or not at all',
            rel, owner),
-    format('natal wire %s makes it again', c.collection_name));
+    format('natal wire %s makes it again', c.collection_name),
+    COALESCE(probes, 'false'));
 END
 $$;
 
@@ -378,7 +427,8 @@ DECLARE
 BEGIN
   PERFORM install_owner_function(p_collection, gateway_row_function(p_collection),
                                  'p_data jsonb, v_code text, v_origin text', 'jsonb', gateway_row_source(p_collection));
-  FOR p IN SELECT * FROM gateway_probed(p_collection) LOOP
+  FOR p IN SELECT * FROM gateway_probed(p_collection) AS o
+           WHERE NOT gateway_same_owner(p_collection, o.collection_name) LOOP
     PERFORM install_owner_function(p.collection_name, gateway_probe_function(p.collection_name),
                                    'p_code text', 'boolean', gateway_probe_source(p.collection_name));
   END LOOP;

@@ -4,7 +4,8 @@
 -- type: whether natal converts it; not null, identity, generated, collation), its unique
 -- indexes (the key: columns, key columns apart from INCLUDE ones), and those of each partition
 -- (pg_partition_tree has no row for a table that is not partitioned); and the code columns
--- of the other collections of its species, which a code column's gateway probes. While this
+-- of the other collections of its species, which a code column's gateway probes, and their
+-- tables' owners (whose tables the row's insert probes). While this
 -- digest is the one recorded at wiring, generating the sources again would give the ones
 -- recorded (wired_sources); `natal triggers` and `natal doctor` generate them again anyway.
 CREATE OR REPLACE FUNCTION wiring_inputs(c collection_registry, rel regclass) RETURNS text
@@ -27,7 +28,8 @@ BEGIN
      FROM (SELECT rel AS relid UNION ALL SELECT t.relid FROM pg_partition_tree(rel) AS t WHERE t.relid <> rel) AS p),
     -- the code columns a gateway probes (gateway_source): the species' other collections'
     CASE WHEN c.birth_code_strategy = 'column' THEN (
-      SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid, a.attrelid, a.attname,
+      SELECT string_agg(concat_ws(':', to_jsonb(o)::text, collection_table(o)::oid,
+                                  (SELECT k.relowner FROM pg_class k WHERE k.oid = collection_table(o)), a.attrelid, a.attname,
                                   a.atttypid, a.attisdropped, trusted_type(a.atttypid),
                                   citus_table_kind(collection_table(o))), ';' ORDER BY o.collection_name)
       FROM collection_registry o
@@ -162,6 +164,12 @@ BEGIN
         'points at a function that is not natal''s (' || t_proname || ')'
       WHEN t_enabled = 'D' THEN 'disabled'
       WHEN upd_have IS NULL THEN 'update trigger missing or disabled: run natal wire'
+      -- (the row's insert probes the tables of its owner's of the species: a collection or
+      -- table that changed since wiring changes it too)
+      WHEN NOT gw_row_ok AND NOT EXISTS (SELECT 1 FROM wired_trigger w
+                                         WHERE w.collection_name = c.collection_name
+                                           AND w.inputs = wiring_inputs(c, rel)) THEN
+        'stale configuration: the collection changed since it was wired; run natal wire'
       WHEN NOT gw_row_ok THEN
         'gateway insert or probe altered or missing (its functions must be the table owners'', as natal made them): run natal wire'
       WHEN t_prosrc IS DISTINCT FROM want_body OR kind IS DISTINCT FROM want_kind
