@@ -242,6 +242,23 @@ eachBackend('auto-birth triggers', (backend) => {
       await w.registry.wire([name('rules')]);
       assert.equal((await state('rules'))?.functional, true, fn);
     }
+    // … and the gateway's insert of the row, rewritten with natal's properties kept (the
+    // inventory a census reads knows its body from wiring's record)
+    const [row] = await w.sql(`SELECT ${w.ns}.gateway_row_function($1)::text AS f`, [name('rules')]);
+    await w.registry.db
+      .exec(`CREATE OR REPLACE FUNCTION ${w.ns}.${quoteIdent(String(row?.f))}(p_data jsonb, v_code text, v_origin text)
+      RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+      AS $$ BEGIN RETURN NULL; END $$`);
+    for (const full of [false, true]) {
+      const [inv] = await w.sql(`SELECT functional, problem FROM ${w.ns}.trigger_inventory(ARRAY[$1], $2)`, [
+        name('rules'),
+        full,
+      ]);
+      assert.equal(inv?.functional, false, `full: ${full}`);
+      assert.match(String(inv?.problem), /stale configuration|gateway insert or probe altered/);
+    }
+    await w.registry.wire([name('rules')]);
+    assert.equal((await state('rules'))?.functional, true);
     await w.registry.db.exec(`DROP TRIGGER natal_birth_auto ON ${w.a}.rules`);
     assert.deepEqual(
       [(await state('rules'))?.present, (await state('rules'))?.problem],

@@ -215,14 +215,19 @@ $$;
 -- species with a code column (their unborn rows may hold it), itself among them; not a table
 -- Citus manages (natal does not read those, citus.sql).
 CREATE OR REPLACE FUNCTION gateway_probed(p_collection text) RETURNS SETOF collection_registry
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
+DECLARE
+  species text := (collection_species(p_collection)).species_code;
+BEGIN
+  RETURN QUERY
   SELECT o.* FROM collection_registry o
   JOIN species_collection_map m ON m.collection_name = o.collection_name
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
-  WHERE m.species_code = (collection_species(p_collection)).species_code
+  WHERE m.species_code = species
     AND o.birth_code_strategy IN ('column', 'legacy') AND NOT a.attisdropped
-    AND citus_table_kind(collection_table(o)) IS NULL
+    AND citus_table_kind(collection_table(o)) IS NULL;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION gateway_probe_function(p_collection text) RETURNS name

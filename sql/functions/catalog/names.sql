@@ -9,8 +9,8 @@ $$;
 
 -- The schema natal's functions live in (their search_path starts with it).
 CREATE OR REPLACE FUNCTION natal_schema() RETURNS name
-LANGUAGE sql STABLE SET search_path FROM CURRENT
-AS $$ SELECT current_schema() $$;
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$ BEGIN RETURN current_schema(); END $$;
 
 -- The collection row, or a clear error.
 CREATE OR REPLACE FUNCTION find_collection(p_collection text) RETURNS collection_registry
@@ -59,10 +59,15 @@ $$;
 
 -- The species a collection is mapped to (NULL fields when unmapped).
 CREATE OR REPLACE FUNCTION collection_species(p_collection text) RETURNS entity_species
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT s.* FROM species_collection_map m JOIN entity_species s USING (species_code)
-  WHERE m.collection_name = p_collection
+DECLARE
+  s entity_species;
+BEGIN
+  SELECT e.* INTO s FROM species_collection_map m JOIN entity_species e USING (species_code)
+  WHERE m.collection_name = p_collection;
+  RETURN s;
+END
 $$;
 
 -- The single-column primary key of a table, or NULL.

@@ -54,7 +54,16 @@ BEGIN
     (SELECT p.prosrc FROM pg_proc p
      WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)))),
     (SELECT p.prosrc FROM pg_proc p
-     WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), death_function(c.collection_name))))));
+     WHERE p.oid = to_regprocedure(format('%I.%I()', natal_schema(), death_function(c.collection_name)))),
+    -- and the table owners' functions the gateway calls: its row's insert, and the probes it
+    -- names (gateway_row_source, gateway_probe_source)
+    (SELECT p.prosrc FROM pg_proc p
+     WHERE p.oid = to_regprocedure(format('%I.%I(jsonb,text,text)', natal_schema(), gateway_row_function(c.collection_name)))),
+    (SELECT string_agg(p.prosrc, E'\n' ORDER BY f.name)
+     FROM (SELECT DISTINCT m[1] AS name
+           FROM pg_proc g, regexp_matches(g.prosrc, '(gateway_probe_[0-9a-f]{16})', 'g') AS m
+           WHERE g.oid = to_regprocedure(format('%I.%I(jsonb,text)', natal_schema(), gateway_function(c.collection_name)))) AS f
+     JOIN pg_proc p ON p.oid = to_regprocedure(format('%I.%I(text)', natal_schema(), f.name)))));
 END
 $$;
 
@@ -141,15 +150,17 @@ BEGIN
     END IF;
     -- the gateway's row insert and probes: the table owners', as natal made them
     -- (gateway_row_source, gateway_probe_source)
+    -- (their bodies: as wiring made them while the inputs are unchanged, wired_sources holds
+    -- them; generated again and compared otherwise)
     gw_row_ok := gw_want IS NULL OR (
       owner_function_intact(c, format('%I.%I(jsonb,text,text)', natal_schema(), gateway_row_function(c.collection_name)),
-                            gateway_row_source(c.collection_name))
+                            CASE WHEN recorded IS NULL THEN gateway_row_source(c.collection_name) END)
       AND NOT EXISTS (
         SELECT 1 FROM gateway_probed(c.collection_name) AS o
         -- (the probes the installed gateway calls: a table new since is a stale configuration)
         WHERE strpos(gw_have, gateway_probe_function(o.collection_name)) > 0
           AND NOT owner_function_intact(o, format('%I.%I(text)', natal_schema(), gateway_probe_function(o.collection_name)),
-                                        gateway_probe_source(o.collection_name))));
+                                        CASE WHEN recorded IS NULL THEN gateway_probe_source(o.collection_name) END)));
     problem := CASE
       WHEN c.governance_role <> 'governed' AND present THEN
         'wired but ' || c.governance_role::text || ': it should not be'
@@ -186,14 +197,17 @@ END
 $$;
 
 -- Whether a function natal makes to run as a collection's table owner (install_owner_function)
--- is as natal made it: that owner's, SECURITY DEFINER, with natal's search_path and body.
+-- is as natal made it: that owner's, SECURITY DEFINER, with natal's search_path and body (a
+-- NULL p_body: the body is known to be as wiring made it, from wired_sources).
 CREATE OR REPLACE FUNCTION owner_function_intact(c collection_registry, p_function text, p_body text) RETURNS boolean
-LANGUAGE sql STABLE SET search_path FROM CURRENT
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
-  SELECT EXISTS (
+BEGIN
+  RETURN EXISTS (
     SELECT 1 FROM pg_proc p JOIN pg_class k ON k.oid = collection_table(c)
     WHERE p.oid = to_regprocedure(p_function)
       AND p.prosecdef AND p.proowner = k.relowner
       AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
-      AND p.prosrc = p_body)
+      AND (p_body IS NULL OR p.prosrc = p_body));
+END
 $$;
