@@ -295,6 +295,16 @@ eachBackend('auto-birth triggers', (backend) => {
     assert.match((await same('rules')) ?? '', /stale configuration/);
     await w.registry.wire([name('rules')]);
     assert.equal(await same('rules'), null);
+    // a column's default changed (the gateway's insert writes it for a column its data leaves out)
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.rules ALTER COLUMN name SET DEFAULT 'unnamed'`);
+    assert.match((await same('rules')) ?? '', /stale configuration|gateway insert or probe altered/);
+    await w.registry.wire([name('rules')]);
+    assert.equal(await same('rules'), null);
+    assert.equal((await w.registry.create(name('rules'), {})).collection_name, name('rules'));
+    const [made] = await w.sql(`SELECT name FROM ${w.a}.rules ORDER BY id DESC LIMIT 1`);
+    assert.equal(made?.name, 'unnamed', 'the gateway writes the default of now');
+    await w.registry.db.exec(`ALTER TABLE ${w.a}.rules ALTER COLUMN name DROP DEFAULT`);
+    await w.registry.wire([name('rules')]);
     // a key changed under a wired table (a column added to it, as INCLUDE and then as a key)
     await w.registry.db.exec(`ALTER TABLE ${w.a}.items ADD COLUMN k int NOT NULL DEFAULT 0;
       ALTER TABLE ${w.a}.items DROP CONSTRAINT items_pkey, ADD PRIMARY KEY (id) INCLUDE (k)`);

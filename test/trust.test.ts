@@ -634,7 +634,7 @@ describe(
       assert.equal((await (await as('olga')).census([`${app}.rules`])).collections[0]?.rows, n);
     });
 
-    test('a table its owner replaces by a view is not read with natal’s rights: no census; the gateway’s probe runs it as the owner, and what it did is undone', async () => {
+    test('a table its owner replaces by a view is not read: no census, and the gateway refuses; a probe of another owner’s table runs as that owner, and what it did is undone', async () => {
       // Two wired collections of one species and two owners (the gateway of the one probes
       // the other's codes, in a function of the other's owner), then, as the second table's
       // owner (no natal role): its table renamed, and a view of the same name in its place
@@ -687,6 +687,7 @@ describe(
         (await sqlAs('app')).query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [
           `${app}.vue_main`,
         ]);
+      const restart = `SELECT pg_catalog.setval('${a}.seen_owner', 1, false), pg_catalog.setval('${a}.seen_other', 1, false)`;
       await create(); // the gateway works, probing vue_side
       await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
         ${forger}
@@ -703,13 +704,10 @@ describe(
           [],
           'the census never ran it',
         );
-        await create();
-        assert.deepEqual(await readers(), [sideOwner], 'the gateway’s probe ran the view as its owner');
-        assert.deepEqual(
-          (await dba.query(`SELECT who FROM ${a}.seen_by`)).rows,
-          [],
-          'and what it wrote in the session is undone',
-        );
+        // (the gateway reads no table that is not the one natal wired, owned as it was then:
+        // the view's code would run with the rights of the probe's owner)
+        await rejects(create(), 'NB025', /no longer the one natal wired/);
+        assert.deepEqual(await readers(), [], 'the gateway ran nothing of the view’s');
         assert.equal(await forged(), 0);
       } finally {
         await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
@@ -722,6 +720,34 @@ describe(
       // the table back: counted again, and the gateway goes on
       assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, 1);
       await create();
+      // The other owner's code in its table (a partial index's predicate, which PostgreSQL
+      // runs when it plans the probe) runs as that owner, and what it did is undone.
+      await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
+        ${forger}
+        CREATE FUNCTION ${a}.side_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.forge('SPY') IS NOT NULL; END $$;
+        CREATE INDEX vue_side_spied ON ${a}.vue_side (id) WHERE ${a}.side_spy(1);
+        DELETE FROM ${a}.seen_by; ${restart};
+        RESET ROLE`);
+      try {
+        assert.deepEqual(await readers(), [], '(what CREATE INDEX ran is forgotten)');
+        await create();
+        assert.deepEqual(await readers(), [sideOwner], 'the gateway’s probe ran it as its owner');
+        assert.deepEqual(
+          (await dba.query(`SELECT who FROM ${a}.seen_by`)).rows,
+          [],
+          'and what it wrote in the session is undone',
+        );
+        assert.equal(await forged(), 0);
+      } finally {
+        await dba.query(`SET ROLE ${quoteIdent(sideOwner)};
+          DROP INDEX IF EXISTS ${a}.vue_side_spied;
+          DROP FUNCTION IF EXISTS ${a}.side_spy(int);
+          DROP FUNCTION IF EXISTS ${a}.forge(text);
+          DROP TABLE IF EXISTS ${a}.seen_by;
+          ${restart};
+          RESET ROLE`);
+      }
       // The probe is a function of that owner's, which it can alter (with a natal role to
       // name it), not make run as anyone else: the gateway then refuses, and natal triggers
       // sees it, until natal wire makes it again.
@@ -783,9 +809,35 @@ describe(
       );
       assert.equal((await (await as('olga')).census([`${app}.vue_side`])).collections[0]?.rows, null);
       assert.deepEqual((await dba.query(`SELECT who FROM ${a}.seen_by`)).rows, [], 'the census never ran it');
-      await create();
-      assert.deepEqual(await readers(), [sideOwner], 'the gateway’s probe ran the view as its owner');
+      await rejects(create(), 'NB025', /no longer the one natal wired/);
+      assert.deepEqual(await readers(), [], 'the gateway ran nothing of the view’s');
       assert.equal(await forged(), 0);
+    });
+
+    test('a table given to another owner after wiring: the gateway refuses to read it with its old owner’s rights until natal wire', async () => {
+      // app.rules' gateway looks into app.other, of the same owner when wired, in its row's
+      // insert: a function of that owner's. Given to another role, app.other's code (whatever
+      // that role puts in it) would run there with the old owner's rights.
+      const c = await sqlAs('app');
+      const create = () =>
+        c.query(`SELECT ${q}.create_entity($1, '{"name": "moved"}', 'app') AS b`, [`${app}.rules`]);
+      await create();
+      await dba.query(`ALTER TABLE ${a}.other OWNER TO ${quoteIdent(sideOwner)}`);
+      try {
+        await rejects(create(), 'NB025', /no longer the one natal wired, or not its owner's/);
+        assert.match(
+          (await (await as('olga')).triggers()).find((t) => t.collection_name === `${app}.rules`)?.problem ??
+            '',
+          /stale configuration/,
+        );
+        // wired again: app.other is probed by a function of its new owner's
+        await (await as('alice')).wire([`${app}.rules`, `${app}.other`]);
+        await create();
+      } finally {
+        await dba.query(`ALTER TABLE ${a}.other OWNER TO ${quoteIdent(appOwner)}`);
+        await (await as('alice')).wire([`${app}.rules`, `${app}.other`]);
+      }
+      await create();
     });
 
     test('code of a table owner’s that PostgreSQL runs to plan a read (an index’s predicate) runs as the owner, never as natal’s definer; nor a cast to json in natal show', async () => {

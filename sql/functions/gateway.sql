@@ -144,11 +144,12 @@ BEGIN
   LOOP
     v_n := nextval(%5$L::regclass);
     v_next := %1$s.format_code(%4$L, v_n);
-    -- a code already born is skipped by ON CONFLICT (born meanwhile by a concurrent session too)
+    -- a code already born is skipped by ON CONFLICT (born meanwhile by a concurrent session
+    -- too); nothing is read of a table that is no longer the one wired (gateway_tables_sql)
     INSERT INTO %1$s.birth_registry (entity_code, collection_name, species_code, composition_level,
                                      dot_origin, governance_role, operation, inspection_status, inspected_at)
     SELECT v_next, %2$L, %8$L, %9$L, v_origin, 'governed', 'gateway', 'passed', now()
-    WHERE %7$s
+    WHERE CASE WHEN %14$s THEN %7$s ELSE false END
       AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
     ON CONFLICT (entity_code) DO NOTHING
     RETURNING entity_code INTO v_code;
@@ -168,6 +169,9 @@ BEGIN
       v_code := NULL;
     ELSE
       PERFORM %1$s.assert_not_frozen(%2$L);
+      IF NOT %14$s THEN
+        RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %15$L, HINT = %16$L;
+      END IF;
     END IF;
     v_tries := v_tries + 1;
     IF v_tries > 1000 THEN
@@ -207,7 +211,11 @@ $body$,
   END IF;$check$,
       format('the code of a table the gateway of %s probes or inserts into changed the session''s settings (search_path, row_security or transform_null_equals): nothing was kept',
              c.collection_name),
-      'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine'));
+      'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine'),
+    gateway_tables_sql(p_collection),
+    format('a table the gateway of %s reads or writes is no longer the one natal wired, or not its owner''s (its owner changed, or another relation took its name): nothing was done',
+           c.collection_name),
+    format('natal wire %s makes the gateway again for the tables as they are', c.collection_name));
 END
 $$;
 
@@ -260,6 +268,47 @@ LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$
   SELECT (SELECT k.relowner FROM pg_class k WHERE k.oid = collection_table(find_collection(p_collection)))
          = (SELECT k.relowner FROM pg_class k WHERE k.oid = collection_table(find_collection(p_other)))
+$$;
+
+-- Whether every table a collection's gateway reads or writes (its own, and the code columns
+-- it probes) is still the table natal wired, owned by the role that owned it then, as a SQL
+-- expression the gateway evaluates before it reads any of them. The functions of owners'
+-- that read and write them were made for those owners (gateway_row_source,
+-- gateway_probe_source): a table given to another role since, renamed away with another
+-- relation in its name, or a schema renamed with another in its name, would run its new
+-- holder's code with the old owner's rights. The gateway refuses instead, until natal wire
+-- makes its functions for the tables as they are. (One look at pg_class, by oid.)
+CREATE OR REPLACE FUNCTION gateway_tables_sql(p_collection text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
+AS $$
+DECLARE
+  t record;
+  schemas text;
+BEGIN
+  SELECT count(*) AS n, string_agg(x.oid::text, ',' ORDER BY x.oid) AS oids,
+         string_agg(format(' WHEN %s THEN %s', x.oid, k.relowner), '' ORDER BY x.oid) AS owners,
+         string_agg(format(' WHEN %s THEN %L', x.oid, k.relname), '' ORDER BY x.oid) AS names,
+         string_agg(format(' WHEN %s THEN %s', x.oid, k.relnamespace), '' ORDER BY x.oid) AS nsps
+    INTO t
+  FROM (SELECT DISTINCT collection_table(o)::oid AS oid
+        FROM (SELECT * FROM gateway_probed(p_collection)
+              UNION ALL SELECT * FROM collection_registry WHERE collection_name = p_collection) AS o) AS x
+  JOIN pg_class k ON k.oid = x.oid;
+  -- (to_regnamespace reads its text as SQL would: quoted)
+  SELECT string_agg(format(' AND pg_catalog.to_regnamespace(%L) OPERATOR(pg_catalog.=) %s::pg_catalog.regnamespace',
+                           quote_ident(n.nspname), n.oid), '' ORDER BY n.oid)
+    INTO schemas
+  FROM pg_namespace n
+  WHERE n.oid IN (SELECT k.relnamespace FROM pg_class k WHERE k.oid = ANY (string_to_array(t.oids, ',')::oid[]));
+  RETURN format('((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class k
+                   WHERE k.oid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])
+                     AND k.relkind OPERATOR(pg_catalog.=) ANY (''{r,p}''::pg_catalog.char[])
+                     AND k.relowner OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid
+                     AND k.relname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
+                     AND k.relnamespace OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid)
+                  OPERATOR(pg_catalog.=) %s%s)',
+                '{' || t.oids || '}', t.owners, t.names, t.nsps, t.n, schemas);
+END
 $$;
 
 -- Whether a code is in a collection's code column, as a function of its table's owner

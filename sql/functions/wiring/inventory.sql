@@ -1,7 +1,8 @@
 -- What a wired collection's generated functions are made from, as a digest: the collection
 -- and its species, natal's schema and the text of its definitions (natal init); the table
 -- as natal reads it — its kind and owner, its columns (type, type's owner, schema and base
--- type: whether natal converts it; not null, identity, generated, collation), its unique
+-- type: whether natal converts it; not null, identity, generated, collation; the default,
+-- which the gateway's insert of a row writes for a column its data leaves out), its unique
 -- indexes (the key: columns, key columns apart from INCLUDE ones), and those of each partition
 -- (pg_partition_tree has no row for a table that is not partitioned); and the code columns
 -- of the other collections of its species, which a code column's gateway probes, and their
@@ -19,8 +20,9 @@ BEGIN
               (SELECT concat_ws(':', k.relkind, k.relowner) FROM pg_class k WHERE k.oid = p.relid),
               (SELECT string_agg(concat_ws(':', a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
                                            a.attidentity, a.attgenerated, a.attcollation, y.typnamespace,
-                                           y.typowner, y.typbasetype), ',' ORDER BY a.attnum)
+                                           y.typowner, y.typbasetype, d.adbin::text), ',' ORDER BY a.attnum)
                FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped),
               (SELECT string_agg(concat_ws(':', i.indkey::text, i.indnkeyatts, i.indisprimary, i.indisunique,
                                            i.indpred IS NULL, i.indexprs IS NULL), ',' ORDER BY i.indexrelid)
