@@ -54,6 +54,19 @@ describe(
       opened.push(r);
       return r;
     }
+    /** A function natal made for a collection as a table's owner (its signature), if any. */
+    async function ownerFunction(
+      name: 'gateway_row_function' | 'gateway_probe_function',
+      owner: string,
+      collection: string,
+    ): Promise<string | undefined> {
+      const { rows } = await dba.query<{ f: string }>(
+        `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
+         WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole AND p.proname = ${q}.${name}($3)`,
+        [schema, owner, collection],
+      );
+      return rows[0]?.f;
+    }
     async function sqlAs(person: string): Promise<pg.Client> {
       const c = new pg.Client({ connectionString: urlAs(login(person)) });
       await c.connect();
@@ -452,14 +465,7 @@ describe(
           'no forged birth',
         );
         // The owner cannot turn the function natal made for this into one that runs as natal.
-        const fn = (
-          await dba.query<{ f: string }>(
-            `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
-             WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
-               AND p.proname = ${q}.gateway_row_function($3)`,
-            [schema, appOwner, `${app}.rules`],
-          )
-        ).rows[0]?.f;
+        const fn = await ownerFunction('gateway_row_function', appOwner, `${app}.rules`);
         assert.ok(fn, 'the gateway’s insert is a function of the table’s owner');
         // Without a natal role the owner cannot even name it (no USAGE on natal's schema); with
         // one, it can alter its properties, and the gateway then refuses to insert.
@@ -751,14 +757,7 @@ describe(
       // The probe is a function of that owner's, which it can alter (with a natal role to
       // name it), not make run as anyone else: the gateway then refuses, and natal triggers
       // sees it, until natal wire makes it again.
-      const probe = (
-        await dba.query<{ f: string }>(
-          `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
-           WHERE p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole
-             AND p.proname = ${q}.gateway_probe_function($3)`,
-          [schema, sideOwner, `${app}.vue_side`],
-        )
-      ).rows[0]?.f;
+      const probe = await ownerFunction('gateway_probe_function', sideOwner, `${app}.vue_side`);
       assert.ok(probe, 'the gateway’s probe is a function of the probed table’s owner');
       await registry.grantAccess(sideOwner, ['reader']);
       try {
