@@ -283,23 +283,20 @@ LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   t record;
-  schemas text;
 BEGIN
-  SELECT count(*) AS n, string_agg(x.oid::text, ',' ORDER BY x.oid) AS oids,
-         string_agg(format(' WHEN %s THEN %s', x.oid, k.relowner), '' ORDER BY x.oid) AS owners,
-         string_agg(format(' WHEN %s THEN %L', x.oid, k.relname), '' ORDER BY x.oid) AS names,
-         string_agg(format(' WHEN %s THEN %s', x.oid, k.relnamespace), '' ORDER BY x.oid) AS nsps
+  -- (to_regnamespace reads its text as SQL would: quoted)
+  SELECT count(*) AS n, string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
+         string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owners,
+         string_agg(format(' WHEN %s THEN %L', k.oid, k.relname), '' ORDER BY k.oid) AS names,
+         string_agg(format(' WHEN %s THEN %s', k.oid, k.relnamespace), '' ORDER BY k.oid) AS nsps,
+         string_agg(DISTINCT format(' AND pg_catalog.to_regnamespace(%L) OPERATOR(pg_catalog.=) %s::pg_catalog.regnamespace',
+                                    quote_ident(n.nspname), n.oid), '') AS schemas
     INTO t
   FROM (SELECT DISTINCT collection_table(o)::oid AS oid
         FROM (SELECT * FROM gateway_probed(p_collection)
               UNION ALL SELECT * FROM collection_registry WHERE collection_name = p_collection) AS o) AS x
-  JOIN pg_class k ON k.oid = x.oid;
-  -- (to_regnamespace reads its text as SQL would: quoted)
-  SELECT string_agg(format(' AND pg_catalog.to_regnamespace(%L) OPERATOR(pg_catalog.=) %s::pg_catalog.regnamespace',
-                           quote_ident(n.nspname), n.oid), '' ORDER BY n.oid)
-    INTO schemas
-  FROM pg_namespace n
-  WHERE n.oid IN (SELECT k.relnamespace FROM pg_class k WHERE k.oid = ANY (string_to_array(t.oids, ',')::oid[]));
+  JOIN pg_class k ON k.oid = x.oid
+  JOIN pg_namespace n ON n.oid = k.relnamespace;
   RETURN format('((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class k
                    WHERE k.oid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])
                      AND k.relkind OPERATOR(pg_catalog.=) ANY (''{r,p}''::pg_catalog.char[])
@@ -307,7 +304,7 @@ BEGIN
                      AND k.relname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
                      AND k.relnamespace OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid)
                   OPERATOR(pg_catalog.=) %s%s)',
-                '{' || t.oids || '}', t.owners, t.names, t.nsps, t.n, schemas);
+                '{' || t.oids || '}', t.owners, t.names, t.nsps, t.n, t.schemas);
 END
 $$;
 
