@@ -616,6 +616,72 @@ eachBackend('backfill', (backend) => {
     assert.equal((await (await author()).apply(again)).gap_after, 0);
   });
 
+  test('each backfilled birth records its row’s origin, and passes inspection', async () => {
+    // A table with _dot_origin (each row's own, the trigger's name where it is empty), one
+    // without (the trigger's name), and a code column (its codes checked for their prefix).
+    // (A code without its prefix fails the rehearsal: rehearsal.test, inspect.test.)
+    await w.registry.db.exec(`
+      CREATE TABLE ${w.a}.origins (id int PRIMARY KEY, _dot_origin text);
+      INSERT INTO ${w.a}.origins VALUES (1, 'etl-2019'), (2, ''), (3, NULL), (4, 'import');
+      CREATE TABLE ${w.a}.plain_rows (id int PRIMARY KEY);
+      INSERT INTO ${w.a}.plain_rows VALUES (1), (2);
+      CREATE TABLE ${w.a}.coded (id int PRIMARY KEY, code text NOT NULL UNIQUE);
+      INSERT INTO ${w.a}.coded VALUES (1, 'ROW-901'), (2, 'ROW-902')`);
+    const names: string[] = [];
+    for (const [table, codeColumn] of [
+      ['origins', undefined],
+      ['plain_rows', undefined],
+      ['coded', 'code'],
+    ] as const) {
+      const c = await w.registry.addCollection({
+        table: `${w.app}.${table}`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+        ...(codeColumn ? { codeColumn } : {}),
+      });
+      await w.registry.wire([c.collection_name]);
+      names.push(c.collection_name);
+    }
+    const [origins, plainRows, coded] = names as [string, string, string];
+    const applied = await (await author()).apply(await approved(names), { batchSize: 3 });
+    assert.equal(applied.born, 8);
+    const got = await w.sql(
+      `SELECT entity_code, dot_origin, inspection_status::text AS status, inspection_note IS NOT NULL AS noted
+       FROM ${w.ns}.birth_registry WHERE run_id = $1 ORDER BY entity_code`,
+      [applied.run_id],
+    );
+    const fallback = (t: string) => `PG:trg_birth_${t}`;
+    assert.deepEqual(
+      got.map((r) => [r.entity_code, r.dot_origin, r.status, r.noted]),
+      [
+        ['ROW-901', fallback('coded'), 'passed', false],
+        ['ROW-902', fallback('coded'), 'passed', false],
+        [`${origins}::1`, 'etl-2019', 'passed', false],
+        [`${origins}::2`, fallback('origins'), 'passed', false],
+        [`${origins}::3`, fallback('origins'), 'passed', false],
+        [`${origins}::4`, 'import', 'passed', false],
+        [`${plainRows}::1`, fallback('plain_rows'), 'passed', false],
+        [`${plainRows}::2`, fallback('plain_rows'), 'passed', false],
+      ].sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : 1)),
+    );
+    assert.equal(applied.collections.find((c) => c.collection === coded)?.inspection_failed, 0);
+    // A code column's code without its species' prefix fails inspection: the rehearsal says so.
+    await w.registry.db.exec(`CREATE TABLE ${w.a}.badly_coded (id int PRIMARY KEY, code text NOT NULL UNIQUE);
+      INSERT INTO ${w.a}.badly_coded VALUES (1, 'ROW-903'), (2, 'XYZ-9')`);
+    const bad = await w.registry.addCollection({
+      table: `${w.app}.badly_coded`,
+      species: 'SPE-ROW',
+      owner: people.name('owner'),
+      codeColumn: 'code',
+    });
+    await w.registry.wire([bad.collection_name]);
+    const r = await author();
+    const rehearsal = await r.rehearse((await r.plan([bad.collection_name])).plan_id);
+    assert.equal(rehearsal.ok, false);
+    assert.equal(rehearsal.why, `${bad.collection_name}: 1 birth(s) failed inspection`);
+    assert.equal(rehearsal.collections[0]?.inspection_failed, 1);
+  });
+
   test('a key whose type’s name holds a % is applied in batches', async () => {
     await w.registry.db.exec(`CREATE DOMAIN ${w.a}."per%cent" AS int;
       CREATE TABLE ${w.a}.pct (id ${w.a}."per%cent" PRIMARY KEY, v text);

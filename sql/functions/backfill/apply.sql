@@ -345,6 +345,9 @@ DECLARE
   range_sql text;
   unborn text;
   verdict text;
+  origin text;
+  origin_read text;
+  read_cols text;
   code_sql text := entity_code_sql(c, 't');
   -- Every read of the table is a query of its own that its owner's reader runs
   -- (owner_read.sql), with the statement's cursors ($1 and $2, JSON arrays) as its $1[1] and
@@ -381,13 +384,30 @@ BEGIN
     range_sql := format('($1[1] IS NULL OR (%1$s) > (%2$s)) AND ($1[2] IS NULL OR (%1$s) <= (%3$s))',
                         key_cols, key_cast, key_cast2);
   END IF;
-  SELECT '(' || string_agg(format('starts_with(n.code, %L)', pfx), ' OR ') || ')' INTO verdict
-  FROM unnest(accepted_code_prefixes(c, sp)) AS pfx;
+  -- (only a code column's values can lack an accepted prefix: the codes natal makes from a
+  -- key, and legacy codes, carry one by construction, and are not tested row by row)
+  IF c.birth_code_strategy = 'column' THEN
+    SELECT '(' || string_agg(format('starts_with(n.code, %L)', pfx), ' OR ') || ')' INTO verdict
+    FROM unnest(accepted_code_prefixes(c, sp)) AS pfx;
+  ELSIF c.birth_code_strategy IN ('synthetic_id', 'composite', 'legacy') THEN
+    verdict := 'true';
+  END IF;
   verdict := COALESCE(verdict, 'false');
+  -- (a table without _dot_origin gives its births one origin: a constant of the statement,
+  -- not a column its owner's read returns with every row)
+  IF has_column(rel, '_dot_origin') THEN
+    origin := 'n.origin';
+    origin_read := format(', (%s)::text', dot_origin_sql(c, 't'));
+    read_cols := 'n(code text, origin text)';
+  ELSE
+    origin := dot_origin_sql(c, 't');
+    origin_read := '';
+    read_cols := 'n(code text)';
+  END IF;
   ins := format($q$
     INSERT INTO birth_registry (entity_code, collection_name, species_code, composition_level, dot_origin,
                                 governance_role, operation, run_id, inspection_status, inspected_at, inspection_note)
-    SELECT n.code, %1$L, %2$L, %3$L, n.origin, 'governed', 'backfill', $3,
+    SELECT n.code, %1$L, %2$L, %3$L, %8$s, 'governed', 'backfill', $3,
            CASE WHEN %4$s THEN 'passed'::inspection_status ELSE 'failed'::inspection_status END, now(),
            CASE WHEN %4$s THEN NULL ELSE %5$L END
     FROM %6$s
@@ -397,13 +417,14 @@ BEGIN
     c.collection_name, sp.species_code, sp.composition_level, verdict,
     format('code does not match the %s identity (expected a prefix of %s)', c.birth_code_strategy,
            array_to_string(accepted_code_prefixes(c, sp), ' or ')),
-    owner_rows_sql(rel, format('SELECT %s, (%s)::text FROM %s AS t WHERE %s', code_sql, dot_origin_sql(c, 't'), rel, range_sql),
-                   'n(code text, origin text)', cursors),
+    owner_rows_sql(rel, format('SELECT %s%s FROM %s AS t WHERE %s', code_sql, origin_read, rel, range_sql),
+                   read_cols, cursors),
     -- Where codes are known to be born already, each is looked up first: an index probe
     -- costs less than a speculative insertion that ends in a conflict (a rehearsal's rerun
     -- meets a conflict on every row).
     CASE WHEN p_conflict THEN 'AND NOT EXISTS (SELECT 1 FROM birth_registry b WHERE b.entity_code = n.code)
-    ON CONFLICT (entity_code) DO NOTHING' ELSE '' END);
+    ON CONFLICT (entity_code) DO NOTHING' ELSE '' END,
+    origin);
   -- Column and legacy codes can fail inspection: their insert counts what it wrote and how
   -- much of it failed (counts), exactly the births this statement made.
   -- An apply's range is pinned (backfill_range): its insert also returns the checksum of
