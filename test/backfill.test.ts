@@ -397,6 +397,56 @@ eachBackend('backfill', (backend) => {
     );
   });
 
+  test('ranges pinned in key order: a last range of fewer rows, a table ending where a range ends, a namespace with births', async () => {
+    // Ranges of 2 rows: 25 rows make 12 full ranges and one of 1; 20 rows make 10 full ranges
+    // and an empty last one (it runs to the end of the table, for the rows that come); 23 rows
+    // of which the last 3 came once wired (born by the trigger: each row is looked up) make 11
+    // full ranges and one of 1.
+    const made: string[] = [];
+    for (const [table, rows, late] of [
+      ['pin_a', 25, 0],
+      ['pin_b', 20, 0],
+      ['pin_c', 23, 3],
+    ] as const) {
+      await w.registry.db.exec(`CREATE TABLE ${w.a}.${table} (id int PRIMARY KEY);
+        INSERT INTO ${w.a}.${table} SELECT g FROM generate_series(1, ${rows - late}) g`);
+      const c = await w.registry.addCollection({
+        table: `${w.app}.${table}`,
+        species: 'SPE-ROW',
+        owner: people.name('owner'),
+      });
+      await w.registry.wire([c.collection_name]);
+      if (late > 0)
+        await w.registry.db.exec(
+          `INSERT INTO ${w.a}.${table} SELECT g FROM generate_series(${rows - late + 1}, ${rows}) g`,
+        );
+      made.push(c.collection_name);
+    }
+    const applied = await (await author()).apply(await approved(made), { batchSize: 2 });
+    assert.deepEqual(
+      applied.collections.map((c) => [c.collection, c.expected, c.born, c.gap_after]),
+      [
+        [made[0], 25, 25, 0],
+        [made[1], 20, 20, 0],
+        [made[2], 20, 20, 0],
+      ],
+    );
+    const ranges = await w.sql(
+      `SELECT collection_name AS c, count(*)::int AS n, count(*) FILTER (WHERE upto_key IS NULL)::int AS open,
+              sum(expected)::int AS expected, max(seq)::int AS last
+       FROM ${w.ns}.backfill_range WHERE run_id = $1 GROUP BY 1 ORDER BY 1`,
+      [applied.run_id],
+    );
+    assert.deepEqual(
+      ranges.map((r) => [r.c, r.n, r.open, r.expected, r.last]),
+      [
+        [made[0], 13, 1, 25, 13],
+        [made[1], 11, 1, 20, 11],
+        [made[2], 12, 1, 20, 12],
+      ],
+    );
+  });
+
   test('keyset batches over keys of every kind: composite with text, arrays, timestamps', async () => {
     await w.registry.db.exec(`
       CREATE TABLE ${w.a}.arrays (k int[] PRIMARY KEY, v text);
