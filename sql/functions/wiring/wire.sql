@@ -211,8 +211,18 @@ $body$, small_sql, rows_sql,
         -- one. The transition tables hold each updated row's old and new values in the same
         -- order, so the n-th old row is the n-th new one; a death that natal_birth_update
         -- recorded in this transaction is not recorded twice.
+        -- First, as the census compares two sides: when the rows' codes after the UPDATE have
+        -- the count and the sum of hashes their codes had before (a hash keyed with a random
+        -- seed for each statement, that no session can choose), they are the same codes, and
+        -- there is nothing to birth: two streaming passes instead of the anti-join's hash table.
         CASE WHEN partitioned THEN format($upd$
   IF TG_OP = 'UPDATE' THEN%4$s
+    seed := %5$I.census_seed();
+    IF (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %2$s AS code FROM natal_new AS n) AS x)
+       IS NOT DISTINCT FROM
+       (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %2$s AS code FROM natal_old AS n) AS x) THEN
+      RETURN NULL;
+    END IF;
     %1$snatal_new AS n OFFSET 0) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
     ON CONFLICT (entity_code) DO NOTHING;
@@ -221,9 +231,9 @@ $body$, small_sql, rows_sql,
       %3$s
     END IF;
     RETURN NULL;
-  END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check) ELSE '' END,
+  END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check, natal_schema()) ELSE '' END,
         types_check,
-        CASE WHEN partitioned THEN E'\nDECLARE\n  moved bigint;' ELSE '' END,
+        CASE WHEN partitioned THEN E'\nDECLARE\n  moved bigint;\n  seed bigint;' ELSE '' END,
         insert_raw_sql);
   END IF;
 END
