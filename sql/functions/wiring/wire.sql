@@ -122,15 +122,24 @@ END
 $body$, code_sql, rows_sql, births, c.collection_name,
         -- an UPDATE (natal_birth_recoded): the codes it brought, that none of its rows had
         -- before (EXCEPT, so that a row that had no code and still has none is left alone)
+        -- (first, as for a table that is not strict, below: the same codes before and after,
+        -- by count and sum of hashes, and there is nothing to check or to record)
         CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
   IF TG_OP = 'UPDATE' THEN
+    seed := %4$I.census_seed();
+    IF (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_new AS n) AS x)
+       IS NOT DISTINCT FROM
+       (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_old AS n) AS x) THEN
+      RETURN NULL;
+    END IF;
     SELECT x.code INTO unborn
     FROM (SELECT %1$s AS code FROM natal_new AS n EXCEPT SELECT %1$s FROM natal_old AS n) AS x
     WHERE NOT EXISTS (SELECT 1 FROM %2$s b WHERE b.entity_code = x.code AND b.collection_name = %3$L)
     LIMIT 1;
-  ELSE$upd$, code_sql, births, c.collection_name) ELSE '' END,
+  ELSE$upd$, code_sql, births, c.collection_name, natal_schema()) ELSE '' END,
         CASE WHEN kind = 'statement' AND partitioned THEN E'\n  END IF;' ELSE '' END,
-        CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;' ELSE '' END,
+        CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
+             WHEN partitioned THEN E'\n  seed bigint;' ELSE '' END,
         rekey_sql);
   ELSE
     -- The seed's semantics: INSERT … ON CONFLICT (entity_code) DO NOTHING. That is what a
