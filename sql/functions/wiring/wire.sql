@@ -122,21 +122,14 @@ END
 $body$, code_sql, rows_sql, births, c.collection_name,
         -- an UPDATE (natal_birth_recoded): the codes it brought, that none of its rows had
         -- before (EXCEPT, so that a row that had no code and still has none is left alone)
-        -- (first, as for a table that is not strict, below: the same codes before and after,
-        -- by count and sum of hashes, and there is nothing to check or to record)
+        -- (first, same_codes_sql: the same codes before and after, and nothing to check)
         CASE WHEN kind = 'statement' AND partitioned THEN format($upd$
-  IF TG_OP = 'UPDATE' THEN
-    seed := %4$I.census_seed();
-    IF (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_new AS n) AS x)
-       IS NOT DISTINCT FROM
-       (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_old AS n) AS x) THEN
-      RETURN NULL;
-    END IF;
+  IF TG_OP = 'UPDATE' THEN%4$s
     SELECT x.code INTO unborn
     FROM (SELECT %1$s AS code FROM natal_new AS n EXCEPT SELECT %1$s FROM natal_old AS n) AS x
     WHERE NOT EXISTS (SELECT 1 FROM %2$s b WHERE b.entity_code = x.code AND b.collection_name = %3$L)
     LIMIT 1;
-  ELSE$upd$, code_sql, births, c.collection_name, natal_schema()) ELSE '' END,
+  ELSE$upd$, code_sql, births, c.collection_name, same_codes_sql(code_sql)) ELSE '' END,
         CASE WHEN kind = 'statement' AND partitioned THEN E'\n  END IF;' ELSE '' END,
         CASE WHEN kind = 'row' THEN E'\n  rekeyed_from_code text;\n  rekeyed_to_code text;'
              WHEN partitioned THEN E'\n  seed bigint;' ELSE '' END,
@@ -220,18 +213,9 @@ $body$, small_sql, rows_sql,
         -- one. The transition tables hold each updated row's old and new values in the same
         -- order, so the n-th old row is the n-th new one; a death that natal_birth_update
         -- recorded in this transaction is not recorded twice.
-        -- First, as the census compares two sides: when the rows' codes after the UPDATE have
-        -- the count and the sum of hashes their codes had before (a hash keyed with a random
-        -- seed for each statement, that no session can choose), they are the same codes, and
-        -- there is nothing to birth: two streaming passes instead of the anti-join's hash table.
+        -- First, same_codes_sql: the same codes before and after, and nothing to birth.
         CASE WHEN partitioned THEN format($upd$
-  IF TG_OP = 'UPDATE' THEN%4$s
-    seed := %5$I.census_seed();
-    IF (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %2$s AS code FROM natal_new AS n) AS x)
-       IS NOT DISTINCT FROM
-       (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %2$s AS code FROM natal_old AS n) AS x) THEN
-      RETURN NULL;
-    END IF;
+  IF TG_OP = 'UPDATE' THEN%4$s%5$s
     %1$snatal_new AS n OFFSET 0) AS x
     WHERE x.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM natal_old AS n WHERE %2$s = x.code)
     ON CONFLICT (entity_code) DO NOTHING;
@@ -240,7 +224,7 @@ $body$, small_sql, rows_sql,
       %3$s
     END IF;
     RETURN NULL;
-  END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check, natal_schema()) ELSE '' END,
+  END IF;$upd$, insert_raw_sql, raw_code_sql, moved_rekeys_sql(c, raw_code_sql), types_check, same_codes_sql(raw_code_sql)) ELSE '' END,
         types_check,
         CASE WHEN partitioned THEN E'\nDECLARE\n  moved bigint;\n  seed bigint;' ELSE '' END,
         insert_raw_sql);
@@ -280,6 +264,24 @@ AS $$
                 string_agg(format('%I', k), ', '), rel, natal_schema())
   FROM (SELECT DISTINCT k FROM unnest(array_append(c.birth_code_key_columns, c.birth_code_column)) AS k
         WHERE k IS NOT NULL) AS cols
+$$;
+
+-- The first look of natal_birth_recoded (strict or not) at an UPDATE of a partitioned table:
+-- when its rows' codes after it have the count and the sum of hashes their codes had before
+-- (a hash keyed with a random seed for each statement, that no session can choose or read),
+-- they are the same codes, and there is nothing to birth, check or record: two streaming
+-- passes instead of a hash anti-join of every row's code. (Declares nothing: the trigger
+-- function declares seed.)
+CREATE OR REPLACE FUNCTION same_codes_sql(code_sql text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$
+  SELECT format($s$
+    seed := %2$I.census_seed();
+    IF (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_new AS n) AS x)
+       IS NOT DISTINCT FROM
+       (SELECT ROW(count(x.code), sum(hashtextextended(x.code, seed))) FROM (SELECT %1$s AS code FROM natal_old AS n) AS x) THEN
+      RETURN NULL;
+    END IF;$s$, code_sql, natal_schema())
 $$;
 
 -- The statement that records the re-keys of an UPDATE of a partitioned table (in
