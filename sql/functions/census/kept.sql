@@ -171,6 +171,10 @@ DECLARE
   kept boolean := false;
 BEGIN
   PERFORM assert_natal_role('reader');
+  -- (the planner's picture of the registry, as plan and apply refresh it: after an apply of
+  -- 100,000 births unseen by autovacuum, the lookup of a collection's rows against its
+  -- births was planned as if the registry were empty, a scan of it for each row: plan.sql)
+  PERFORM refresh_registry_stats();
   -- (one pass over the registry counts the census, the registry's births, and whether any
   -- birth is coded in another collection's namespace, which duplicate_risk would look for)
   all_counted := census_counts(p_collections, p_days, p_top);
