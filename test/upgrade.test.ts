@@ -85,6 +85,7 @@ eachBackend('upgrade from natal 0.1.0', (backend) => {
         '0017_deaths',
         '0018_rollback_history',
         '0019_wiring_record',
+        '0020_citus_gateway',
         'definitions',
       ],
       upToDate: false,

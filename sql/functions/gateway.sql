@@ -221,7 +221,7 @@ $$;
 
 -- The collections whose tables a collection's gateway probes for a new code: those of its
 -- species with a code column (their unborn rows may hold it), itself among them; not a table
--- Citus manages (natal does not read those, citus.sql).
+-- Citus local table (natal does not read those, citus.sql).
 CREATE OR REPLACE FUNCTION gateway_probed(p_collection text) RETURNS SETOF collection_registry
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
@@ -234,7 +234,7 @@ BEGIN
   JOIN pg_attribute a ON a.attrelid = collection_table(o) AND a.attname = o.birth_code_column
   WHERE m.species_code = species
     AND o.birth_code_strategy IN ('column', 'legacy') AND NOT a.attisdropped
-    AND citus_table_kind(collection_table(o)) IS NULL;
+    AND citus_ungoverned_kind(collection_table(o)) IS NULL;
 END
 $$;
 

@@ -5,9 +5,16 @@ import { NatalError } from '../errors.js';
 import type { GovernanceRole } from '../types.js';
 import { resolveCollection } from './names.js';
 
+/**
+ * How a collection is wired: a statement or row trigger births its rows; 'gateway', a
+ * distributed or reference table (Citus), has no trigger (its rows are written on the
+ * workers): its gateway births new entities first, a backfill the rows written around it.
+ */
+export type WiringKind = 'statement' | 'row' | 'gateway';
+
 export interface WireResult {
   collection_name: string;
-  kind: 'statement' | 'row';
+  kind: WiringKind;
 }
 
 export interface NotWired {
@@ -23,9 +30,9 @@ export async function wireCollections(tx: Ctx, inputs: string[]): Promise<WireRe
     // A frozen collection is held as it is: natal neither wires nor unwires it.
     await tx.db.query(`SELECT ${tx.ns}.assert_not_frozen($1)`, [name]);
     const { rows } = await trustingTableOwner(tx.db, tx.schema, () =>
-      tx.db.query<{ kind: 'statement' | 'row' }>(`SELECT ${tx.ns}.wire($1) AS kind`, [name]),
+      tx.db.query<{ kind: WiringKind }>(`SELECT ${tx.ns}.wire($1) AS kind`, [name]),
     );
-    wired.push({ collection_name: name, kind: rows[0]?.kind as 'statement' | 'row' });
+    wired.push({ collection_name: name, kind: rows[0]?.kind as WiringKind });
   }
   return wired;
 }
@@ -72,7 +79,7 @@ export interface TriggerState {
   present: boolean;
   enabled: boolean;
   functional: boolean;
-  kind: 'statement' | 'row' | null;
+  kind: WiringKind | null;
   problem: string | null;
 }
 

@@ -1,8 +1,12 @@
 -- Citus. natal's own objects live on the coordinator, as local tables (natal's sessions turn
 -- Citus's DDL propagation off: src/db/server.ts), and natal governs the coordinator's local
--- tables as on any server. A table Citus manages (distributed, reference, or a Citus local
--- table) is not governed yet: its rows are written on the workers, where natal's triggers do
--- not run, and natal's definer does not log in to the workers to read them (docs/SCALE.md).
+-- tables as on any server. A distributed or reference table is governed without triggers:
+-- its rows are written on the workers, where a trigger could not write a birth into the
+-- coordinator's registry, so its entities are born birth-first by the gateway on the
+-- coordinator and, for rows written around it, by a backfill; the census finds those rows as
+-- orphans meanwhile. natal reads such a table through Citus's connections to the workers, as
+-- the table's owner or as natal's definer, which logs in to the workers only (natal init:
+-- src/access/citus.ts). A Citus local table is not governed (docs/SCALE.md).
 
 -- What Citus makes of rel: 'distributed', 'single-shard distributed' (a tenant schema's
 -- table), 'reference' or 'Citus local'; NULL for a table Citus does not manage, and on a
@@ -25,18 +29,29 @@ BEGIN
 END
 $$;
 
--- Refuses a table Citus manages, saying why and what to do instead.
+-- Whether rel's rows are written on the workers (a distributed or reference table): natal
+-- governs it without triggers (births by the gateway and by backfill).
+CREATE OR REPLACE FUNCTION citus_triggerless(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT COALESCE(citus_table_kind(rel) IN ('distributed', 'single-shard distributed', 'reference'), false) $$;
+
+-- What Citus makes of rel when natal does not govern it (a Citus local table), else NULL.
+CREATE OR REPLACE FUNCTION citus_ungoverned_kind(rel regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT k FROM (SELECT citus_table_kind(rel) AS k) AS x WHERE k = 'Citus local' $$;
+
+-- Refuses a table Citus manages that natal does not govern, saying why and what to do instead.
 CREATE OR REPLACE FUNCTION assert_not_citus_table(rel regclass, p_collection text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
-  kind text := citus_table_kind(rel);
+  kind text := citus_ungoverned_kind(rel);
 BEGIN
   IF kind IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB034',
-      MESSAGE = format('%s is a %s table (Citus): natal does not govern Citus tables yet (its rows are written on the workers, where natal''s triggers do not run)',
+      MESSAGE = format('%s is a %s table (Citus): natal does not govern Citus local tables (Citus keeps copies of their triggers'' functions on the workers)',
                        p_collection, kind),
-      HINT = 'keep the table a local table of the coordinator (natal governs those), or see docs/SCALE.md';
+      HINT = 'keep the table a plain table of the coordinator, or distribute it (natal governs both), or see docs/SCALE.md';
   END IF;
 END
 $$;

@@ -169,8 +169,8 @@ BEGIN
   IF rel IS NOT NULL AND untrusted_column(rel, read_columns(c)) IS NOT NULL THEN
     RETURN NULL;
   END IF;
-  -- and for a table Citus manages (citus.sql): natal does not read its rows yet
-  IF citus_table_kind(rel) IS NOT NULL THEN
+  -- and for a Citus local table (citus.sql): natal does not govern those
+  IF citus_ungoverned_kind(rel) IS NOT NULL THEN
     RETURN NULL;
   END IF;
   IF cardinality(c.birth_code_key_columns) = 1 AND rel IS NOT NULL THEN
@@ -249,7 +249,7 @@ BEGIN
     rel := collection_table(c);
     CONTINUE WHEN rel IS NULL OR NOT has_column(rel, c.birth_code_column)
                   OR untrusted_column(rel, ARRAY[c.birth_code_column]) IS NOT NULL
-                  OR citus_table_kind(rel) IS NOT NULL;  -- (nor these: citus.sql)
+                  OR citus_ungoverned_kind(rel) IS NOT NULL;  -- (nor these: citus.sql)
     -- (read as the table's owner: owner_read.sql)
     EXECUTE format('SELECT r.m FROM %s',
                    owner_rows_sql(rel, format('SELECT max((regexp_match((%I)::text, $1[1]))[1]::numeric) FROM %s',

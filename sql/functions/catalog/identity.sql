@@ -178,8 +178,8 @@ CREATE OR REPLACE FUNCTION propose_identity(p_collection text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
-  -- (a table Citus manages is not read: natal does not govern those yet, citus.sql)
-  citus text := citus_table_kind(collection_table(find_collection(p_collection)));
+  -- (a Citus local table is not read: natal does not govern those, citus.sql)
+  citus text := citus_ungoverned_kind(collection_table(find_collection(p_collection)));
   ev jsonb := CASE WHEN citus IS NULL THEN identity_evidence(p_collection) END;
   rows bigint := (ev ->> 'rows')::bigint;
   pk jsonb := CASE WHEN jsonb_typeof(ev -> 'key_columns') = 'array' THEN ev -> 'key_columns' ELSE '[]' END;
@@ -200,7 +200,7 @@ BEGIN
   PERFORM assert_natal_role('reader');
   IF citus IS NOT NULL THEN
     RETURN jsonb_build_object('strategy', 'unclassified', 'reason', 'needs-owner', 'certain', false,
-                              'why', format('a %s table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)', citus),
+                              'why', format('a %s table (Citus): natal does not govern Citus local tables (docs/SCALE.md)', citus),
                               'evidence', jsonb_build_object('table', true));
   END IF;
   IF NOT (ev ->> 'table')::boolean THEN

@@ -15,6 +15,8 @@ AS $$
 BEGIN
   RETURN md5(concat_ws(E'\n',
     to_jsonb(c)::text, to_jsonb(collection_species(c.collection_name))::text, natal_schema(),
+    -- (a table distributed since, or no longer: wired with triggers or without, citus.sql)
+    citus_table_kind(rel),
     (SELECT string_agg(d.name || ':' || d.checksum, ',' ORDER BY d.name) FROM natal_definitions d),
     (SELECT string_agg(concat_ws(':', p.relid::oid,
               (SELECT concat_ws(':', k.relkind, k.relowner) FROM pg_class k WHERE k.oid = p.relid),
@@ -104,7 +106,7 @@ BEGIN
     governance_role := c.governance_role;
     rel := collection_table(c);
     has_table := rel IS NOT NULL;
-    citus := citus_table_kind(rel);
+    citus := citus_ungoverned_kind(rel);
     t_enabled := NULL; t_per_row := NULL; t_proname := NULL; t_prosrc := NULL; t_ours := NULL;
     IF rel IS NOT NULL THEN
       SELECT t.tgenabled, (t.tgtype & 1) = 1, p.proname, p.prosrc, n.nspname = natal_schema()
@@ -169,7 +171,7 @@ BEGIN
       WHEN c.governance_role <> 'governed' THEN NULL
       WHEN NOT has_table THEN 'no table'
       WHEN citus IS NOT NULL THEN
-        'a ' || citus || ' table (Citus): natal does not govern Citus tables yet (docs/SCALE.md)'
+        'a ' || citus || ' table (Citus): natal does not govern Citus local tables (docs/SCALE.md)'
       WHEN want_error IS NOT NULL AND present THEN 'stale configuration: ' || want_error
       WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
       WHEN NOT present THEN 'missing: run natal wire'
@@ -193,6 +195,28 @@ BEGIN
                     death_wiring_problem(c, rel, recorded IS NULL))
     END;
     functional := c.governance_role = 'governed' AND present AND problem IS NULL;
+    -- A distributed or reference table (Citus) is wired without triggers: its gateway alone
+    -- (citus.sql); a natal trigger on the coordinator's shell of it would never fire.
+    IF c.governance_role = 'governed' AND rel IS NOT NULL AND citus_triggerless(rel) THEN
+      present := EXISTS (SELECT 1 FROM wired_trigger w
+                         WHERE w.collection_name = c.collection_name AND w.kind = 'gateway');
+      enabled := present;
+      kind := CASE WHEN present THEN 'gateway' END;
+      problem := CASE
+        WHEN t_proname IS NOT NULL OR upd_have IS NOT NULL THEN
+          'a natal trigger on the coordinator''s shell of a ' || citus_table_kind(rel)
+            || ' table, where it never fires (its rows are written on the workers): run natal wire'
+        WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
+        WHEN NOT present THEN 'missing: run natal wire'
+        WHEN NOT gw_row_ok AND recorded IS NULL THEN
+          'stale configuration: the collection changed since it was wired; run natal wire'
+        WHEN NOT gw_row_ok THEN
+          'gateway insert or probe altered or missing (its functions must be the table owners'', as natal made them): run natal wire'
+        WHEN gw_have IS DISTINCT FROM gw_want THEN
+          'stale configuration: the collection changed since it was wired; run natal wire'
+      END;
+      functional := problem IS NULL;
+    END IF;
     RETURN NEXT;
   END LOOP;
 END

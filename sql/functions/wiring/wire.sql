@@ -468,6 +468,9 @@ BEGIN
   -- coordinator's shell of it, and the rows written on the workers would go unborn)
   PERFORM assert_not_citus_table(rel, c.collection_name);
   SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
+  IF citus_triggerless(rel) THEN
+    RETURN wire_without_triggers(c, rel);
+  END IF;
   PERFORM assert_definer_acts_on(rel);
   -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
   PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode, true, false);
@@ -513,6 +516,45 @@ BEGIN
 END
 $$;
 
+-- A distributed or reference table (Citus): its rows are written on the workers, where a
+-- trigger could not write a birth into the coordinator's registry, and Citus would keep a
+-- trigger made here on the coordinator's shell of the table, where it never fires. Wired
+-- without triggers: the gateway (a code column's) births new entities birth-first on the
+-- coordinator, and a backfill births the rows written around it, which the census counts as
+-- orphans meanwhile (citus.sql). Deaths are not recorded: a deleted row's birth is a phantom.
+CREATE OR REPLACE FUNCTION wire_without_triggers(c collection_registry, rel regclass) RETURNS text
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  gw text;
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+  PERFORM unwire_deaths(rel);
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
+  PERFORM assert_definer_acts_on(rel);
+  gw := gateway_source(c.collection_name);
+  IF gw IS NOT NULL THEN
+    PERFORM install_gateway_row(c.collection_name);
+    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false, false);
+  ELSE
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
+  END IF;
+  INSERT INTO wired_trigger (collection_name, function_name, kind, inputs, sources)
+  VALUES (c.collection_name, auto_birth_function(c.collection_name), 'gateway', wiring_inputs(c, rel), wired_sources(c, rel))
+  ON CONFLICT (collection_name) DO UPDATE
+    SET function_name = EXCLUDED.function_name, kind = EXCLUDED.kind,
+        inputs = EXCLUDED.inputs, sources = EXCLUDED.sources,
+        wired_by = session_user, wired_at = now();
+  PERFORM regenerate_create_entity();
+  RETURN 'gateway';
+END
+$$;
+
 CREATE OR REPLACE FUNCTION unwire(p_collection text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
@@ -524,8 +566,10 @@ DECLARE
 BEGIN
   PERFORM assert_natal_role('admin');
   PERFORM 1 FROM collection_registry r WHERE r.collection_name = c.collection_name FOR UPDATE;
+  -- (a distributed table's wiring is its gateway alone: wire_without_triggers)
+  was := EXISTS (SELECT 1 FROM wired_trigger w WHERE w.collection_name = c.collection_name AND w.kind = 'gateway');
   IF rel IS NOT NULL THEN
-    was := EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
+    was := was OR EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
     EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);

@@ -1,10 +1,18 @@
 /** `natal wire`, `unwire` and `triggers`: auto-birth triggers and their inventory. */
 import type { Command } from 'commander';
+import type { WireResult } from '../../catalog/wiring.js';
 import { NatalError } from '../../errors.js';
 import { table, yesNo } from '../format.js';
 import { runChange, runWithRegistry } from '../run.js';
 
 type WithGlobals = (c: Command) => Command;
+
+/** How a collection was wired, in words. */
+function how(w: WireResult): string {
+  return w.kind === 'gateway'
+    ? 'no trigger: a Citus table, its rows written on the workers; natal create births its new entities (with a code column), a backfill the rows written around it'
+    : `${w.kind} trigger`;
+}
 
 export function registerWiringCommands(program: Command, withGlobals: WithGlobals): void {
   withGlobals(
@@ -21,7 +29,7 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
       if (opts.all) {
         const result = await registry.wireAll();
         const lines = [
-          ...result.wired.map((w) => `wired      ${w.collection_name} (${w.kind} trigger)`),
+          ...result.wired.map((w) => `wired      ${w.collection_name} (${how(w)})`),
           ...result.not_wired.map((n) => `not wired  ${n.collection_name}: ${n.reason}`),
         ];
         return { json: result, text: lines.join('\n') || 'no governed collections' };
@@ -29,7 +37,7 @@ export function registerWiringCommands(program: Command, withGlobals: WithGlobal
       const wired = await registry.wire(tables);
       return {
         json: { wired, not_wired: [] },
-        text: wired.map((w) => `wired ${w.collection_name} (${w.kind} trigger)`).join('\n'),
+        text: wired.map((w) => `wired ${w.collection_name} (${how(w)})`).join('\n'),
       };
     }),
   );
