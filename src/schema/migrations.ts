@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { definerOnWorkers } from '../access/citus.js';
 import { actAsDefiner } from '../access/roles.js';
 import type { Queryable } from '../db/backend.js';
 import { quoteIdent } from '../db/ident.js';
@@ -266,14 +265,8 @@ export async function migrate(
 ): Promise<MigrateResult> {
   // On a server, natal's objects are made by its definer role (see src/access/roles.ts).
   const asDefiner = (tx: Queryable) => (db.kind === 'server' ? actAsDefiner(tx, schema) : Promise.resolve());
-  // On a Citus coordinator, natal's definer logs in on the workers (src/access/citus.ts).
-  const onWorkers = () =>
-    db.kind === 'server' ? db.transaction((tx) => definerOnWorkers(tx, schema)) : Promise.resolve(0);
   const before = await readSchemaState(db, schema);
-  if (before.status === 'current') {
-    await onWorkers();
-    return { applied: [], upToDate: true };
-  }
+  if (before.status === 'current') return { applied: [], upToDate: true };
   const applied: string[] = [];
   for (const migration of knownMigrations()) {
     const done = await db.transaction(async (tx) => {
@@ -298,6 +291,5 @@ export async function migrate(
     return true;
   });
   if (defined) applied.push('definitions');
-  await onWorkers();
   return { applied, upToDate: applied.length === 0 };
 }

@@ -37,18 +37,6 @@ export async function dropNatalRoles(client: pg.Client, schema: string): Promise
     await client.query(`DROP OWNED BY ${quoteIdent(role)} CASCADE`);
     await client.query(`DROP ROLE ${quoteIdent(role)}`);
   }
-  // On a Citus coordinator natal init made the definer on the workers too (src/access/citus.ts).
-  const definer = `${schema}_definer`;
-  const { rows } = await client.query<{ citus: boolean }>(
-    `SELECT to_regclass('pg_catalog.pg_dist_authinfo') IS NOT NULL AS citus`,
-  );
-  if (rows[0]?.citus && Buffer.byteLength(definer) <= 63) {
-    await client.query('DELETE FROM pg_dist_authinfo WHERE rolename = $1', [definer]);
-    await client.query(
-      `SELECT run_command_on_workers(format('SET LOCAL citus.enable_ddl_propagation = off; DROP ROLE IF EXISTS %I', $1::text))`,
-      [definer],
-    );
-  }
 }
 
 function tmpRoot(): string {

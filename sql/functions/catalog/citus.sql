@@ -4,9 +4,10 @@
 -- its rows are written on the workers, where a trigger could not write a birth into the
 -- coordinator's registry, so its entities are born birth-first by the gateway on the
 -- coordinator and, for rows written around it, by a backfill; the census finds those rows as
--- orphans meanwhile. natal reads such a table through Citus's connections to the workers, as
--- the table's owner or as natal's definer, which logs in to the workers only (natal init:
--- src/access/citus.ts). A Citus local table is not governed (docs/SCALE.md).
+-- orphans meanwhile. natal reads such a table only as the table's owner (owner_read.sql, the
+-- gateway's functions of the owner's), so Citus's connections to the workers are the owner's,
+-- and natal's definer (NOLOGIN) never needs one. A Citus local table is not governed
+-- (docs/SCALE.md).
 
 -- What Citus makes of rel: 'distributed', 'single-shard distributed' (a tenant schema's
 -- table), 'reference' or 'Citus local'; NULL for a table Citus does not manage, and on a
