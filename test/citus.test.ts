@@ -339,6 +339,15 @@ describe(
       await onNode(as(owner), `INSERT INTO ${d}.orders VALUES (100001, 'late')`);
       const late = (await registry.census([`${dist}.orders`])).collections[0];
       assert.deepEqual([late?.rows, late?.births, late?.gap], [100_001, 100_000, 1]);
+      // the governance report of the run, and its rollback (the operator's)
+      const report = await cli('report', '--run', String(runId));
+      assert.equal(report.code, 0, report.stderr);
+      assert.match(report.stdout, new RegExp(`${dist}\\.orders`));
+      assert.match(report.stdout, /110,000/);
+      const rolled = await asOperator('rollback', String(runId));
+      assert.equal(rolled.code, 0, rolled.stderr);
+      const undone = (await registry.census([`${dist}.orders`])).collections[0];
+      assert.deepEqual([undone?.births, undone?.gap], [0, 100_001]);
     });
 
     test('a distributed table and a reference table with code columns: the gateway from several sessions as an application role, no duplicate, census complete', async () => {
