@@ -373,6 +373,21 @@ describe(
         assert.equal(added.code, 0, added.stderr);
         assert.equal((await cli('wire', `${dist}.${t}`)).code, 0);
       }
+      // a gateway function dropped since wiring: the inventory says so, wiring again mends it
+      const { rows: fn } = await registry.db.query<{ f: string }>(
+        `SELECT ${quoteIdent(schema)}.gateway_function($1) AS f`,
+        [`${dist}.labels`],
+      );
+      await onNode(url, `DROP FUNCTION ${quoteIdent(schema)}.${quoteIdent(fn[0]?.f as string)}(jsonb, text)`);
+      const broken = (await registry.triggers()).find((t) => t.collection_name === `${dist}.labels`);
+      assert.equal(broken?.functional, false);
+      assert.match(
+        broken?.problem ?? '',
+        /(gateway altered or missing|stale configuration).*run natal wire$/,
+      );
+      assert.equal((await cli('wire', `${dist}.labels`)).code, 0);
+      const mended = (await registry.triggers()).find((t) => t.collection_name === `${dist}.labels`);
+      assert.deepEqual([mended?.functional, mended?.problem], [true, null]);
       await onNode(
         url,
         `GRANT USAGE ON SCHEMA ${d} TO ${quoteIdent(writer)};
@@ -412,6 +427,28 @@ describe(
       );
       assert.equal(rows[0]?.n, rows[0]?.d, 'every entity of the species has its own code');
       assert.equal(rows[0]?.n, 60 + 60 + 200 + 60);
+      // what needs a trigger where the rows are written is refused or left off, and said
+      const strict = await cli('collection', 'set', `${dist}.labels`, '--strict');
+      assert.equal(strict.code, 1);
+      assert.match(
+        strict.stderr,
+        /is strict, and its table is a distributed table \(Citus\): natal cannot refuse/,
+      );
+      assert.equal(
+        (await registry.listCollections()).find((c) => c.collection_name === `${dist}.labels`)?.strict_mode,
+        false,
+        'nothing changed',
+      );
+      const kept = await cli('census', '--keeping', 'on');
+      assert.equal(kept.code, 0, kept.stderr);
+      const shells = await onNode(
+        url,
+        `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid IN ($1::regclass, $2::regclass) AND tgname LIKE 'natal%'`,
+        false,
+        [`${dist}.labels`, `${dist}.countries`],
+      );
+      assert.equal(shells.rows[0]?.n, 0, 'the kept census puts no trigger on the shells');
+      assert.equal((await cli('census', '--keeping', 'off')).code, 0);
     });
 
     test('a Citus local table is refused at registration, with the reason and what to do', async () => {

@@ -3,7 +3,9 @@
 -- apply and rollback: a registry that grew by a million births in an apply still looks
 -- empty to the planner until autovacuum comes by, and an anti-join planned on that picture
 -- scans the whole registry once per row. (A role that does not own the table gets a
--- warning from ANALYZE, not an error.)
+-- warning from ANALYZE, not an error.) SKIP_LOCKED: it never waits for a lock, so that
+-- another session's ANALYZE (a census's, held in an open transaction) cannot hold an apply
+-- up; then the statistics stay as they are.
 CREATE OR REPLACE FUNCTION refresh_registry_stats() RETURNS boolean
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -11,7 +13,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
              WHERE s.relid = 'birth_registry'::regclass
                AND s.n_mod_since_analyze > 1000 + 0.1 * greatest(c.reltuples, 0)) THEN
-    ANALYZE birth_registry;
+    ANALYZE (SKIP_LOCKED) birth_registry;
     RETURN true;
   END IF;
   RETURN false;

@@ -23,6 +23,7 @@ BEGIN
   END IF;
   EXECUTE $q$
     SELECT CASE WHEN p.partmethod = 'h' THEN 'distributed' WHEN p.repmodel = 't' THEN 'reference'
+                WHEN p.partmethod IN ('a', 'r') THEN 'append- or range-distributed'
                 WHEN p.colocationid <> 0 THEN 'single-shard distributed' ELSE 'Citus local' END
     FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1
   $q$ INTO kind USING rel;
@@ -36,10 +37,11 @@ CREATE OR REPLACE FUNCTION citus_triggerless(rel regclass) RETURNS boolean
 LANGUAGE sql STABLE SET search_path FROM CURRENT
 AS $$ SELECT COALESCE(citus_table_kind(rel) IN ('distributed', 'single-shard distributed', 'reference'), false) $$;
 
--- What Citus makes of rel when natal does not govern it (a Citus local table), else NULL.
+-- What Citus makes of rel when natal does not govern it (a Citus local table, an append- or
+-- range-distributed one), else NULL.
 CREATE OR REPLACE FUNCTION citus_ungoverned_kind(rel regclass) RETURNS text
 LANGUAGE sql STABLE SET search_path FROM CURRENT
-AS $$ SELECT k FROM (SELECT citus_table_kind(rel) AS k) AS x WHERE k = 'Citus local' $$;
+AS $$ SELECT k FROM (SELECT citus_table_kind(rel) AS k) AS x WHERE k IN ('Citus local', 'append- or range-distributed') $$;
 
 -- Refuses a table Citus manages that natal does not govern, saying why and what to do instead.
 CREATE OR REPLACE FUNCTION assert_not_citus_table(rel regclass, p_collection text) RETURNS void
@@ -50,7 +52,7 @@ DECLARE
 BEGIN
   IF kind IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'NB034',
-      MESSAGE = format('%s is a %s table (Citus): natal does not govern Citus local tables (Citus keeps copies of their triggers'' functions on the workers)',
+      MESSAGE = format('%s is a %s table (Citus): natal does not govern Citus local tables (Citus keeps copies of their triggers'' functions on the workers), nor append- or range-distributed ones',
                        p_collection, kind),
       HINT = 'keep the table a plain table of the coordinator, or distribute it (natal governs both), or see docs/SCALE.md';
   END IF;

@@ -95,7 +95,8 @@ BEGIN
   FOREACH coll IN ARRAY (SELECT COALESCE(array_agg(w.collection_name ORDER BY w.collection_name), '{}')
                          FROM wired_trigger w) LOOP
     c := find_collection(coll);
-    IF collection_table(c) IS NOT NULL THEN
+    -- (not on a Citus table wired without triggers: wire_without_triggers)
+    IF collection_table(c) IS NOT NULL AND NOT citus_triggerless(collection_table(c)) THEN
       PERFORM wire_census_change(c, collection_table(c));
     END IF;
   END LOOP;

@@ -203,11 +203,17 @@ BEGIN
       enabled := present;
       kind := CASE WHEN present THEN 'gateway' END;
       problem := CASE
-        WHEN t_proname IS NOT NULL OR upd_have IS NOT NULL THEN
+        WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname LIKE 'natal\_%') THEN
           'a natal trigger on the coordinator''s shell of a ' || citus_table_kind(rel)
             || ' table, where it never fires (its rows are written on the workers): run natal wire'
+        WHEN c.strict_mode THEN
+          'cannot be wired: strict, and a ' || citus_table_kind(rel)
+            || ' table (Citus): no trigger runs on the workers to refuse a row without a prior birth'
         WHEN want_error IS NOT NULL THEN 'cannot be wired: ' || want_error
         WHEN NOT present THEN 'missing: run natal wire'
+        -- (the gateway's functions as wiring installed them: one dropped or replaced since)
+        WHEN recorded IS NOT NULL AND wired_sources(c, rel) IS DISTINCT FROM recorded THEN
+          'gateway altered or missing since it was wired: run natal wire'
         WHEN NOT gw_row_ok AND recorded IS NULL THEN
           'stale configuration: the collection changed since it was wired; run natal wire'
         WHEN NOT gw_row_ok THEN

@@ -528,6 +528,15 @@ AS $$
 DECLARE
   gw text;
 BEGIN
+  -- (a strict collection refuses a row without a prior birth: a trigger's work, and none runs
+  -- where these rows are written)
+  IF c.strict_mode THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB034',
+      MESSAGE = format('collection %s is strict, and its table is a %s table (Citus): natal cannot refuse a row without a prior birth there (no trigger runs on the workers, where its rows are written)',
+                       c.collection_name, citus_table_kind(rel)),
+      HINT = format('make it not strict (natal collection set %s --no-strict), or keep the table a plain table of the coordinator', c.collection_name);
+  END IF;
+  PERFORM assert_definer_acts_on(rel);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
   EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
@@ -535,7 +544,6 @@ BEGIN
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
   EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
-  PERFORM assert_definer_acts_on(rel);
   gw := gateway_source(c.collection_name);
   IF gw IS NOT NULL THEN
     PERFORM install_gateway_row(c.collection_name);

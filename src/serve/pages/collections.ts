@@ -110,7 +110,9 @@ export function collectionPage(v: CollectionView): Html {
               !t
                 ? '—'
                 : t.present && t.enabled && t.functional
-                  ? `wired (${t.kind ?? '?'} trigger), working`
+                  ? t.kind === 'gateway'
+                    ? 'wired without a trigger (a Citus table: the gateway and backfill), working'
+                    : `wired (${t.kind ?? '?'} trigger), working`
                   : (t.problem ?? (t.present ? 'present, not working' : 'not wired'))
             }
           </td>
