@@ -15,7 +15,7 @@ import pg from 'pg';
 import { quoteIdent } from '../src/db/ident.js';
 import { Registry } from '../src/registry.js';
 import { runNatal } from './backfill.js';
-import { BENCH_URL, type Figure, median, scaled, time } from './harness.js';
+import { BENCH_URL, dropRoles, type Figure, median, scaled, time } from './harness.js';
 
 export const CITUS_URL = process.env.NATAL_BENCH_CITUS_URL || 'postgres://postgres@127.0.0.1:5441/test';
 const SCHEMA = 'natal_bench_cit';
@@ -37,14 +37,7 @@ async function onNode(url: string, sql: string): Promise<pg.QueryResult> {
 async function dropAll(url: string, registry: Registry): Promise<void> {
   await onNode(url, `DROP SCHEMA IF EXISTS ${quoteIdent(APP)} CASCADE`);
   await registry.db.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(SCHEMA)} CASCADE`);
-  for (const role of [
-    REVIEWER,
-    ...['writer', 'reader', 'reviewer', 'operator', 'admin', 'definer'].map((s) => `${SCHEMA}_${s}`),
-  ]) {
-    const { rows } = await registry.db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-    if (rows.length)
-      await registry.db.exec(`DROP OWNED BY ${quoteIdent(role)} CASCADE; DROP ROLE ${quoteIdent(role)}`);
-  }
+  await dropRoles(registry, SCHEMA, REVIEWER);
   // (the owner is a role of every node on the cluster: dropped with Citus's propagation)
   const { rows } = await registry.db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [OWNER]);
   if (rows.length)

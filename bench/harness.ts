@@ -55,8 +55,8 @@ export function report(f: Figure): void {
   );
 }
 
-/** Drops natal's roles for `schema` (init made them) and the application role. */
-async function dropRoles(registry: Registry, schema: string, appRole: string): Promise<void> {
+/** Drops natal's roles for `schema` (init made them) and `appRole`, the bench's own role. */
+export async function dropRoles(registry: Registry, schema: string, appRole: string): Promise<void> {
   for (const role of [
     appRole,
     ...['writer', 'reader', 'reviewer', 'operator', 'admin', 'definer'].map((s) => `${schema}_${s}`),

@@ -373,20 +373,27 @@ describe(
         assert.equal(added.code, 0, added.stderr);
         assert.equal((await cli('wire', `${dist}.${t}`)).code, 0);
       }
-      // a gateway function dropped since wiring: the inventory says so, wiring again mends it
+      // a gateway function dropped since wiring (of the table wired last, whose inputs are
+      // still those wiring recorded): the inventory says so, wiring again mends it
       const { rows: fn } = await registry.db.query<{ f: string }>(
         `SELECT ${quoteIdent(schema)}.gateway_function($1) AS f`,
-        [`${dist}.labels`],
+        [`${dist}.countries`],
       );
       await onNode(url, `DROP FUNCTION ${quoteIdent(schema)}.${quoteIdent(fn[0]?.f as string)}(jsonb, text)`);
-      const broken = (await registry.triggers()).find((t) => t.collection_name === `${dist}.labels`);
-      assert.equal(broken?.functional, false);
-      assert.match(
-        broken?.problem ?? '',
-        /(gateway altered or missing|stale configuration).*run natal wire$/,
+      // (both inventories: natal triggers', every source generated again, and the census's,
+      // compared with what wiring recorded)
+      const broken = (await registry.triggers()).find((t) => t.collection_name === `${dist}.countries`);
+      const { rows: recorded } = await registry.db.query<{ functional: boolean; problem: string }>(
+        `SELECT functional, problem FROM ${quoteIdent(schema)}.trigger_inventory(ARRAY[$1], false)`,
+        [`${dist}.countries`],
       );
-      assert.equal((await cli('wire', `${dist}.labels`)).code, 0);
-      const mended = (await registry.triggers()).find((t) => t.collection_name === `${dist}.labels`);
+      for (const state of [broken, recorded[0]])
+        assert.deepEqual(
+          [state?.functional, state?.problem],
+          [false, 'gateway altered or missing since it was wired: run natal wire'],
+        );
+      assert.equal((await cli('wire', `${dist}.countries`)).code, 0);
+      const mended = (await registry.triggers()).find((t) => t.collection_name === `${dist}.countries`);
       assert.deepEqual([mended?.functional, mended?.problem], [true, null]);
       await onNode(
         url,

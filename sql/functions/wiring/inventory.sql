@@ -218,6 +218,11 @@ BEGIN
           'stale configuration: the collection changed since it was wired; run natal wire'
         WHEN NOT gw_row_ok THEN
           'gateway insert or probe altered or missing (its functions must be the table owners'', as natal made them): run natal wire'
+        -- (generated again, p_full: a gateway unlike the one its unchanged inputs make)
+        WHEN gw_have IS DISTINCT FROM gw_want AND EXISTS (
+               SELECT 1 FROM wired_trigger w
+               WHERE w.collection_name = c.collection_name AND w.inputs = wiring_inputs(c, rel)) THEN
+          'gateway altered or missing since it was wired: run natal wire'
         WHEN gw_have IS DISTINCT FROM gw_want THEN
           'stale configuration: the collection changed since it was wired; run natal wire'
       END;

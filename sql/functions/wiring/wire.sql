@@ -450,6 +450,57 @@ END
 $$;
 
 -- Wiring installs the census trigger next to the auto-birth trigger, and unwiring removes it.
+-- natal's triggers on one table (not its partitions': unwire_partitions), and its death
+-- triggers (on its leaves too: unwire_deaths).
+CREATE OR REPLACE FUNCTION drop_natal_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
+  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+  PERFORM unwire_deaths(rel);
+END
+$$;
+
+-- A collection's trigger functions (birth, update, death), once no trigger uses them.
+CREATE OR REPLACE FUNCTION drop_trigger_functions(c collection_registry) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
+END
+$$;
+
+-- A collection's gateway: its function and its row's function, made afresh for a collection
+-- that has one (a code column's, governed, with a table and a species: gateway_source), dropped
+-- for any other. natal's own catalog tables are written by natal, not through the gateway.
+CREATE OR REPLACE FUNCTION install_gateway(c collection_registry) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+DECLARE
+  gw text := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(c.collection_name) END;
+BEGIN
+  IF gw IS NULL THEN
+    PERFORM drop_gateway(c);
+    RETURN;
+  END IF;
+  PERFORM install_gateway_row(c.collection_name);
+  PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false, false);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION drop_gateway(c collection_registry) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
+  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION wire(p_collection text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
@@ -458,7 +509,6 @@ DECLARE
   src record;
   upd text;
   fn name := auto_birth_function(c.collection_name);
-  gw text;
   rel regclass := collection_table(c);
 BEGIN
   PERFORM assert_natal_role('admin');
@@ -467,10 +517,10 @@ BEGIN
   -- (a table distributed since it was registered: Citus would keep the trigger on the
   -- coordinator's shell of it, and the rows written on the workers would go unborn)
   PERFORM assert_not_citus_table(rel, c.collection_name);
-  SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
   IF citus_triggerless(rel) THEN
     RETURN wire_without_triggers(c, rel);
   END IF;
+  SELECT s.kind, s.body INTO src FROM auto_birth_source(p_collection) s;
   PERFORM assert_definer_acts_on(rel);
   -- A strict collection's trigger probes births; an auto-birth trigger only inserts.
   PERFORM install_function(fn, '', 'trigger', src.body, c.strict_mode, true, false);
@@ -482,15 +532,7 @@ BEGIN
     EXECUTE format('CREATE TRIGGER natal_birth_auto AFTER INSERT ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION %I.%I()', rel, natal_schema(), fn);
   END IF;
-  -- natal's own catalog tables are written by natal, not through the gateway.
-  gw := CASE WHEN c.table_schema <> natal_schema() THEN gateway_source(p_collection) END;
-  IF gw IS NOT NULL THEN
-    PERFORM install_gateway_row(p_collection);
-    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false, false);
-  ELSE
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
-  END IF;
+  PERFORM install_gateway(c);
   -- and the update trigger, row-level, firing only when identity columns change
   SELECT s.body INTO upd FROM auto_birth_source(p_collection, 'row') s;
   PERFORM install_function(update_birth_function(c.collection_name), '', 'trigger', upd, c.strict_mode, true, false);
@@ -525,8 +567,6 @@ $$;
 CREATE OR REPLACE FUNCTION wire_without_triggers(c collection_registry, rel regclass) RETURNS text
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
-DECLARE
-  gw text;
 BEGIN
   -- (a strict collection refuses a row without a prior birth: a trigger's work, and none runs
   -- where these rows are written)
@@ -537,21 +577,9 @@ BEGIN
       HINT = format('make it not strict (natal collection set %s --no-strict), or keep the table a plain table of the coordinator', c.collection_name);
   END IF;
   PERFORM assert_definer_acts_on(rel);
-  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
-  EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
-  EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
-  PERFORM unwire_deaths(rel);
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
-  gw := gateway_source(c.collection_name);
-  IF gw IS NOT NULL THEN
-    PERFORM install_gateway_row(c.collection_name);
-    PERFORM install_function(gateway_function(c.collection_name), 'p_data jsonb, p_origin text', 'jsonb', gw, false, false, false);
-  ELSE
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
-  END IF;
+  PERFORM drop_natal_triggers(rel);
+  PERFORM drop_trigger_functions(c);
+  PERFORM install_gateway(c);
   INSERT INTO wired_trigger (collection_name, function_name, kind, inputs, sources)
   VALUES (c.collection_name, auto_birth_function(c.collection_name), 'gateway', wiring_inputs(c, rel), wired_sources(c, rel))
   ON CONFLICT (collection_name) DO UPDATE
@@ -578,11 +606,8 @@ BEGIN
   was := EXISTS (SELECT 1 FROM wired_trigger w WHERE w.collection_name = c.collection_name AND w.kind = 'gateway');
   IF rel IS NOT NULL THEN
     was := was OR EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'natal_birth_auto');
-    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_auto ON %s', rel);
-    EXECUTE format('DROP TRIGGER IF EXISTS natal_birth_update ON %s', rel);
-    EXECUTE format('DROP TRIGGER IF EXISTS natal_census_change ON %s', rel);
+    PERFORM drop_natal_triggers(rel);
     PERFORM unwire_partitions(rel);
-    PERFORM unwire_deaths(rel);
   END IF;
   -- natal's triggers on a table that is no longer the collection's (renamed away, its name
   -- now a view's): wherever its functions are still used, the triggers go with them
@@ -594,11 +619,8 @@ BEGIN
     was := was OR t.tgname = 'natal_birth_auto';
     EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.relid);
   END LOOP;
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), death_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), auto_birth_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I()', natal_schema(), update_birth_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text)', natal_schema(), gateway_function(c.collection_name));
-  EXECUTE format('DROP FUNCTION IF EXISTS %I.%I(jsonb, text, text)', natal_schema(), gateway_row_function(c.collection_name));
+  PERFORM drop_trigger_functions(c);
+  PERFORM drop_gateway(c);
   DELETE FROM wired_trigger WHERE collection_name = c.collection_name;
   PERFORM regenerate_create_entity();
   RETURN was;
