@@ -4,9 +4,12 @@
  *    (one entity_death row for the statement, its codes in an array)
  *  - single: 4 clients, one DELETE of one row per statement, wired vs unwired throughput
  *    (each files its code at once, for lookups by code)
- * Every deleted row of the wired table must have its death recorded (WRONG if not).
+ * Every deleted row of the wired table must have its death recorded (WRONG if not). Beside
+ * each, its floor (bench/floor.ts): a third twin whose minimal definer trigger writes one row
+ * of a copy of entity_death per statement, measured in the same rounds (INFO).
  */
 import { quoteIdent } from '../src/db/ident.js';
+import { floorFigure, floorTrigger, interleaved, makeFloor } from './floor.js';
 import { benchRegistry, type Figure, median, scaled, time } from './harness.js';
 
 const ROUNDS = 5;
@@ -22,7 +25,9 @@ export async function benchDeaths(): Promise<Figure[]> {
   const ns = registry.ctx.ns;
   const figures: Figure[] = [];
   try {
-    await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)};`);
+    await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)}; ${TABLE(`${a}.floor`)};`);
+    await makeFloor(registry, app);
+    await floorTrigger(registry, app, 'floor', true);
     await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });
     await registry.addCollection({ table: `${app}.wired`, species: 'SPE-BEN', codeColumn: 'code' });
     await registry.wire([`${app}.wired`]);
@@ -30,18 +35,18 @@ export async function benchDeaths(): Promise<Figure[]> {
     const rows = scaled(200_000);
     /** Both tables filled with the same rows (the wired one's births made too), then vacuumed. */
     const fill = async (n: number) => {
-      await registry.db.exec(`TRUNCATE ${a}.plain, ${a}.wired`);
+      await registry.db.exec(`TRUNCATE ${a}.plain, ${a}.wired, ${a}.floor, ${a}.floor_deaths`);
       await registry.db.query(`DELETE FROM ${ns}.birth_registry WHERE collection_name = $1`, [
         `${app}.wired`,
       ]);
       await registry.db.exec(`TRUNCATE ${ns}.entity_death, ${ns}.entity_death_code`);
-      for (const t of ['plain', 'wired'])
+      for (const t of ['plain', 'wired', 'floor'])
         await registry.db.query(
           `INSERT INTO ${a}.${t} (id, code, name) SELECT g, 'BEN-' || g, 'n' || g FROM generate_series(1, $1::int) g`,
           [n],
         );
       await registry.db.exec(
-        `VACUUM ANALYZE ${a}.plain, ${a}.wired, ${ns}.birth_registry, ${ns}.entity_death`,
+        `VACUUM ANALYZE ${a}.plain, ${a}.wired, ${a}.floor, ${ns}.birth_registry, ${ns}.entity_death, ${a}.floor_deaths`,
       );
     };
     const dead = async () =>
@@ -55,18 +60,16 @@ export async function benchDeaths(): Promise<Figure[]> {
     // -- bulk ---------------------------------------------------------------------------
     const plain: number[] = [];
     const wired: number[] = [];
+    const floor: number[] = [];
     let bulkCorrect = true;
     for (let round = 0; round < ROUNDS; round++) {
       await fill(rows);
-      const p = () => time(() => application.query(`DELETE FROM ${a}.plain`));
-      const w = () => time(() => application.query(`DELETE FROM ${a}.wired`));
-      if (round % 2 === 0) {
-        plain.push(await p());
-        wired.push(await w());
-      } else {
-        wired.push(await w());
-        plain.push(await p());
-      }
+      const del = (t: string) => () => time(() => application.query(`DELETE FROM ${a}.${t}`));
+      await interleaved(round, [
+        { run: del('plain'), into: plain },
+        { run: del('wired'), into: wired },
+        { run: del('floor'), into: floor },
+      ]);
       if ((await dead()) !== rows) bulkCorrect = false;
     }
     const bulk = median(wired) / median(plain);
@@ -78,13 +81,22 @@ export async function benchDeaths(): Promise<Figure[]> {
       correct: bulkCorrect,
       detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of ${ROUNDS}, interleaved); every deleted row's death recorded: ${bulkCorrect}`,
     });
+    figures.push(
+      floorFigure(
+        'bulk delete',
+        median(floor) / median(plain),
+        '<= 2.5',
+        `${median(floor).toFixed(0)} ms`,
+        'death',
+      ),
+    );
 
     // -- single rows, 4 clients -------------------------------------------------------
     const perClient = scaled(2000);
     let singleCorrect = true;
     const single = async (t: string) => {
       await fill(4 * perClient);
-      const cs = await Promise.all(Array.from({ length: 4 }, () => bench.client()));
+      const cs = await Promise.all(Array.from({ length: 4 }, () => bench.client(), 'death'));
       const ms = await time(() =>
         Promise.all(
           cs.map(async (c, ci) => {
@@ -100,14 +112,13 @@ export async function benchDeaths(): Promise<Figure[]> {
     };
     const sp: number[] = [];
     const sw: number[] = [];
+    const sf: number[] = [];
     for (let round = 0; round < ROUNDS_THROUGHPUT; round++) {
-      if (round % 2 === 0) {
-        sp.push(await single('plain'));
-        sw.push(await single('wired'));
-      } else {
-        sw.push(await single('wired'));
-        sp.push(await single('plain'));
-      }
+      await interleaved(round, [
+        { run: () => single('plain'), into: sp },
+        { run: () => single('wired'), into: sw },
+        { run: () => single('floor'), into: sf },
+      ]);
     }
     const singleRatio = median(sw) / median(sp);
     figures.push({
@@ -118,6 +129,15 @@ export async function benchDeaths(): Promise<Figure[]> {
       correct: singleCorrect,
       detail: `wired ${median(sw).toFixed(0)} rows/s, unwired ${median(sp).toFixed(0)} rows/s (median of ${ROUNDS_THROUGHPUT}); every death recorded: ${singleCorrect}`,
     });
+    figures.push(
+      floorFigure(
+        'single-row deletes, 4 clients',
+        median(sf) / median(sp),
+        '>= 0.8',
+        `${median(sf).toFixed(0)} rows/s`,
+        'death',
+      ),
+    );
   } finally {
     await bench.cleanup();
   }

@@ -7,6 +7,9 @@
  *    vs unwired (natal_birth_recoded fires on every UPDATE of a partitioned table)
  *  - single: 4 clients, one row per statement, wired vs unwired throughput
  *  - gateway: 8 clients through natal.create_entity() vs plain single-row inserts
+ * Beside each of bulk, partitioned bulk, single and gateway, its floor (bench/floor.ts): a
+ * third twin with a minimal definer trigger (or gateway function) that only writes births,
+ * measured in the same rounds (INFO: what no trigger of that kind can do better than).
  * Between rounds the tables are emptied, and the registry keeps every birth, as it does in use
  * (a registry never deletes one): each round writes codes no round wrote before, in the same
  * order as every other round. (Until session 16 the rounds deleted the births they had made
@@ -14,6 +17,7 @@
  * old pages: docs/BENCHMARKS.md.)
  */
 import { quoteIdent } from '../src/db/ident.js';
+import { floorFigure, floorTrigger, interleaved, makeFloor } from './floor.js';
 import { benchRegistry, type Figure, median, scaled, time } from './harness.js';
 
 const ROUNDS = 5;
@@ -36,7 +40,9 @@ export async function benchTriggers(): Promise<Figure[]> {
   // `--keeping`: the same figures with the kept census on (every birth records its transaction).
   if (process.argv.includes('--keeping')) await registry.setCensusKeeping(true);
   try {
-    await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)};`);
+    await registry.db.exec(`${TABLE(`${a}.plain`)}; ${TABLE(`${a}.wired`)}; ${TABLE(`${a}.floor`)};`);
+    await makeFloor(registry, app);
+    await floorTrigger(registry, app, 'floor');
     await registry.addSpecies({ code: 'SPE-BEN', prefix: 'BEN', level: 'atom' });
     await registry.addCollection({ table: `${app}.wired`, species: 'SPE-BEN', codeColumn: 'code' });
     await registry.wire([`${app}.wired`]);
@@ -63,18 +69,22 @@ export async function benchTriggers(): Promise<Figure[]> {
       `INSERT INTO ${a}.${quoteIdent(t)} (id, code, name)
        SELECT g, 'BEN-' || g || '.' || $2::int, 'n' || g FROM generate_series(1, $1::int) g`;
     const reset = async () => {
-      await registry.db.exec(`TRUNCATE ${a}.plain, ${a}.wired`);
-      await registry.db.exec(`ANALYZE ${ns}.birth_registry`);
+      await registry.db.exec(`TRUNCATE ${a}.plain, ${a}.wired, ${a}.floor`);
+      await registry.db.exec(`ANALYZE ${ns}.birth_registry, ${a}.floor_births`);
     };
     const plain: number[] = [];
     const wired: number[] = [];
+    const floor: number[] = [];
     // The application inserts, as a role with only natal_writer.
     const application = await bench.client();
     for (let round = 0; round < ROUNDS; round++) {
       await reset();
       const tag = fresh();
-      plain.push(await time(() => application.query(insert('plain'), [rows, tag])));
-      wired.push(await time(() => application.query(insert('wired'), [rows, tag])));
+      await interleaved(round, [
+        { run: () => time(() => application.query(insert('plain'), [rows, tag])), into: plain },
+        { run: () => time(() => application.query(insert('wired'), [rows, tag])), into: wired },
+        { run: () => time(() => application.query(insert('floor'), [rows, tag])), into: floor },
+      ]);
     }
     const born = await unbornRows('wired');
     const bulk = median(wired) / median(plain);
@@ -86,6 +96,9 @@ export async function benchTriggers(): Promise<Figure[]> {
       correct: born.rows === rows && born.unborn === 0,
       detail: `${rows} rows: wired ${median(wired).toFixed(0)} ms, unwired ${median(plain).toFixed(0)} ms (median of ${ROUNDS}); rows of the last round without a birth: ${born.unborn}`,
     });
+    figures.push(
+      floorFigure('bulk insert', median(floor) / median(plain), '<= 2.5', `${median(floor).toFixed(0)} ms`),
+    );
 
     // -- bulk into a partitioned table, through the parent --------------------------------
     // 4 range partitions; the unwired twin is identical. Rounds interleave, the order
@@ -101,7 +114,10 @@ export async function benchTriggers(): Promise<Figure[]> {
               ${part(0, 'MINVALUE', `${quarter + 1}`)} ${part(1, `${quarter + 1}`, `${2 * quarter + 1}`)}
               ${part(2, `${2 * quarter + 1}`, `${3 * quarter + 1}`)} ${part(3, `${3 * quarter + 1}`, 'MAXVALUE')}`;
     };
-    await registry.db.exec(`${partitioned('parts_plain')} ${partitioned('parts_wired')}`);
+    await registry.db.exec(
+      `${partitioned('parts_plain')} ${partitioned('parts_wired')} ${partitioned('parts_floor')}`,
+    );
+    await floorTrigger(registry, app, 'parts_floor');
     // The same identity as the plain figure's (a code column): births cost by their code.
     // Its own species and codes: codes are unique across the registry, and a gateway probes
     // the code columns of its species' other collections.
@@ -117,11 +133,12 @@ export async function benchTriggers(): Promise<Figure[]> {
       return u.rows === rows && u.unborn === 0;
     };
     const resetParts = async () => {
-      await registry.db.exec(`TRUNCATE ${a}.parts_plain, ${a}.parts_wired`);
-      await registry.db.exec(`ANALYZE ${ns}.birth_registry`);
+      await registry.db.exec(`TRUNCATE ${a}.parts_plain, ${a}.parts_wired, ${a}.parts_floor`);
+      await registry.db.exec(`ANALYZE ${ns}.birth_registry, ${a}.floor_births`);
     };
     const pplain: number[] = [];
     const pwired: number[] = [];
+    const pfloor: number[] = [];
     // and an UPDATE of every row's other columns, through the parent: natal_birth_recoded
     // (statement-level, with transition tables, so it fires on every UPDATE) looks for codes
     // the statement brought, and finds none
@@ -134,13 +151,12 @@ export async function benchTriggers(): Promise<Figure[]> {
       const tag = fresh();
       const p = () => time(() => application.query(insertParts('parts_plain'), [rows, tag]));
       const w = () => time(() => application.query(insertParts('parts_wired'), [rows, tag]));
-      if (round % 2 === 0) {
-        pplain.push(await p());
-        pwired.push(await w());
-      } else {
-        pwired.push(await w());
-        pplain.push(await p());
-      }
+      const f = () => time(() => application.query(insertParts('parts_floor'), [rows, tag]));
+      await interleaved(round, [
+        { run: p, into: pplain },
+        { run: w, into: pwired },
+        { run: f, into: pfloor },
+      ]);
       if (!(await partsBorn())) partsBulkBorn = false;
       const up = () => time(() => application.query(update('parts_plain')));
       const uw = () => time(() => application.query(update('parts_wired')));
@@ -193,6 +209,14 @@ export async function benchTriggers(): Promise<Figure[]> {
       correct: partsBulkBorn && directBorn,
       detail: `${rows} rows: wired ${median(pwired).toFixed(0)} ms, unwired ${median(pplain).toFixed(0)} ms (median of ${ROUNDS}, interleaved); every bulk row born: ${partsBulkBorn}; single rows straight into each partition and a moved row born: ${directBorn}`,
     });
+    figures.push(
+      floorFigure(
+        'bulk insert into a partitioned table',
+        median(pfloor) / median(pplain),
+        '<= 2.5',
+        `${median(pfloor).toFixed(0)} ms`,
+      ),
+    );
     const updateRatio = median(uwired) / median(uplain);
     figures.push({
       name: 'bulk update of other columns of a partitioned table (through the parent)',
@@ -233,15 +257,14 @@ export async function benchTriggers(): Promise<Figure[]> {
     };
     const sp: number[] = [];
     const sw: number[] = [];
-    // Interleaved, the order alternating, so drift on a shared machine hits both alike.
+    const sf: number[] = [];
+    // Interleaved, the order turning, so drift on a shared machine hits each alike.
     for (let round = 0; round < ROUNDS_THROUGHPUT; round++) {
-      if (round % 2 === 0) {
-        sp.push(await single('plain', 4));
-        sw.push(await single('wired', 4));
-      } else {
-        sw.push(await single('wired', 4));
-        sp.push(await single('plain', 4));
-      }
+      await interleaved(round, [
+        { run: () => single('plain', 4), into: sp },
+        { run: () => single('wired', 4), into: sw },
+        { run: () => single('floor', 4), into: sf },
+      ]);
     }
     const singleRatio = median(sw) / median(sp);
     figures.push({
@@ -252,6 +275,14 @@ export async function benchTriggers(): Promise<Figure[]> {
       correct: singleCorrect,
       detail: `wired ${median(sw).toFixed(0)} rows/s, unwired ${median(sp).toFixed(0)} rows/s (median of ${ROUNDS_THROUGHPUT}); every row born: ${singleCorrect}`,
     });
+    figures.push(
+      floorFigure(
+        'single-row inserts, 4 clients',
+        median(sf) / median(sp),
+        '>= 0.8',
+        `${median(sf).toFixed(0)} rows/s`,
+      ),
+    );
 
     // -- gateway, 8 clients ------------------------------------------------------------
     await registry.db.exec(
@@ -275,6 +306,7 @@ export async function benchTriggers(): Promise<Figure[]> {
     };
     const gp: number[] = [];
     const gg: number[] = [];
+    const gf: number[] = [];
     const plainGw = (round: number) =>
       run8(`INSERT INTO ${a}.gw_plain (code, name, _dot_origin) VALUES ($1, $2, 'plain')`, (ci, i) => [
         `P-${round}-${ci}-${i}`,
@@ -282,14 +314,13 @@ export async function benchTriggers(): Promise<Figure[]> {
       ]);
     const viaGateway = () =>
       run8(`SELECT ${ns}.create_entity($1, $2::jsonb, 'bench')`, () => [`${app}.gw`, '{"name":"n"}']);
+    const viaFloor = () => run8(`SELECT ${a}.floor_create($1)`, () => ['n']);
     for (let round = 0; round < ROUNDS_THROUGHPUT; round++) {
-      if (round % 2 === 0) {
-        gp.push(await plainGw(round));
-        gg.push(await viaGateway());
-      } else {
-        gg.push(await viaGateway());
-        gp.push(await plainGw(round));
-      }
+      await interleaved(round, [
+        { run: () => plainGw(round), into: gp },
+        { run: viaGateway, into: gg },
+        { run: viaFloor, into: gf },
+      ]);
     }
     const { rows: dup } = await registry.db.query<{
       rows: number;
@@ -313,6 +344,15 @@ export async function benchTriggers(): Promise<Figure[]> {
       correct: d.rows === d.codes && d.births === d.rows && d.orphans === 0,
       detail: `create_entity ${median(gg).toFixed(0)}/s, plain insert ${median(gp).toFixed(0)}/s (median of ${ROUNDS_THROUGHPUT}); ${d.rows} entities, ${d.codes} distinct codes, ${d.births} births, ${d.orphans} orphans`,
     });
+    figures.push(
+      floorFigure(
+        'gateway, 8 clients',
+        median(gf) / median(gp),
+        '>= 0.5',
+        `${median(gf).toFixed(0)}/s`,
+        'gateway',
+      ),
+    );
   } finally {
     await bench.cleanup();
   }
