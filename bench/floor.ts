@@ -5,7 +5,8 @@
  * `SECURITY DEFINER` function with a pinned `search_path` and `row_security = off` (natal's
  * triggers run with its definer's rights, so that an application role cannot write the
  * registry itself), that writes each row's birth into a copy of `birth_registry` (its columns,
- * checks and indexes: `LIKE … INCLUDING ALL`) and checks nothing. The floor gateway is a
+ * checks and indexes: `LIKE … INCLUDING ALL`) as inspected (as natal's births of a trigger and
+ * the gateway are, which keeps them out of the index of births to inspect), and checks nothing. The floor gateway is a
  * definer function that writes a birth and then the row, with no probe and no check.
  *
  * A ratio of natal's can be no better than its floor's: a target above the floor cannot be
@@ -32,8 +33,9 @@ export async function makeFloor(registry: Registry, app: string): Promise<void> 
     CREATE FUNCTION ${a}.floor_birth() RETURNS trigger ${definer} AS $$
     BEGIN
       INSERT INTO ${a}.floor_births (entity_code, collection_name, species_code, composition_level,
-                                     dot_origin, governance_role, operation)
-      SELECT n.code, TG_TABLE_NAME, 'SPE-FLR', 'atom', 'floor', 'governed', 'trigger' FROM natal_new n;
+                                     dot_origin, governance_role, operation, inspection_status, inspected_at)
+      SELECT n.code, TG_TABLE_NAME, 'SPE-FLR', 'atom', 'floor', 'governed', 'trigger', 'passed', now()
+      FROM natal_new n;
       RETURN NULL;
     END $$;
     CREATE FUNCTION ${a}.floor_death() RETURNS trigger ${definer} AS $$
@@ -48,8 +50,8 @@ export async function makeFloor(registry: Registry, app: string): Promise<void> 
       v_code text := 'FLR-' || nextval('${a}.floor_codes');
     BEGIN
       INSERT INTO ${a}.floor_births (entity_code, collection_name, species_code, composition_level,
-                                     dot_origin, governance_role, operation)
-      VALUES (v_code, 'floor_gw', 'SPE-FLR', 'atom', 'floor', 'governed', 'gateway');
+                                     dot_origin, governance_role, operation, inspection_status, inspected_at)
+      VALUES (v_code, 'floor_gw', 'SPE-FLR', 'atom', 'floor', 'governed', 'gateway', 'passed', now());
       INSERT INTO ${a}.floor_gw (code, name, _dot_origin) VALUES (v_code, p_name, 'floor');
       RETURN v_code;
     END $$;`);
