@@ -30,7 +30,6 @@ eachBackend('migrations', (backend) => {
       '0018_rollback_history',
       '0019_wiring_record',
       '0020_citus_gateway',
-      '0021_census_parallel',
       'definitions',
     ]);
     assert.equal(first.upToDate, false);
@@ -119,13 +118,13 @@ eachBackend('migrations', (backend) => {
       const applied = inits.flatMap((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied);
       const migrations = applied.filter((m) => m !== 'definitions');
       assert.equal(new Set(migrations).size, migrations.length, `applied once each: ${applied.join(', ')}`);
-      assert.equal(migrations.length, 21);
+      assert.equal(migrations.length, 20);
       assert.equal(applied.filter((m) => m === 'definitions').length, 1);
       const registry = await backend.open({ schema });
       const { rows } = await registry.db.query<{ n: number; ids: number }>(
         `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM ${quoteIdent(schema)}.natal_migrations`,
       );
-      assert.deepEqual(rows[0], { n: 21, ids: 21 });
+      assert.deepEqual(rows[0], { n: 20, ids: 20 });
       assert.deepEqual(await registry.doctor(), { schema, clean: true, findings: [] });
       assert.deepEqual(await registry.init(), { applied: [], upToDate: true });
     },

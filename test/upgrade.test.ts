@@ -86,7 +86,6 @@ eachBackend('upgrade from natal 0.1.0', (backend) => {
         '0018_rollback_history',
         '0019_wiring_record',
         '0020_citus_gateway',
-        '0021_census_parallel',
         'definitions',
       ],
       upToDate: false,

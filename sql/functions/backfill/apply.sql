@@ -772,13 +772,16 @@ BEGIN
   -- parallel (census_query) instead of a join of every row with the registry. Otherwise (a
   -- gap, a death, a birth without its row) the join below counts the gap exactly.
   IF c.birth_code_strategy IN ('synthetic_id', 'composite') THEN
-    SELECT q INTO t FROM census_query(format(
-      'SELECT jsonb_build_object(''n'', x.n, ''s'', COALESCE(x.s, 0)::text) FROM (%s) AS x',
+    -- (the two passes in one snapshot: census_query's p_then)
+    SELECT (array_agg(q) FILTER (WHERE q ->> 'side' = 't'))[1] - 'side',
+           (array_agg(q) FILTER (WHERE q ->> 'side' = 'b'))[1] - 'side'
+      INTO t, b
+    FROM census_query(format(
+      'SELECT jsonb_build_object(''side'', ''t'', ''n'', x.n, ''s'', COALESCE(x.s, 0)::text) FROM (%s) AS x',
       census_rows_sql(ARRAY[c.collection_name], ARRAY[entity_code_sql(c, 't')], ARRAY[rel], 'sums', seed)),
-      NULL, NULL) AS q;
-    SELECT q INTO b FROM census_query(format(
-      'SELECT jsonb_build_object(''n'', count(*), ''s'', COALESCE(sum(hashtextextended(b.entity_code, $4)), 0)::text)
-       FROM birth_registry b WHERE starts_with(b.entity_code, %L)', c.collection_name || '::'), NULL, NULL, NULL, seed) AS q;
+      NULL, NULL, NULL, seed, NULL, NULL,
+      format('SELECT jsonb_build_object(''side'', ''b'', ''n'', count(*), ''s'', COALESCE(sum(hashtextextended(b.entity_code, $4)), 0)::text)
+              FROM birth_registry b WHERE starts_with(b.entity_code, %L)', c.collection_name || '::')) AS q;
     IF t = b THEN
       rows := (t ->> 'n')::bigint;
       gap := 0;
