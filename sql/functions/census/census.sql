@@ -102,6 +102,12 @@ BEGIN
     p_collections, dead, NULL, seed, since, p_top,
     format('SELECT jsonb_build_object(''table'', t.collection, ''rows'', t.n, ''sum'', COALESCE(t.s, 0)) FROM (%s) AS t',
            census_rows_sql(known, codes, tables, 'sums', seed))) AS q;
+  WITH b AS (SELECT q ->> 'collection' AS collection, (q ->> 'births')::bigint AS births,
+                    (q ->> 'living')::bigint AS living, (q ->> 'sum')::numeric AS sum,
+                    (q ->> 'foreign')::bigint AS foreign
+             FROM unnest(got) AS q WHERE q ? 'collection'),
+       t AS (SELECT q ->> 'table' AS collection, (q ->> 'rows')::bigint AS rows, (q ->> 'sum')::numeric AS sum
+             FROM unnest(got) AS q WHERE q ? 'table')
   SELECT jsonb_object_agg(x.collection, jsonb_build_object('collection', x.collection,
            'rows', COALESCE(t.rows, 0), 'births', COALESCE(b.births, 0), 'living', COALESCE(b.living, 0),
            'foreign', COALESCE(b.foreign, 0),
@@ -109,13 +115,8 @@ BEGIN
            FILTER (WHERE x.collection = ANY (p_collections)),
          COALESCE(sum(b.births), 0), COALESCE(sum(b.foreign), 0)
     INTO sums, registry_births, foreign_births
-  FROM (SELECT q ->> 'collection' AS collection FROM unnest(got) AS q WHERE q ? 'collection'
-        UNION SELECT q ->> 'table' FROM unnest(got) AS q WHERE q ? 'table') AS x
-  LEFT JOIN LATERAL (SELECT (q ->> 'births')::bigint AS births, (q ->> 'living')::bigint AS living,
-                            (q ->> 'sum')::numeric AS sum, (q ->> 'foreign')::bigint AS foreign
-                     FROM unnest(got) AS q WHERE q ->> 'collection' = x.collection) AS b ON true
-  LEFT JOIN LATERAL (SELECT (q ->> 'rows')::bigint AS rows, (q ->> 'sum')::numeric AS sum
-                     FROM unnest(got) AS q WHERE q ->> 'table' = x.collection) AS t ON true;
+  FROM b FULL JOIN t ON t.collection = b.collection
+  CROSS JOIN LATERAL (SELECT COALESCE(b.collection, t.collection) AS collection) AS x;
   SELECT COALESCE(jsonb_agg(q ORDER BY q ->> 'day', q ->> 'origin'), '[]') INTO per_day
   FROM unnest(got) AS q WHERE q ? 'day';
   sums := COALESCE(sums, '{}');
