@@ -96,7 +96,7 @@ export async function benchDeaths(): Promise<Figure[]> {
     let singleCorrect = true;
     const single = async (t: string) => {
       await fill(4 * perClient);
-      const cs = await Promise.all(Array.from({ length: 4 }, () => bench.client(), 'death'));
+      const cs = await Promise.all(Array.from({ length: 4 }, () => bench.client()));
       const ms = await time(() =>
         Promise.all(
           cs.map(async (c, ci) => {

@@ -6,8 +6,9 @@
  * triggers run with its definer's rights, so that an application role cannot write the
  * registry itself), that writes each row's birth into a copy of `birth_registry` (its columns,
  * checks and indexes: `LIKE … INCLUDING ALL`) as inspected (as natal's births of a trigger and
- * the gateway are, which keeps them out of the index of births to inspect), and checks nothing. The floor gateway is a
- * definer function that writes a birth and then the row, with no probe and no check.
+ * the gateway are, which keeps them out of the index of births to inspect), and checks
+ * nothing. The floor gateway is a definer function that writes a birth and then the row, with
+ * no probe and no check.
  *
  * A ratio of natal's can be no better than its floor's: a target above the floor cannot be
  * met by any trigger of this kind, whatever natal does in it.
