@@ -51,11 +51,15 @@ CREATE OR REPLACE FUNCTION apply_lock_give() RETURNS boolean
 LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 BEGIN
+  -- (the row first, as apply_lock_take takes it: a session that would take the lock waits for
+  -- this one to commit. Released the other way, advisory lock first, a session could take the
+  -- lock between the two steps and then have its ownership wiped by this UPDATE.)
+  PERFORM 1 FROM apply_lock FOR UPDATE;
   IF apply_lock_holder() IS DISTINCT FROM pg_backend_pid() THEN
     RETURN false;
   END IF;
+  UPDATE apply_lock SET pid = 0, run_id = NULL WHERE pid = pg_backend_pid();
   PERFORM pg_advisory_unlock(28257, (SELECT k.lock_key FROM apply_lock k));
-  UPDATE apply_lock SET pid = 0, run_id = NULL;
   RETURN true;
 END
 $$;
