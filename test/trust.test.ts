@@ -839,6 +839,37 @@ describe(
       await create();
     });
 
+    test('a schema renamed and another made in its name, with tables of the same names: the gateway refuses to write or read them', async () => {
+      // The owner's functions name app.rules and app.other: after the rename those names
+      // lead to another role's tables, whose code would run with the old owner's rights.
+      const c = await sqlAs('app');
+      const create = () =>
+        c.query(`SELECT ${q}.create_entity($1, '{"name": "renamed"}', 'app') AS b`, [`${app}.rules`]);
+      await create();
+      const moved = quoteIdent(`${app}_moved`);
+      await dba.query(`ALTER SCHEMA ${a} RENAME TO ${moved}`);
+      try {
+        await dba.query(`CREATE SCHEMA ${a} AUTHORIZATION ${quoteIdent(sideOwner)};
+          SET ROLE ${quoteIdent(sideOwner)};
+          CREATE TABLE ${a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
+          CREATE TABLE ${a}.other (id serial PRIMARY KEY, code text UNIQUE);
+          GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
+          GRANT ALL ON ALL TABLES IN SCHEMA ${a} TO PUBLIC;
+          GRANT ALL ON ALL SEQUENCES IN SCHEMA ${a} TO PUBLIC;
+          RESET ROLE`);
+        await rejects(create(), 'NB025', /no longer the one natal wired/);
+        assert.equal(
+          (await dba.query(`SELECT 1 FROM ${a}.rules`)).rowCount,
+          0,
+          'nothing written to the new table',
+        );
+      } finally {
+        await dba.query(`DROP SCHEMA IF EXISTS ${a} CASCADE`);
+        await dba.query(`ALTER SCHEMA ${moved} RENAME TO ${a}`);
+      }
+      await create();
+    });
+
     test('code of a table owner’s that PostgreSQL runs to plan a read (an index’s predicate) runs as the owner, never as natal’s definer; nor a cast to json in natal show', async () => {
       // As the table's owner (no natal role): an enum with a cast to json that records (in a
       // sequence: no rollback undoes it) when it runs as anyone but the owner; and an

@@ -72,6 +72,7 @@ DECLARE
   ns text := quote_ident(natal_schema());
   probe text;
   known text;
+  settings_check text;
 BEGIN
   IF c.birth_code_strategy <> 'column' OR rel IS NULL OR sp.species_code IS NULL
      OR c.governance_role <> 'governed' OR entity_code_sql(c, 't') IS NULL THEN
@@ -96,6 +97,20 @@ BEGIN
   FROM pg_attribute a
   WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
     AND a.attgenerated = '' AND a.attidentity <> 'a';
+  -- After a call of the owners' functions (the probes, the row's insert): the table's code
+  -- ran there with the owner's rights, and a plain SET it made outlives the call. natal's
+  -- code after it would then resolve its names (and apply row security) as the owner chose:
+  -- refused, which rolls the SET back with everything else. (Everything in the check is
+  -- named in pg_catalog, as the search_path it checks may be the owner's.)
+  settings_check := format($check$
+  IF pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.<>) v_path
+     OR pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) v_rls
+     OR pg_catalog.current_setting('transform_null_equals') OPERATOR(pg_catalog.<>) v_nulls THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %1$L, HINT = %2$L;
+  END IF;$check$,
+    format('the code of a table the gateway of %s probes or inserts into changed the session''s settings (search_path, row_security or transform_null_equals): nothing was kept',
+           c.collection_name),
+    'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine');
   RETURN format($body$
 DECLARE
   v_origin text := COALESCE(NULLIF(p_origin, ''), 'natal:create');
@@ -152,8 +167,7 @@ BEGIN
     WHERE CASE WHEN %14$s THEN %7$s ELSE false END
       AND NOT EXISTS (SELECT 1 FROM %1$s.operation_freeze f WHERE f.target = %2$L)
     ON CONFLICT (entity_code) DO NOTHING
-    RETURNING entity_code INTO v_code;
-%13$s
+    RETURNING entity_code INTO v_code;%17$s
     IF v_code IS NOT NULL THEN
       -- 4. entity after, carrying the code and its origin (its auto-birth trigger finds the
       -- birth made and leaves it: ON CONFLICT DO NOTHING), inserted with the rights of the
@@ -198,24 +212,14 @@ $body$,
     ns, c.collection_name, c.birth_code_column, sp.code_prefix,
     code_sequence(sp.code_prefix), rel, COALESCE(probe, 'true'), sp.species_code, sp.composition_level,
     known, rel::oid, gateway_row_function(c.collection_name),
-    -- After a call of the owners' functions (the probes, the row's insert): the table's code
-    -- ran there with the owner's rights, and a plain SET it made outlives the call. natal's
-    -- code after it would then resolve its names (and apply row security) as the owner chose:
-    -- refused, which rolls the SET back with everything else. (Everything in the check is
-    -- named in pg_catalog, as the search_path it checks may be the owner's.)
-    format($check$
-  IF pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.<>) v_path
-     OR pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) v_rls
-     OR pg_catalog.current_setting('transform_null_equals') OPERATOR(pg_catalog.<>) v_nulls THEN
-    RAISE EXCEPTION USING ERRCODE = 'NB025', MESSAGE = %1$L, HINT = %2$L;
-  END IF;$check$,
-      format('the code of a table the gateway of %s probes or inserts into changed the session''s settings (search_path, row_security or transform_null_equals): nothing was kept',
-             c.collection_name),
-      'a trigger, default or index expression of the table''s owner may not SET these; SET LOCAL in a function with its own SET clause is fine'),
+    settings_check,
     gateway_tables_sql(p_collection),
     format('a table the gateway of %s reads or writes is no longer the one natal wired, or not its owner''s (its owner changed, or another relation took its name): nothing was done',
            c.collection_name),
-    format('natal wire %s makes the gateway again for the tables as they are', c.collection_name));
+    format('natal wire %s makes the gateway again for the tables as they are', c.collection_name),
+    -- (the same check after the birth's insert, where it called the probes of other owners'
+    -- tables: without them it ran no owner's code)
+    CASE WHEN probe IS NULL THEN '' ELSE E'\n' || settings_check END);
 END
 $$;
 
@@ -277,34 +281,37 @@ $$;
 -- gateway_probe_source): a table given to another role since, renamed away with another
 -- relation in its name, or a schema renamed with another in its name, would run its new
 -- holder's code with the old owner's rights. The gateway refuses instead, until natal wire
--- makes its functions for the tables as they are. (One look at pg_class, by oid.)
+-- makes its functions for the tables as they are.
+-- Two looks: each table's OID printed as a name (regclass, from the catalog's cache: no
+-- read) must be the schema-qualified name the owner's functions use, so that name still
+-- leads to that relation; and one read of pg_class by OID finds none of them of another
+-- kind (PostgreSQL 15 and before turn an empty table into a view in place) or owner. (The
+-- name is printed qualified because the gateway runs with natal's schema and pg_temp as its
+-- search_path; a search_path that showed the table would print it bare, and refuse.)
 CREATE OR REPLACE FUNCTION gateway_tables_sql(p_collection text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   t record;
 BEGIN
-  -- (to_regnamespace reads its text as SQL would: quoted)
-  SELECT count(*) AS n, string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
-         string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owners,
-         string_agg(format(' WHEN %s THEN %L', k.oid, k.relname), '' ORDER BY k.oid) AS names,
-         string_agg(format(' WHEN %s THEN %s', k.oid, k.relnamespace), '' ORDER BY k.oid) AS nsps,
-         string_agg(DISTINCT format(' AND pg_catalog.to_regnamespace(%L) OPERATOR(pg_catalog.=) %s::pg_catalog.regnamespace',
-                                    quote_ident(n.nspname), n.oid), '') AS schemas
+  SELECT string_agg(format('(%s::pg_catalog.regclass)::pg_catalog.text OPERATOR(pg_catalog.=) %L',
+                           k.oid, format('%I.%I', n.nspname, k.relname)), ' AND ' ORDER BY k.oid) AS names,
+         string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
+         count(DISTINCT k.relowner) AS owners, min(k.relowner::text) AS owner,
+         string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owner_of
     INTO t
   FROM (SELECT DISTINCT collection_table(o)::oid AS oid
         FROM (SELECT * FROM gateway_probed(p_collection)
               UNION ALL SELECT * FROM collection_registry WHERE collection_name = p_collection) AS o) AS x
   JOIN pg_class k ON k.oid = x.oid
   JOIN pg_namespace n ON n.oid = k.relnamespace;
-  RETURN format('((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class k
+  RETURN format('(%s AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k
                    WHERE k.oid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])
-                     AND k.relkind OPERATOR(pg_catalog.=) ANY (''{r,p}''::pg_catalog.char[])
-                     AND k.relowner OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid
-                     AND k.relname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
-                     AND k.relnamespace OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid)
-                  OPERATOR(pg_catalog.=) %s%s)',
-                '{' || t.oids || '}', t.owners, t.names, t.nsps, t.n, t.schemas);
+                     AND (k.relkind OPERATOR(pg_catalog.<>) ALL (''{r,p}''::pg_catalog.char[])
+                          OR k.relowner OPERATOR(pg_catalog.<>) %s)))',
+                t.names, '{' || t.oids || '}',
+                CASE WHEN t.owners = 1 THEN t.owner || '::pg_catalog.oid'
+                     ELSE format('(CASE k.oid%s END)::pg_catalog.oid', t.owner_of) END);
 END
 $$;
 
