@@ -839,6 +839,86 @@ describe(
       await create();
     });
 
+    test('a table owner’s code that lets go of natal’s apply lock while a range is read: the range is not kept, and the run resumes', async () => {
+      // natal reads a table with its owner's rights, in a subtransaction it rolls back; a
+      // session-level advisory lock let go there stays let go. Here a partial index's
+      // predicate, which PostgreSQL runs when it plans a read of the table (once the table's
+      // description is loaded again: the owner's ALTER TABLE below), does it while the apply
+      // reads the rows, once armed, as another apply could then start beside this one.
+      const leaky = `${app}.leaky`;
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.leaky (id serial PRIMARY KEY, code text UNIQUE);
+        INSERT INTO ${a}.leaky (code) SELECT 'LKY-' || (700 + g) FROM generate_series(1, 3) g;
+        CREATE TABLE ${a}.leaky_arm (armed boolean NOT NULL);
+        INSERT INTO ${a}.leaky_arm VALUES (false);
+        CREATE FUNCTION ${a}.leaky_unlock() RETURNS boolean LANGUAGE plpgsql AS $$
+          BEGIN
+            IF (SELECT armed FROM ${a}.leaky_arm) THEN PERFORM pg_catalog.pg_advisory_unlock_all(); END IF;
+            RETURN true;
+          END $$;
+        CREATE FUNCTION ${a}.leaky_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+          $$ BEGIN RETURN ${a}.leaky_unlock(); END $$;
+        CREATE INDEX leaky_spied ON ${a}.leaky (id) WHERE ${a}.leaky_spy(1);
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-LKY', prefix: 'LKY', level: 'atom' });
+      await alice.addCollection({
+        table: leaky,
+        species: 'SPE-LKY',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([leaky]);
+      const [oscar, bob, olga] = [await as('oscar'), await as('bob'), await as('olga')];
+      const plan = (await oscar.plan([leaky])).plan_id;
+      await oscar.rehearse(plan);
+      await bob.approve(plan, 'review');
+      await olga.approve(plan, 'permit');
+      const births = async () =>
+        Number(
+          (
+            await dba.query(`SELECT count(*)::int AS n FROM ${q}.birth_registry WHERE collection_name = $1`, [
+              leaky,
+            ])
+          ).rows[0]?.n,
+        );
+      const c = await sqlAs('oscar');
+      const run = Number(
+        (await c.query<{ r: string }>(`SELECT ${q}.apply_begin($1, 100) AS r`, [plan])).rows[0]?.r,
+      );
+      // the range apply_batch would write next, written as it would write it, armed between
+      const next = (
+        await c.query<{ collection_name: string; after_key: unknown; upto_key: unknown }>(
+          `SELECT * FROM ${q}.apply_next($1, 100)`,
+          [run],
+        )
+      ).rows[0];
+      assert.equal(next?.collection_name, leaky);
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        UPDATE ${a}.leaky_arm SET armed = true;
+        ALTER TABLE ${a}.leaky SET (fillfactor = 90);
+        RESET ROLE`);
+      try {
+        await rejects(
+          c.query(`SELECT * FROM ${q}.apply_range($1, $2, $3, $4)`, [
+            run,
+            leaky,
+            next?.after_key ?? null,
+            next?.upto_key ?? null,
+          ]),
+          'NB019',
+          new RegExp(`run ${run} lost natal's apply lock while a range was written`),
+        );
+        assert.equal(await births(), 0, 'the range read without the lock is not kept');
+      } finally {
+        await dba.query(`UPDATE ${a}.leaky_arm SET armed = false`);
+        await c.end();
+      }
+      const resumed = await oscar.apply(plan, { resume: run });
+      assert.equal(resumed.run_id, run);
+      assert.equal(await births(), 3, 'resumed, the run births the three rows');
+    });
+
     test('a schema renamed and another made in its name, with tables of the same names: the gateway refuses to write or read them', async () => {
       // The owner's functions name app.rules and app.other: after the rename those names
       // lead to another role's tables, whose code would run with the old owner's rights.

@@ -665,6 +665,16 @@ BEGIN
     UPDATE backfill_range g SET done = true
     WHERE g.run_id = p_run AND g.collection_name = pinned.collection_name AND g.seq = pinned.seq;
   END IF;
+  -- The rows were read with their table's owner's rights (owner_read.sql), in a
+  -- subtransaction rolled back; a session-level advisory lock let go there stays let go, and
+  -- another apply could take the lock meanwhile. The range is kept only if the run still
+  -- holds it, as it did when the range began (running_run).
+  IF NOT p_rehearsal AND apply_lock_run() IS DISTINCT FROM p_run THEN
+    RAISE EXCEPTION USING ERRCODE = 'NB019',
+      MESSAGE = format('run %s lost natal''s apply lock while a range was written (code of a table''s owner that natal''s read ran, or the applying session ended): the range is not kept',
+                       p_run),
+      HINT = format('resume it: natal apply %s --resume %s', r.plan_id, p_run);
+  END IF;
   UPDATE backfill_run x
   SET cursor = jsonb_set(jsonb_set(jsonb_set(x.cursor,
         '{born}', (x.cursor->'born') || jsonb_build_object(p_collection,
