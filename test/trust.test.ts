@@ -919,6 +919,74 @@ describe(
       assert.equal(await births(), 3, 'resumed, the run births the three rows');
     });
 
+    test('two gateway calls in one transaction, a probed table or its schema swapped between them: the second is refused', async () => {
+      // A session that takes no new lock reads the catalog from its cache as the transaction
+      // found it; the probe of another owner's table holds its lock only in a subtransaction
+      // it rolls back. The check reads the catalog in the statement's snapshot.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.swp_main (id serial PRIMARY KEY, code text UNIQUE, name text);
+        GRANT INSERT ON ${a}.swp_main TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        SET ROLE ${quoteIdent(sideOwner)};
+        CREATE TABLE ${a}.swp_side (id int PRIMARY KEY, code text UNIQUE);
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-SWP', prefix: 'SWP', level: 'atom' });
+      for (const t of ['swp_main', 'swp_side'])
+        await alice.addCollection({
+          table: `${app}.${t}`,
+          species: 'SPE-SWP',
+          owner: login('olga'),
+          codeColumn: 'code',
+        });
+      await alice.wire([`${app}.swp_main`, `${app}.swp_side`]);
+      const c = await sqlAs('app');
+      const create = () =>
+        c.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [`${app}.swp_main`]);
+      const moved = quoteIdent(`${app}_swapped`);
+      const swaps = [
+        {
+          what: 'the probed table renamed away, a view of its owner’s in its name',
+          swap: `SET lock_timeout = '10s'; SET ROLE ${quoteIdent(sideOwner)};
+            ALTER TABLE ${a}.swp_side RENAME TO swp_gone;
+            CREATE VIEW ${a}.swp_side AS SELECT id, code FROM ${a}.swp_gone;
+            RESET ROLE; RESET lock_timeout`,
+          undo: `SET ROLE ${quoteIdent(sideOwner)};
+            DROP VIEW IF EXISTS ${a}.swp_side;
+            ALTER TABLE IF EXISTS ${a}.swp_gone RENAME TO swp_side;
+            RESET ROLE`,
+        },
+        {
+          what: 'the schema renamed, another of another role in its name with tables of the same names',
+          swap: `SET lock_timeout = '10s';
+            ALTER SCHEMA ${a} RENAME TO ${moved};
+            CREATE SCHEMA ${a} AUTHORIZATION ${quoteIdent(sideOwner)};
+            SET ROLE ${quoteIdent(sideOwner)};
+            CREATE TABLE ${a}.swp_main (id serial PRIMARY KEY, code text UNIQUE, name text);
+            CREATE TABLE ${a}.swp_side (id int PRIMARY KEY, code text UNIQUE);
+            GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
+            GRANT ALL ON ALL TABLES IN SCHEMA ${a} TO PUBLIC;
+            GRANT ALL ON ALL SEQUENCES IN SCHEMA ${a} TO PUBLIC;
+            RESET ROLE; RESET lock_timeout`,
+          undo: `DROP SCHEMA IF EXISTS ${a} CASCADE; ALTER SCHEMA ${moved} RENAME TO ${a}`,
+        },
+      ];
+      for (const { what, swap, undo } of swaps) {
+        await c.query('BEGIN');
+        try {
+          await create();
+          await dba.query(swap);
+          await rejects(create(), 'NB025', /no longer the one natal wired/);
+        } catch (e) {
+          throw new Error(`${what}: ${(e as Error).message}`);
+        } finally {
+          await c.query('ROLLBACK');
+          await dba.query(undo);
+        }
+        await create();
+      }
+    });
+
     test('a schema renamed and another made in its name, with tables of the same names: the gateway refuses to write or read them', async () => {
       // The owner's functions name app.rules and app.other: after the rename those names
       // lead to another role's tables, whose code would run with the old owner's rights.

@@ -282,36 +282,37 @@ $$;
 -- relation in its name, or a schema renamed with another in its name, would run its new
 -- holder's code with the old owner's rights. The gateway refuses instead, until natal wire
 -- makes its functions for the tables as they are.
--- Two looks: each table's OID printed as a name (regclass, from the catalog's cache: no
--- read) must be the schema-qualified name the owner's functions use, so that name still
--- leads to that relation; and one read of pg_class by OID finds none of them of another
--- kind (PostgreSQL 15 and before turn an empty table into a view in place) or owner. (The
--- name is printed qualified because the gateway runs with natal's schema and pg_temp as its
--- search_path; a search_path that showed the table would print it bare, and refuse.)
+-- One read of pg_class and pg_namespace by OID, in the statement that births (so in its
+-- snapshot: a rename committed since the gateway's last call is seen, where the catalog's
+-- cache of a session that takes no new lock is not), must find every table, each a table
+-- (PostgreSQL 15 and before turn an empty table into a view in place), of its owner then,
+-- with its name then, in a schema of the name then: the names the owner's functions use
+-- lead to it.
 CREATE OR REPLACE FUNCTION gateway_tables_sql(p_collection text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
 DECLARE
   t record;
 BEGIN
-  SELECT string_agg(format('(%s::pg_catalog.regclass)::pg_catalog.text OPERATOR(pg_catalog.=) %L',
-                           k.oid, format('%I.%I', n.nspname, k.relname)), ' AND ' ORDER BY k.oid) AS names,
-         string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
-         count(DISTINCT k.relowner) AS owners, min(k.relowner::text) AS owner,
-         string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owner_of
+  SELECT count(*) AS n, string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
+         string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owners,
+         string_agg(format(' WHEN %s THEN %L', k.oid, k.relname), '' ORDER BY k.oid) AS names,
+         string_agg(format(' WHEN %s THEN %L', k.oid, n.nspname), '' ORDER BY k.oid) AS schemas
     INTO t
   FROM (SELECT DISTINCT collection_table(o)::oid AS oid
         FROM (SELECT * FROM gateway_probed(p_collection)
               UNION ALL SELECT * FROM collection_registry WHERE collection_name = p_collection) AS o) AS x
   JOIN pg_class k ON k.oid = x.oid
   JOIN pg_namespace n ON n.oid = k.relnamespace;
-  RETURN format('(%s AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k
+  RETURN format('((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class k
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) k.relnamespace
                    WHERE k.oid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])
-                     AND (k.relkind OPERATOR(pg_catalog.<>) ALL (''{r,p}''::pg_catalog.char[])
-                          OR k.relowner OPERATOR(pg_catalog.<>) %s)))',
-                t.names, '{' || t.oids || '}',
-                CASE WHEN t.owners = 1 THEN t.owner || '::pg_catalog.oid'
-                     ELSE format('(CASE k.oid%s END)::pg_catalog.oid', t.owner_of) END);
+                     AND k.relkind OPERATOR(pg_catalog.=) ANY (''{r,p}''::pg_catalog.char[])
+                     AND k.relowner OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid
+                     AND k.relname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
+                     AND n.nspname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name)
+                  OPERATOR(pg_catalog.=) %s)',
+                '{' || t.oids || '}', t.owners, t.names, t.schemas, t.n);
 END
 $$;
 
