@@ -987,6 +987,78 @@ describe(
       }
     });
 
+    test('a partition of a wired table given to another role: the gateway refuses to insert through the parent until it is its owner’s again', async () => {
+      // The row's insert into the parent runs the partition's triggers with the rights of
+      // the role that inserts: here the parent's owner, whose function the gateway calls.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.prt (id int NOT NULL, code text, name text, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+        CREATE TABLE ${a}.prt_low PARTITION OF ${a}.prt FOR VALUES FROM (0) TO (1000);
+        CREATE TABLE ${a}.prt_high PARTITION OF ${a}.prt FOR VALUES FROM (1000) TO (2000000);
+        GRANT INSERT ON ${a}.prt TO ${quoteIdent(login('app'))};
+        RESET ROLE`);
+      const alice = await as('alice');
+      await alice.addSpecies({ code: 'SPE-PRT', prefix: 'PRT', level: 'atom' });
+      await alice.addCollection({
+        table: `${app}.prt`,
+        species: 'SPE-PRT',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.prt`]);
+      const c = await sqlAs('app');
+      let id = 1000;
+      const create = () =>
+        c.query(`SELECT ${q}.create_entity($1, $2, 'app') AS b`, [
+          `${app}.prt`,
+          JSON.stringify({ id: ++id }),
+        ]);
+      await create();
+      await dba.query(`ALTER TABLE ${a}.prt_high OWNER TO ${quoteIdent(sideOwner)}`);
+      try {
+        await rejects(create(), 'NB025', /one of its partitions or child tables is another role's/);
+      } finally {
+        await dba.query(`ALTER TABLE ${a}.prt_high OWNER TO ${quoteIdent(appOwner)}`);
+      }
+      await create();
+      assert.equal(
+        Number(
+          (
+            await dba.query(`SELECT count(*)::int AS n FROM ${q}.birth_registry WHERE collection_name = $1`, [
+              `${app}.prt`,
+            ])
+          ).rows[0]?.n,
+        ),
+        2,
+      );
+      // A table that had no child when it was wired, given one since: refused until natal
+      // wire, which looks at its children from then on.
+      await dba.query(`SET ROLE ${quoteIdent(appOwner)};
+        CREATE TABLE ${a}.inh (id serial PRIMARY KEY, code text UNIQUE, name text);
+        GRANT INSERT ON ${a}.inh TO ${quoteIdent(login('app'))};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${a} TO ${quoteIdent(login('app'))};
+        RESET ROLE`);
+      await alice.addCollection({
+        table: `${app}.inh`,
+        species: 'SPE-PRT',
+        owner: login('olga'),
+        codeColumn: 'code',
+      });
+      await alice.wire([`${app}.inh`, `${app}.prt`]);
+      const inherit = () =>
+        c.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [`${app}.inh`]);
+      await inherit();
+      await dba.query(
+        `SET ROLE ${quoteIdent(appOwner)}; CREATE TABLE ${a}.inh_child () INHERITS (${a}.inh); RESET ROLE`,
+      );
+      await rejects(inherit(), 'NB025', /one of its partitions or child tables is another role's/);
+      await alice.wire([`${app}.inh`, `${app}.prt`]);
+      await inherit();
+      await dba.query(`ALTER TABLE ${a}.inh_child OWNER TO ${quoteIdent(sideOwner)}`);
+      await rejects(inherit(), 'NB025', /one of its partitions or child tables is another role's/);
+      await dba.query(`DROP TABLE ${a}.inh_child`);
+      await inherit();
+    });
+
     test('a schema renamed and another made in its name, with tables of the same names: the gateway refuses to write or read them', async () => {
       // The owner's functions name app.rules and app.other: after the rename those names
       // lead to another role's tables, whose code would run with the old owner's rights.

@@ -214,7 +214,7 @@ $body$,
     known, rel::oid, gateway_row_function(c.collection_name),
     settings_check,
     gateway_tables_sql(p_collection),
-    format('a table the gateway of %s reads or writes is no longer the one natal wired, or not its owner''s (its owner changed, or another relation took its name): nothing was done',
+    format('a table the gateway of %s reads or writes is no longer the one natal wired, or not its owner''s (its owner changed, another relation took its name, or one of its partitions or child tables is another role''s): nothing was done',
            c.collection_name),
     format('natal wire %s makes the gateway again for the tables as they are', c.collection_name),
     -- (the same check after the birth's insert, where it called the probes of other owners'
@@ -287,7 +287,12 @@ $$;
 -- cache of a session that takes no new lock is not), must find every table, each a table
 -- (PostgreSQL 15 and before turn an empty table into a view in place), of its owner then,
 -- with its name then, in a schema of the name then: the names the owner's functions use
--- lead to it.
+-- lead to it. And none of their partitions or inheritance children, at any depth, of an
+-- owner other than its parent's: an insert into the table, or a read of it, runs the code
+-- of its children too (their triggers, their indexes' predicates) with the rights of the
+-- role that inserts or reads, here the wired table's owner. (A table that had no child when
+-- it was wired must still have none, which costs a column of the row read anyway; the
+-- children of one that had some are looked up, at every depth, on every call.)
 CREATE OR REPLACE FUNCTION gateway_tables_sql(p_collection text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path FROM CURRENT
 AS $$
@@ -297,7 +302,8 @@ BEGIN
   SELECT count(*) AS n, string_agg(k.oid::text, ',' ORDER BY k.oid) AS oids,
          string_agg(format(' WHEN %s THEN %s', k.oid, k.relowner), '' ORDER BY k.oid) AS owners,
          string_agg(format(' WHEN %s THEN %L', k.oid, k.relname), '' ORDER BY k.oid) AS names,
-         string_agg(format(' WHEN %s THEN %L', k.oid, n.nspname), '' ORDER BY k.oid) AS schemas
+         string_agg(format(' WHEN %s THEN %L', k.oid, n.nspname), '' ORDER BY k.oid) AS schemas,
+         string_agg(k.oid::text, ',' ORDER BY k.oid) FILTER (WHERE k.relhassubclass OR k.relkind = 'p') AS parents
     INTO t
   FROM (SELECT DISTINCT collection_table(o)::oid AS oid
         FROM (SELECT * FROM gateway_probed(p_collection)
@@ -310,9 +316,21 @@ BEGIN
                      AND k.relkind OPERATOR(pg_catalog.=) ANY (''{r,p}''::pg_catalog.char[])
                      AND k.relowner OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.oid
                      AND k.relname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
-                     AND n.nspname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name)
-                  OPERATOR(pg_catalog.=) %s)',
-                '{' || t.oids || '}', t.owners, t.names, t.schemas, t.n);
+                     AND n.nspname OPERATOR(pg_catalog.=) (CASE k.oid%s END)::pg_catalog.name
+                     AND (NOT k.relhassubclass OR k.oid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])))
+                  OPERATOR(pg_catalog.=) %s%s)',
+                '{' || t.oids || '}', t.owners, t.names, t.schemas, '{' || COALESCE(t.parents, '') || '}', t.n,
+                CASE WHEN t.parents IS NOT NULL THEN format('
+                 AND NOT EXISTS (WITH RECURSIVE d (child, parent) AS (
+                       SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i
+                       WHERE i.inhparent OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])
+                       UNION ALL
+                       SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i
+                       JOIN d ON i.inhparent OPERATOR(pg_catalog.=) d.child)
+                     SELECT FROM d
+                     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.child
+                     JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) d.parent
+                     WHERE c.relowner OPERATOR(pg_catalog.<>) p.relowner)', '{' || t.parents || '}') ELSE '' END);
 END
 $$;
 
