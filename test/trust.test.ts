@@ -1016,6 +1016,14 @@ describe(
       await dba.query(`ALTER TABLE ${a}.prt_high OWNER TO ${quoteIdent(sideOwner)}`);
       try {
         await rejects(create(), 'NB025', /one of its partitions or child tables is another role's/);
+        const hint = await create().then(
+          () => undefined,
+          (e: { hint?: string }) => e.hint,
+        );
+        assert.match(
+          hint ?? '',
+          /a partition or child table of another role's: give it to its parent's owner first/,
+        );
       } finally {
         await dba.query(`ALTER TABLE ${a}.prt_high OWNER TO ${quoteIdent(appOwner)}`);
       }

@@ -216,7 +216,8 @@ $body$,
     gateway_tables_sql(p_collection),
     format('a table the gateway of %s reads or writes is no longer the one natal wired, or not its owner''s (its owner changed, another relation took its name, or one of its partitions or child tables is another role''s): nothing was done',
            c.collection_name),
-    format('natal wire %s makes the gateway again for the tables as they are', c.collection_name),
+    format('natal wire %s makes the gateway again for the tables as they are (a partition or child table of another role''s: give it to its parent''s owner first)',
+           c.collection_name),
     -- (the same check after the birth's insert, where it called the probes of other owners'
     -- tables: without them it ran no owner's code)
     CASE WHEN probe IS NULL THEN '' ELSE E'\n' || settings_check END);
