@@ -67,6 +67,21 @@ describe(
       );
       return rows[0]?.f;
     }
+    /** As alice (natal's admin): species SPE-<prefix>, each table of the application's
+     * schema a collection of it (code column `code`, owner olga), wired. Returns alice. */
+    async function govern(prefix: string, tables: string[]): Promise<Registry> {
+      const alice = await as('alice');
+      await alice.addSpecies({ code: `SPE-${prefix}`, prefix, level: 'atom' });
+      for (const t of tables)
+        await alice.addCollection({
+          table: `${app}.${t}`,
+          species: `SPE-${prefix}`,
+          owner: login('olga'),
+          codeColumn: 'code',
+        });
+      await alice.wire(tables.map((t) => `${app}.${t}`));
+      return alice;
+    }
     async function sqlAs(person: string): Promise<pg.Client> {
       const c = new pg.Client({ connectionString: urlAs(login(person)) });
       await c.connect();
@@ -654,16 +669,7 @@ describe(
         SET ROLE ${quoteIdent(sideOwner)};
         CREATE TABLE ${a}.vue_side (id int PRIMARY KEY, code text UNIQUE);
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-VUE', prefix: 'VUE', level: 'atom' });
-      for (const t of ['vue_main', 'vue_side'])
-        await alice.addCollection({
-          table: `${app}.${t}`,
-          species: 'SPE-VUE',
-          owner: login('olga'),
-          codeColumn: 'code',
-        });
-      await alice.wire([`${app}.vue_main`, `${app}.vue_side`]);
+      await govern('VUE', ['vue_main', 'vue_side']);
       // The owner's function a view calls: it counts who runs it (the owner or another role,
       // in sequences, which no rollback undoes), and forges a birth when it runs with the
       // rights to (as natal's definer).
@@ -860,15 +866,7 @@ describe(
           $$ BEGIN RETURN ${a}.leaky_unlock(); END $$;
         CREATE INDEX leaky_spied ON ${a}.leaky (id) WHERE ${a}.leaky_spy(1);
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-LKY', prefix: 'LKY', level: 'atom' });
-      await alice.addCollection({
-        table: leaky,
-        species: 'SPE-LKY',
-        owner: login('olga'),
-        codeColumn: 'code',
-      });
-      await alice.wire([leaky]);
+      await govern('LKY', ['leaky']);
       const [oscar, bob, olga] = [await as('oscar'), await as('bob'), await as('olga')];
       const plan = (await oscar.plan([leaky])).plan_id;
       await oscar.rehearse(plan);
@@ -919,7 +917,7 @@ describe(
       assert.equal(await births(), 3, 'resumed, the run births the three rows');
     });
 
-    test('two gateway calls in one transaction, a probed table or its schema swapped between them: the second is refused', async () => {
+    test('two gateway calls in one transaction, a probed table or its schema swapped between them: the second is refused, and so is the next transaction’s', async () => {
       // A session that takes no new lock reads the catalog from its cache as the transaction
       // found it; the probe of another owner's table holds its lock only in a subtransaction
       // it rolls back. The check reads the catalog in the statement's snapshot.
@@ -930,16 +928,7 @@ describe(
         SET ROLE ${quoteIdent(sideOwner)};
         CREATE TABLE ${a}.swp_side (id int PRIMARY KEY, code text UNIQUE);
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-SWP', prefix: 'SWP', level: 'atom' });
-      for (const t of ['swp_main', 'swp_side'])
-        await alice.addCollection({
-          table: `${app}.${t}`,
-          species: 'SPE-SWP',
-          owner: login('olga'),
-          codeColumn: 'code',
-        });
-      await alice.wire([`${app}.swp_main`, `${app}.swp_side`]);
+      await govern('SWP', ['swp_main', 'swp_side']);
       const c = await sqlAs('app');
       const create = () =>
         c.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [`${app}.swp_main`]);
@@ -955,6 +944,7 @@ describe(
             DROP VIEW IF EXISTS ${a}.swp_side;
             ALTER TABLE IF EXISTS ${a}.swp_gone RENAME TO swp_side;
             RESET ROLE`,
+          written: `SELECT 1 FROM ${a}.swp_gone`,
         },
         {
           what: 'the schema renamed, another of another role in its name with tables of the same names',
@@ -969,14 +959,19 @@ describe(
             GRANT ALL ON ALL SEQUENCES IN SCHEMA ${a} TO PUBLIC;
             RESET ROLE; RESET lock_timeout`,
           undo: `DROP SCHEMA IF EXISTS ${a} CASCADE; ALTER SCHEMA ${moved} RENAME TO ${a}`,
+          written: `SELECT 1 FROM ${a}.swp_main`,
         },
       ];
-      for (const { what, swap, undo } of swaps) {
+      for (const { what, swap, undo, written } of swaps) {
         await c.query('BEGIN');
         try {
           await create();
           await dba.query(swap);
+          // in the transaction that called the gateway before, and in one of its own
           await rejects(create(), 'NB025', /no longer the one natal wired/);
+          await c.query('ROLLBACK');
+          await rejects(create(), 'NB025', /no longer the one natal wired/);
+          assert.equal((await dba.query(written)).rowCount, 0, 'nothing written to what took the name');
         } catch (e) {
           throw new Error(`${what}: ${(e as Error).message}`);
         } finally {
@@ -996,15 +991,7 @@ describe(
         CREATE TABLE ${a}.prt_high PARTITION OF ${a}.prt FOR VALUES FROM (1000) TO (2000000);
         GRANT INSERT ON ${a}.prt TO ${quoteIdent(login('app'))};
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-PRT', prefix: 'PRT', level: 'atom' });
-      await alice.addCollection({
-        table: `${app}.prt`,
-        species: 'SPE-PRT',
-        owner: login('olga'),
-        codeColumn: 'code',
-      });
-      await alice.wire([`${app}.prt`]);
+      const alice = await govern('PRT', ['prt']);
       const c = await sqlAs('app');
       let id = 1000;
       const create = () =>
@@ -1067,37 +1054,6 @@ describe(
       await inherit();
     });
 
-    test('a schema renamed and another made in its name, with tables of the same names: the gateway refuses to write or read them', async () => {
-      // The owner's functions name app.rules and app.other: after the rename those names
-      // lead to another role's tables, whose code would run with the old owner's rights.
-      const c = await sqlAs('app');
-      const create = () =>
-        c.query(`SELECT ${q}.create_entity($1, '{"name": "renamed"}', 'app') AS b`, [`${app}.rules`]);
-      await create();
-      const moved = quoteIdent(`${app}_moved`);
-      await dba.query(`ALTER SCHEMA ${a} RENAME TO ${moved}`);
-      try {
-        await dba.query(`CREATE SCHEMA ${a} AUTHORIZATION ${quoteIdent(sideOwner)};
-          SET ROLE ${quoteIdent(sideOwner)};
-          CREATE TABLE ${a}.rules (id serial PRIMARY KEY, code text UNIQUE, name text);
-          CREATE TABLE ${a}.other (id serial PRIMARY KEY, code text UNIQUE);
-          GRANT USAGE ON SCHEMA ${a} TO PUBLIC;
-          GRANT ALL ON ALL TABLES IN SCHEMA ${a} TO PUBLIC;
-          GRANT ALL ON ALL SEQUENCES IN SCHEMA ${a} TO PUBLIC;
-          RESET ROLE`);
-        await rejects(create(), 'NB025', /no longer the one natal wired/);
-        assert.equal(
-          (await dba.query(`SELECT 1 FROM ${a}.rules`)).rowCount,
-          0,
-          'nothing written to the new table',
-        );
-      } finally {
-        await dba.query(`DROP SCHEMA IF EXISTS ${a} CASCADE`);
-        await dba.query(`ALTER SCHEMA ${moved} RENAME TO ${a}`);
-      }
-      await create();
-    });
-
     test('code of a table owner’s that PostgreSQL runs to plan a read (an index’s predicate) runs as the owner, never as natal’s definer; nor a cast to json in natal show', async () => {
       // As the table's owner (no natal role): an enum with a cast to json that records (in a
       // sequence: no rollback undoes it) when it runs as anyone but the owner; and an
@@ -1128,15 +1084,7 @@ describe(
         CREATE FUNCTION ${a}.plan_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
           $$ BEGIN RETURN ${a}.plan_write(n); END $$;
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-WAT', prefix: 'WAT', level: 'atom' });
-      await alice.addCollection({
-        table: `${app}.watched`,
-        species: 'SPE-WAT',
-        owner: login('olga'),
-        codeColumn: 'code',
-      });
-      await alice.wire([`${app}.watched`]);
+      await govern('WAT', ['watched']);
       await dba.query(`SET ROLE ${quoteIdent(appOwner)};
         INSERT INTO ${a}.watched (code) SELECT 'WAT-00' || g FROM generate_series(1, 3) AS g;
         RESET ROLE`);
@@ -1217,15 +1165,7 @@ describe(
         CREATE FUNCTION ${a}.race_spy(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
           $$ BEGIN RETURN ${a}.race_write(n::text) IS NOT NULL; END $$;
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-RAC', prefix: 'RAC', level: 'atom' });
-      await alice.addCollection({
-        table: `${app}.raced`,
-        species: 'SPE-RAC',
-        owner: login('olga'),
-        codeColumn: 'code',
-      });
-      await alice.wire([`${app}.raced`]);
+      await govern('RAC', ['raced']);
       await dba.query(`INSERT INTO ${a}.raced (code) VALUES ('RAC-001'), ('RAC-002')`);
       const oid = (await dba.query<{ o: number }>(`SELECT $1::regclass::oid AS o`, [`${app}.raced`])).rows[0]
         ?.o;
@@ -1412,15 +1352,7 @@ describe(
         CREATE FUNCTION ${a}.point_rls() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
           $$ BEGIN PERFORM pg_catalog.set_config('row_security', 'on', false); RETURN true; END $$;
         RESET ROLE`);
-      const alice = await as('alice');
-      await alice.addSpecies({ code: 'SPE-SET', prefix: 'SET', level: 'atom' });
-      await alice.addCollection({
-        table: `${app}.setter`,
-        species: 'SPE-SET',
-        owner: login('olga'),
-        codeColumn: 'code',
-      });
-      await alice.wire([`${app}.setter`]);
+      await govern('SET', ['setter']);
       const c = await sqlAs('app');
       const create = () =>
         c.query(`SELECT ${q}.create_entity($1, '{"name": "n"}', 'app') AS b`, [`${app}.setter`]);
